@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/perimeter-dev/perimeter/hclspec"
+)
+
+// compileFlags are the flags that choose what to compile.
+type compileFlags struct {
+	env  string
+	vars map[string]string
+}
+
+func (f *compileFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.env, "env", "", "environment whose variable values to use")
+	cmd.Flags().StringToStringVar(&f.vars, "var", nil, "set a variable, NAME=VALUE (repeatable)")
+}
+
+func (f *compileFlags) options() hclspec.Options {
+	return hclspec.Options{Env: f.env, Vars: f.vars}
+}
+
+// dirArg is the intent directory: the first argument or ".".
+func dirArg(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return "."
+}
+
+// printDiagnostics renders diagnostics with source snippets, in colour only
+// on a terminal and never when NO_COLOR is set.
+func printDiagnostics(w io.Writer, src *hclspec.Sources, diags hcl.Diagnostics) {
+	if len(diags) == 0 {
+		return
+	}
+	var files map[string]*hcl.File
+	if src != nil {
+		files = src.Files()
+	}
+	wr := hcl.NewDiagnosticTextWriter(w, files, 100, useColor(w))
+	for _, d := range diags {
+		_ = wr.WriteDiagnostic(d)
+	}
+}
+
+func useColor(w io.Writer) bool {
+	if _, set := os.LookupEnv("NO_COLOR"); set {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
+}
+
+// summarize prints a one-line count of errors and warnings.
+func summarize(w io.Writer, diags hcl.Diagnostics) {
+	errs, warns := 0, 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	if errs+warns > 0 {
+		fmt.Fprintf(w, "%d error(s), %d warning(s).\n", errs, warns)
+	}
+}

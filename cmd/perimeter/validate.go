@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/hclspec"
+)
+
+func newValidate() *cobra.Command {
+	var f compileFlags
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "validate [DIR]",
+		Short: "Parse, type-check and compile the intent, reporting problems",
+		Long: `validate parses the *.hcl files in DIR (default: the current directory),
+type-checks them and compiles them, printing every error and warning with its
+file:line:col. With --all-envs it checks every declared environment.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			envs := []string{f.env}
+			if all {
+				src, diags := hclspec.ReadDir(dirArg(args))
+				if diags.HasErrors() {
+					printDiagnostics(cmd.ErrOrStderr(), src, diags)
+					return errDiagnostics
+				}
+				if envs = hclspec.EnvironmentNames(src); len(envs) == 0 {
+					envs = []string{""}
+				}
+			}
+			failed := false
+			for _, env := range envs {
+				opts := f.options()
+				opts.Env = env
+				in, src, diags := hclspec.Load(dirArg(args), opts)
+				if in != nil {
+					_, d := generate.Objects(in)
+					diags = append(diags, d...)
+				}
+				printDiagnostics(cmd.ErrOrStderr(), src, diags)
+				label := "The intent"
+				if env != "" {
+					label = fmt.Sprintf("Environment %q", env)
+				}
+				if diags.HasErrors() {
+					failed = true
+					summarize(cmd.ErrOrStderr(), diags)
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is valid.\n", label)
+			}
+			if failed {
+				return errDiagnostics
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&all, "all-envs", false, "validate every declared environment")
+	return cmd
+}

@@ -1,0 +1,62 @@
+# The seed scenario: one public host routed to two services through an
+# existing gateway, one backend whose egress is limited to a payment
+# provider, and one workload that may send nothing out at all.
+
+perimeter {
+  stack = "seed"
+}
+
+gateway "public" {
+  namespace      = "infra"
+  implementation = "envoy-gateway"
+  listener       = "https"
+}
+
+namespace "shop" {
+  default_deny = ["ingress"]
+}
+
+service "users" {
+  name        = "users-service"
+  namespace   = "shop"
+  selector    = { app = "users" }
+  port        = 80
+  target_port = 8080
+}
+
+service "orders" {
+  name      = "orders-service"
+  namespace = "shop"
+  selector  = { app = "orders" }
+  port      = 80
+}
+
+service "restricted" {
+  name         = "restricted-service"
+  namespace    = "shop"
+  selector     = { app = "restricted" }
+  port         = 80
+  default_deny = ["egress"]
+  dns          = false # not even name resolution
+}
+
+route "api" {
+  gateway   = gateway.public
+  hostnames = ["api.example.com"]
+
+  rule {
+    path    = "/users"
+    backend = service.users
+  }
+
+  rule {
+    path    = "/orders"
+    backend = service.orders
+  }
+}
+
+allow "users pays" {
+  from  = service.users
+  to    = cidr("203.0.113.0/24") # payment provider
+  ports = ["443/tcp"]
+}

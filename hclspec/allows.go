@@ -1,0 +1,134 @@
+package hclspec
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var allowSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "from", Required: true}, {Name: "to", Required: true}, {Name: "ports"}, {Name: "description"},
+}}
+
+// decodeAllows reads allow blocks: permitted connections.
+func (d *decoder) decodeAllows(in *Intent) {
+	for _, b := range d.blocks["allow"] {
+		if !d.unique(b) {
+			continue
+		}
+		r := open(b.Body, allowSchema, d.ctx, b.DefRange)
+		a := &Allow{Label: b.Labels[0], Origin: origin(b)}
+		r.str("description", "")
+		a.From = r.endpoints("from", &d.refs)
+		a.To = r.endpoints("to", &d.refs)
+		a.Ports = r.ports("ports")
+		checkAllow(r, a)
+		d.diags = append(d.diags, r.diags...)
+		in.Allows = append(in.Allows, a)
+	}
+}
+
+// checkAllow rejects connections NetworkPolicy cannot express and warns
+// about ones that are legal but risky.
+func checkAllow(r *body, a *Allow) {
+	for _, f := range a.From {
+		for _, t := range a.To {
+			if f.Kind == EndpointCIDR && t.Kind == EndpointCIDR {
+				r.errorf(t.Range, "Connection between IP blocks",
+					"NetworkPolicies select pods; a connection needs a workload on at least one side.")
+			}
+			if f.Kind == EndpointNamespaces && t.Kind != EndpointService && t.Kind != EndpointPods && t.Kind != EndpointNamespace {
+				r.errorf(t.Range, "Nothing to attach the policy to",
+					"namespaces(...) selects namespaces by label, so perimeter cannot emit its egress side; the destination must be a service, pods or namespace of this stack.")
+			}
+		}
+	}
+	for _, t := range a.To {
+		if t.Kind == EndpointCIDR && (t.CIDR == "0.0.0.0/0" || t.CIDR == "::/0") && len(t.Except) == 0 {
+			r.warnf(t.Range, "Egress to the whole internet",
+				"%s allows egress to every address, including the cloud metadata service (169.254.169.254). Narrow it, or add exceptions with cidr(%q, [...]).", t.CIDR, t.CIDR)
+		}
+	}
+	for _, f := range a.From {
+		if f.Kind == EndpointCIDR && (f.CIDR == "0.0.0.0/0" || f.CIDR == "::/0") {
+			r.warnf(f.Range, "Ingress from anywhere",
+				"Source IPs behind a load balancer are often rewritten (externalTrafficPolicy: Cluster), so an ingress ipBlock may not mean what it says.")
+		}
+	}
+}
+
+// ports reads a list of port specifications: numbers or strings like
+// "443/tcp", "8000-8100/udp", "metrics".
+func (r *body) ports(name string) []PortSpec {
+	v, ok := r.value(name)
+	if !ok {
+		return nil
+	}
+	if !(v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType()) {
+		v = cty.TupleVal([]cty.Value{v})
+	}
+	var out []PortSpec
+	seen := map[PortSpec]bool{}
+	for _, e := range v.AsValueSlice() {
+		var spec string
+		switch {
+		case e.IsNull():
+			r.errorf(r.attrRange(name), "Invalid port", "%q must not contain null.", name)
+			continue
+		case e.Type() == cty.Number:
+			n, ok := wholeNumber(e.AsBigFloat(), 1, 65535)
+			if !ok {
+				r.errorf(r.attrRange(name), "Invalid port", "%s is not a port number (1-65535).", e.AsBigFloat().String())
+				continue
+			}
+			spec = itoa(int(n))
+		case e.Type() == cty.String:
+			spec = e.AsString()
+		default:
+			r.errorf(r.attrRange(name), "Invalid port", "Ports are numbers or strings like \"443/tcp\" or \"8000-8100/udp\".")
+			continue
+		}
+		p, err := ParsePort(spec)
+		if err != nil {
+			r.errorf(r.attrRange(name), "Invalid port", "%s.", err)
+			continue
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var checkSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "from", Required: true}, {Name: "to", Required: true}, {Name: "port"}, {Name: "expect", Required: true},
+}}
+
+// decodeChecks reads check blocks: connectivity expectations.
+func (d *decoder) decodeChecks(in *Intent) {
+	for _, b := range d.blocks["check"] {
+		if !d.unique(b) {
+			continue
+		}
+		r := open(b.Body, checkSchema, d.ctx, b.DefRange)
+		c := &Check{Label: b.Labels[0], Origin: origin(b)}
+		from, to := r.endpoints("from", &d.refs), r.endpoints("to", &d.refs)
+		if len(from) > 1 || len(to) > 1 {
+			r.errorf(b.DefRange, "One pair per check", "A check tests one source and one destination.")
+		}
+		if len(from) > 0 && len(to) > 0 {
+			c.From, c.To = from[0], to[0]
+		}
+		if ps := r.ports("port"); len(ps) == 1 {
+			c.Port = ps[0]
+		} else if len(ps) > 1 {
+			r.errorf(r.attrRange("port"), "One port per check", "A check tests one port.")
+		}
+		c.Expect = r.str("expect", "")
+		if r.has("expect") {
+			r.oneOf("expect", c.Expect, "allow", "deny")
+		}
+		d.diags = append(d.diags, r.diags...)
+		in.Checks = append(in.Checks, c)
+	}
+}

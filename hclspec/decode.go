@@ -1,0 +1,257 @@
+package hclspec
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Options select what to compile.
+type Options struct {
+	Env  string            // environment name; "" uses variable defaults only
+	Vars map[string]string // --var overrides, by variable name
+}
+
+var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "perimeter"},
+	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "locals"},
+	{Type: "environment", LabelNames: []string{"name"}},
+	{Type: "namespace", LabelNames: []string{"name"}},
+	{Type: "gateway", LabelNames: []string{"name"}},
+	{Type: "service", LabelNames: []string{"name"}},
+	{Type: "route", LabelNames: []string{"name"}},
+	{Type: "grpc_route", LabelNames: []string{"name"}},
+	{Type: "allow", LabelNames: []string{"name"}},
+	{Type: "check", LabelNames: []string{"name"}},
+}}
+
+// Load reads and decodes the intent in dir.
+func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
+	src, diags := ReadDir(dir)
+	if diags.HasErrors() {
+		return nil, src, diags
+	}
+	in, d := Decode(src, opts)
+	return in, src, append(diags, d...)
+}
+
+// Decode type-checks the parsed files and resolves them into an Intent for
+// one environment. It returns a nil Intent when there are errors.
+func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
+	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}}
+	for _, b := range src.bodies() {
+		content, diags := b.Content(rootSchema)
+		d.diags = append(d.diags, diags...)
+		for _, blk := range content.Blocks {
+			d.blocks[blk.Type] = append(d.blocks[blk.Type], blk)
+		}
+	}
+	in := d.decode(opts)
+	if d.diags.HasErrors() {
+		return nil, d.diags
+	}
+	return in, d.diags
+}
+
+// decoder carries the state of one Decode call.
+type decoder struct {
+	blocks map[string]hcl.Blocks
+	seen   map[string]hcl.Range // "type.label" -> first definition
+	diags  hcl.Diagnostics
+	ctx    *hcl.EvalContext
+	refs   refs
+}
+
+func (d *decoder) decode(opts Options) *Intent {
+	in := &Intent{}
+	d.ctx = &hcl.EvalContext{Functions: Functions(), Variables: map[string]cty.Value{}}
+	d.decodeStack(in)
+	if !d.decodeInputs(in, opts) {
+		return in
+	}
+	d.refs = refs{services: map[string]*Service{}, namespaces: map[string]*Namespace{}, gateways: map[string]*Gateway{}}
+	d.decodeNamespaces(in)
+	d.ctx.Variables["namespace"] = refObject(in.Namespaces, func(n *Namespace) (string, cty.Value) { return n.Label, namespaceVal(n) })
+	d.decodeGateways(in)
+	d.ctx.Variables["gateway"] = refObject(in.Gateways, func(g *Gateway) (string, cty.Value) { return g.Label, gatewayVal(g) })
+	d.decodeServices(in)
+	d.ctx.Variables["service"] = refObject(in.Services, func(s *Service) (string, cty.Value) { return s.Label, serviceVal(s) })
+	d.decodeHTTPRoutes(in)
+	d.decodeGRPCRoutes(in)
+	d.decodeAllows(in)
+	d.decodeChecks(in)
+	d.checkServiceDNS(in)
+	return in
+}
+
+// decodeInputs reads variables, environments and locals, and puts var and
+// local into the evaluation context. It returns false when values are missing.
+func (d *decoder) decodeInputs(in *Intent, opts Options) bool {
+	fns := &hcl.EvalContext{Functions: d.ctx.Functions}
+	vars := map[string]*variable{}
+	for _, b := range d.blocks["variable"] {
+		if !d.unique(b) {
+			continue
+		}
+		v, diags := decodeVariable(b, fns)
+		d.diags = append(d.diags, diags...)
+		vars[v.name] = v
+	}
+	envs := map[string]*environment{}
+	for _, b := range d.blocks["environment"] {
+		if !d.unique(b) {
+			continue
+		}
+		e, diags := decodeEnvironment(b, fns, vars)
+		d.diags = append(d.diags, diags...)
+		envs[e.name] = e
+		in.Environments = append(in.Environments, e.name)
+	}
+	sort.Strings(in.Environments)
+	var env *environment
+	if opts.Env != "" {
+		env = envs[opts.Env]
+		if env == nil {
+			d.diags = append(d.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown environment",
+				Detail: fmt.Sprintf("No environment block is named %q; the intent declares %s.%s",
+					opts.Env, describeNames(in.Environments), didYouMean(opts.Env, in.Environments))})
+			return false
+		}
+		in.Environment = env.name
+	}
+	values, diags := resolveVariables(vars, env, opts.Vars)
+	d.diags = append(d.diags, diags...)
+	if diags.HasErrors() {
+		return false
+	}
+	d.ctx.Variables["var"] = values
+	locals, diags := decodeLocals(d.blocks["locals"], d.ctx)
+	d.diags = append(d.diags, diags...)
+	d.ctx.Variables["local"] = locals
+	return !d.diags.HasErrors()
+}
+
+func describeNames(names []string) string {
+	if len(names) == 0 {
+		return "no environments"
+	}
+	return quoteList(names)
+}
+
+var perimeterSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "stack", Required: true}, {Name: "description"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "cluster_dns"}},
+}
+
+var podSetSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "namespace", Required: true}, {Name: "selector", Required: true},
+}}
+
+// decodeStack reads the single perimeter block.
+func (d *decoder) decodeStack(in *Intent) {
+	in.ClusterDNS = PodSet{Namespace: "kube-system", Selector: map[string]string{"k8s-app": "kube-dns"}}
+	blocks := d.blocks["perimeter"]
+	if len(blocks) == 0 {
+		d.diags = append(d.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing perimeter block",
+			Detail: "The intent needs one block `perimeter { stack = \"NAME\" }` naming the stack that owns its objects."})
+		return
+	}
+	for _, extra := range blocks[1:] {
+		d.diags = append(d.diags, errorAt(extra.DefRange, "Duplicate perimeter block",
+			"The stack is already declared at %s.", blocks[0].DefRange))
+	}
+	ctx := &hcl.EvalContext{Functions: d.ctx.Functions}
+	r := open(blocks[0].Body, perimeterSchema, ctx, blocks[0].DefRange)
+	in.Stack = r.str("stack", "")
+	r.str("description", "")
+	if msg := validateDNSLabel(in.Stack); in.Stack != "" && msg != "" {
+		r.errorf(r.attrRange("stack"), "Invalid stack name", "The stack name labels every object, so it must be a DNS label: %s.", msg)
+	}
+	for _, b := range r.blocks {
+		in.ClusterDNS = d.podSet(b, ctx)
+	}
+	d.diags = append(d.diags, r.diags...)
+}
+
+func (d *decoder) podSet(b *hcl.Block, ctx *hcl.EvalContext) PodSet {
+	r := open(b.Body, podSetSchema, ctx, b.DefRange)
+	ps := PodSet{Namespace: r.str("namespace", ""), Selector: r.strMap("selector")}
+	if msg := validateDNSLabel(ps.Namespace); ps.Namespace != "" && msg != "" {
+		r.errorf(r.attrRange("namespace"), "Invalid namespace", "%q: %s.", ps.Namespace, msg)
+	}
+	d.checkSelector(r, "selector", ps.Selector, true)
+	d.diags = append(d.diags, r.diags...)
+	return ps
+}
+
+func (d *decoder) checkSelector(r *body, attr string, sel map[string]string, needed bool) {
+	if !r.has(attr) {
+		return
+	}
+	if needed && len(sel) == 0 && !r.diags.HasErrors() {
+		r.errorf(r.attrRange(attr), "Empty selector", "%q must name at least one label; an empty selector matches every pod.", attr)
+	}
+	for _, k := range sortedKeys(sel) {
+		if msg := validateLabel(k, sel[k]); msg != "" {
+			r.errorf(r.attrRange(attr), "Invalid label selector", "%s.", msg)
+		}
+	}
+}
+
+// unique records a labelled block and reports a duplicate.
+func (d *decoder) unique(b *hcl.Block) bool {
+	key := b.Type + "." + b.Labels[0]
+	if first, ok := d.seen[key]; ok {
+		d.diags = append(d.diags, errorAt(b.LabelRanges[0], fmt.Sprintf("Duplicate %s block", b.Type),
+			"A %s named %q is already defined at %s.", b.Type, b.Labels[0], first))
+		return false
+	}
+	d.seen[key] = b.DefRange
+	return true
+}
+
+// referable checks that a block's label can be used in references.
+func (d *decoder) referable(b *hcl.Block) bool {
+	if hclsyntax.ValidIdentifier(b.Labels[0]) {
+		return true
+	}
+	d.diags = append(d.diags, errorAt(b.LabelRanges[0], "Invalid block name",
+		"%s blocks are referred to as %s.NAME, so %q must be an identifier: letters, digits, '_' and '-', starting with a letter.",
+		b.Type, b.Type, b.Labels[0]))
+	return false
+}
+
+func origin(b *hcl.Block) Origin {
+	return Origin{Block: fmt.Sprintf("%s %q", b.Type, b.Labels[0]), Range: b.DefRange}
+}
+
+func refObject[T any](items []T, entry func(T) (string, cty.Value)) cty.Value {
+	m := map[string]cty.Value{}
+	for _, it := range items {
+		k, v := entry(it)
+		m[k] = v
+	}
+	return objectOrEmpty(m)
+}
+
+// EnvironmentNames lists the environments the intent declares, sorted,
+// without resolving any values.
+func EnvironmentNames(src *Sources) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, b := range src.bodies() {
+		content, _ := b.Content(rootSchema)
+		for _, blk := range content.Blocks {
+			if blk.Type == "environment" && !seen[blk.Labels[0]] {
+				seen[blk.Labels[0]] = true
+				names = append(names, blk.Labels[0])
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
