@@ -25,7 +25,7 @@ func (c *compiler) allow(set *policySet, a *hclspec.Allow, egressIsolated map[*h
 				"Namespace %q is not managed by this stack, so no egress policy is emitted for this source; if that namespace restricts egress, its owners must allow this connection.", src.Namespace)
 			continue
 		}
-		p := set.get(src.Namespace, subjectPolicyName(base, "egress", src, i, sources), subjectSelector(src), a.Origin)
+		p := c.policy(set, "allow:"+a.Label, src.Namespace, subjectPolicyName(base, "egress", src, i, sources), subjectSelector(src), a.Origin)
 		p.egressType = true
 		for _, dst := range a.To {
 			p.egress = append(p.egress, netv1.NetworkPolicyEgressRule{To: []netv1.NetworkPolicyPeer{peer(dst)}, Ports: ports(connectionPorts(a, dst))})
@@ -43,7 +43,7 @@ func (c *compiler) allow(set *policySet, a *hclspec.Allow, egressIsolated map[*h
 		if !c.requireManaged(dst.Namespace, dst.Range, "The ingress side of this connection") {
 			continue
 		}
-		p := set.get(dst.Namespace, subjectPolicyName(base, "ingress", dst, i, dests), subjectSelector(dst), a.Origin)
+		p := c.policy(set, "allow:"+a.Label, dst.Namespace, subjectPolicyName(base, "ingress", dst, i, dests), subjectSelector(dst), a.Origin)
 		p.ingressType = true
 		var peers []netv1.NetworkPolicyPeer
 		for _, src := range a.From {

@@ -17,6 +17,7 @@ var policyType = metav1.TypeMeta{APIVersion: netv1.SchemeGroupVersion.String(), 
 // policy is a NetworkPolicy being assembled from one or more HCL blocks.
 type policy struct {
 	namespace, name string
+	purpose         string // what the policy is for; two purposes may not share a name
 	selector        map[string]string // pods the policy applies to; empty = all
 	ingressType     bool
 	egressType      bool
@@ -52,13 +53,21 @@ type policySet struct {
 	order []string
 }
 
-func (s *policySet) get(ns, name string, sel map[string]string, o hclspec.Origin) *policy {
+// get returns the policy ns/name for purpose, creating it. A name already
+// taken for another purpose (say, two allow blocks whose labels slug to the
+// same name) is reported and yields a detached policy.
+func (c *compiler) policy(s *policySet, purpose, ns, name string, sel map[string]string, o hclspec.Origin) *policy {
 	key := ns + "/" + name
 	if p, ok := s.byKey[key]; ok {
+		if p.purpose != purpose {
+			c.errorf(o.Range, "Duplicate object name",
+				"NetworkPolicy %s is produced by %s and by %s; rename one of them.", key, p.from[0].Block, o.Block)
+			return &policy{}
+		}
 		p.from = append(p.from, o)
 		return p
 	}
-	p := &policy{namespace: ns, name: name, selector: sel, from: origins{o}}
+	p := &policy{namespace: ns, name: name, purpose: purpose, selector: sel, from: origins{o}}
 	s.byKey[key] = p
 	s.order = append(s.order, key)
 	return p
@@ -92,11 +101,11 @@ const (
 func (c *compiler) baselines(set *policySet, egressIsolated map[*hclspec.Service]bool) {
 	for _, ns := range c.in.Namespaces {
 		if ns.DenyIngress || ns.DenyEgress {
-			p := set.get(ns.Name, defaultDenyName, nil, ns.Origin)
+			p := c.policy(set, "baseline", ns.Name, defaultDenyName, nil, ns.Origin)
 			p.ingressType, p.egressType = ns.DenyIngress, ns.DenyEgress
 		}
 		if ns.DNS {
-			p := set.get(ns.Name, allowDNSName, nil, ns.Origin)
+			p := c.policy(set, "dns", ns.Name, allowDNSName, nil, ns.Origin)
 			p.egressType = true
 			p.egress = append(p.egress, c.dnsRule())
 		}
@@ -108,7 +117,7 @@ func (c *compiler) baselines(set *policySet, egressIsolated map[*hclspec.Service
 		if !c.requireManaged(s.Namespace, s.Range, "the default_deny of service "+s.Label) {
 			continue
 		}
-		p := set.get(s.Namespace, objectName(s.Name, defaultDenyName), s.Selector, s.Origin)
+		p := c.policy(set, "baseline:"+s.Label, s.Namespace, objectName(s.Name, defaultDenyName), s.Selector, s.Origin)
 		p.ingressType, p.egressType = s.DenyIngress, s.DenyEgress
 		if s.DenyEgress {
 			egressIsolated[s] = true
@@ -138,7 +147,7 @@ func (c *compiler) serviceDNS(set *policySet, egressIsolated map[*hclspec.Servic
 		if !egressIsolated[s] || !s.DNS || c.namespaceDNS(s.Namespace) {
 			continue
 		}
-		p := set.get(s.Namespace, objectName(s.Name, allowDNSName), s.Selector, s.Origin)
+		p := c.policy(set, "dns:"+s.Label, s.Namespace, objectName(s.Name, allowDNSName), s.Selector, s.Origin)
 		p.egressType = true
 		p.egress = append(p.egress, c.dnsRule())
 	}
@@ -185,7 +194,7 @@ func (c *compiler) gatewayAdmission(set *policySet) {
 					continue
 				}
 				name := objectName(s.Name, "from-gateway", p.Gateway.Label)
-				pol := set.get(s.Namespace, name, s.Selector, a.origin)
+				pol := c.policy(set, "gateway:"+p.Gateway.Label+":"+s.Label, s.Namespace, name, s.Selector, a.origin)
 				if pol.ingressType {
 					continue // already admitted by an earlier rule or route
 				}

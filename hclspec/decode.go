@@ -43,7 +43,10 @@ func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
 // one environment. It returns a nil Intent when there are errors.
 func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
 	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}}
-	for _, b := range src.bodies() {
+	for i, b := range src.bodies() {
+		if i == 0 {
+			d.firstFile = hcl.Range{Filename: src.names[0], Start: hcl.InitialPos, End: hcl.InitialPos}
+		}
 		content, diags := b.Content(rootSchema)
 		d.diags = append(d.diags, diags...)
 		for _, blk := range content.Blocks {
@@ -64,6 +67,8 @@ type decoder struct {
 	diags  hcl.Diagnostics
 	ctx    *hcl.EvalContext
 	refs   refs
+	// firstFile is where file-less problems (a missing perimeter block) point.
+	firstFile hcl.Range
 }
 
 func (d *decoder) decode(opts Options) *Intent {
@@ -112,6 +117,9 @@ func (d *decoder) decodeInputs(in *Intent, opts Options) bool {
 		in.Environments = append(in.Environments, e.name)
 	}
 	sort.Strings(in.Environments)
+	if d.diags.HasErrors() {
+		return false
+	}
 	var env *environment
 	if opts.Env != "" {
 		env = envs[opts.Env]
@@ -157,7 +165,8 @@ func (d *decoder) decodeStack(in *Intent) {
 	blocks := d.blocks["perimeter"]
 	if len(blocks) == 0 {
 		d.diags = append(d.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing perimeter block",
-			Detail: "The intent needs one block `perimeter { stack = \"NAME\" }` naming the stack that owns its objects."})
+			Detail:  "The intent needs one block `perimeter { stack = \"NAME\" }` naming the stack that owns its objects.",
+			Subject: d.firstFile.Ptr()})
 		return
 	}
 	for _, extra := range blocks[1:] {

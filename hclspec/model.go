@@ -7,10 +7,10 @@ import "github.com/hashicorp/hcl/v2"
 // ranges so later stages can report problems against the HCL that caused
 // them. It knows nothing about Kubernetes object shapes.
 type Intent struct {
-	Stack       string
+	Stack        string
 	Environment  string   // "" when rendered without an environment
 	Environments []string // every environment the intent declares, sorted
-	ClusterDNS  PodSet // where cluster DNS runs, for DNS egress rules
+	ClusterDNS   PodSet   // where cluster DNS runs, for DNS egress rules
 
 	Namespaces []*Namespace
 	Gateways   []*Gateway

@@ -148,12 +148,15 @@ func (d *decoder) decodeHTTPRoutes(in *Intent) {
 		h := d.decodeRouteHead(b, r)
 		rt := &HTTPRoute{Label: b.Labels[0], Name: h.name, Parents: h.parents, Hostnames: h.hostnames, Origin: origin(b)}
 		var all []Backend
+		before := len(d.diags.Errs())
 		for _, rb := range r.blocks {
 			rule := d.httpRule(rb)
 			rt.Rules = append(rt.Rules, rule)
 			all = append(all, rule.Backends...)
 		}
-		rt.Namespace = routeNamespace(r, b, h.namespace, all)
+		if len(d.diags.Errs()) == before {
+			rt.Namespace = routeNamespace(r, b, h.namespace, all)
+		}
 		d.diags = append(d.diags, r.diags...)
 		in.HTTPRoutes = append(in.HTTPRoutes, rt)
 	}
@@ -393,12 +396,15 @@ func (d *decoder) decodeGRPCRoutes(in *Intent) {
 		h := d.decodeRouteHead(b, r)
 		rt := &GRPCRoute{Label: b.Labels[0], Name: h.name, Parents: h.parents, Hostnames: h.hostnames, Origin: origin(b)}
 		var all []Backend
+		before := len(d.diags.Errs())
 		for _, rb := range r.blocks {
 			rule := d.grpcRule(rb)
 			rt.Rules = append(rt.Rules, rule)
 			all = append(all, rule.Backends...)
 		}
-		rt.Namespace = routeNamespace(r, b, h.namespace, all)
+		if len(d.diags.Errs()) == before {
+			rt.Namespace = routeNamespace(r, b, h.namespace, all)
+		}
 		d.diags = append(d.diags, r.diags...)
 		in.GRPCRoutes = append(in.GRPCRoutes, rt)
 	}
