@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/mattn/go-isatty"
@@ -46,7 +47,7 @@ func printDiagnostics(w io.Writer, src *hclspec.Sources, diags hcl.Diagnostics) 
 		files = src.Files()
 	}
 	wr := hcl.NewDiagnosticTextWriter(w, files, 100, useColor(w))
-	for _, d := range diags {
+	for _, d := range sortDiagnostics(diags) {
 		_ = wr.WriteDiagnostic(d)
 	}
 }
@@ -72,4 +73,21 @@ func summarize(w io.Writer, diags hcl.Diagnostics) {
 	if errs+warns > 0 {
 		fmt.Fprintf(w, "%d error(s), %d warning(s).\n", errs, warns)
 	}
+}
+
+// sortDiagnostics orders diagnostics by source position (those without one
+// first), so a reader can walk the files top to bottom.
+func sortDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := append(hcl.Diagnostics(nil), diags...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Subject, out[j].Subject
+		switch {
+		case a == nil || b == nil:
+			return a == nil && b != nil
+		case a.Filename != b.Filename:
+			return a.Filename < b.Filename
+		}
+		return a.Start.Byte < b.Start.Byte
+	})
+	return out
 }

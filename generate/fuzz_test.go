@@ -1,0 +1,78 @@
+package generate_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/hclspec"
+)
+
+// FuzzCompile feeds arbitrary HCL through parse, decode and generate: bad
+// input must produce diagnostics, never a panic, and a successful compile
+// must be deterministic.
+//
+//	go test ./generate -run '^$' -fuzz FuzzCompile -fuzztime 5m
+func FuzzCompile(f *testing.F) {
+	seeds, _ := filepath.Glob("../examples/*/*.hcl")
+	for _, p := range seeds {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b), "")
+		}
+	}
+	f.Add(mustRead(f, "../examples/shop/main.hcl"), "prod")
+	cases, _ := filepath.Glob("testdata/bad/*.txtar")
+	for _, p := range cases {
+		ar, err := txtar.ParseFile(p)
+		if err != nil {
+			continue
+		}
+		for _, file := range ar.Files {
+			if strings.HasSuffix(file.Name, ".hcl") {
+				f.Add(string(file.Data), "")
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, src, env string) {
+		files := map[string][]byte{"main.hcl": []byte(src)}
+		first := compileYAML(t, files, env)
+		if second := compileYAML(t, files, env); first != second {
+			t.Fatalf("two compiles differ:\n%s\n---\n%s", first, second)
+		}
+	})
+}
+
+func compileYAML(t *testing.T, files map[string][]byte, env string) string {
+	src, diags := hclspec.Parse(files)
+	if diags.HasErrors() {
+		return "parse error"
+	}
+	in, diags := hclspec.Decode(src, hclspec.Options{Env: env})
+	if in == nil {
+		if !diags.HasErrors() {
+			t.Fatal("Decode returned no intent and no error")
+		}
+		return "decode error"
+	}
+	objs, diags := generate.Objects(in)
+	if diags.HasErrors() {
+		return "compile error"
+	}
+	var b strings.Builder
+	for _, o := range objs {
+		b.WriteString(o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName() + "\n")
+	}
+	return b.String()
+}
+
+func mustRead(f *testing.F, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return string(b)
+}
