@@ -17,7 +17,7 @@ var policyType = metav1.TypeMeta{APIVersion: netv1.SchemeGroupVersion.String(), 
 // policy is a NetworkPolicy being assembled from one or more HCL blocks.
 type policy struct {
 	namespace, name string
-	purpose         string // what the policy is for; two purposes may not share a name
+	purpose         string            // what the policy is for; two purposes may not share a name
 	selector        map[string]string // pods the policy applies to; empty = all
 	ingressType     bool
 	egressType      bool
