@@ -128,9 +128,9 @@ func TestRestrictedConfig(t *testing.T) {
 
 func TestDNSName(t *testing.T) {
 	for in, want := range map[string]string{
-		"TestFoo/sub_case#01": "testfoo-sub-case-01",
-		"--":                  "test",
-		"ABC":                 "abc",
+		"TestFoo/sub_case#01":          "testfoo-sub-case-01",
+		"--":                           "test",
+		"ABC":                          "abc",
 		strings.Repeat("x", 50) + "-y": strings.Repeat("x", 40),
 	} {
 		if got := dnsName(in, 40); got != want {
