@@ -456,4 +456,3 @@ func normalizeNumber(v any) any {
 	}
 	return v
 }
-
