@@ -10,22 +10,30 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	netv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/ownership"
 )
 
-// Labels and annotations every generated object carries.
 const (
-	LabelManagedBy      = "app.kubernetes.io/managed-by"
-	ManagedByValue      = "perimeter"
-	LabelStack          = "perimeter.dev/stack"
-	AnnotationSource    = "perimeter.dev/source" // file:line of the HCL block(s)
-	AnnotationBlock     = "perimeter.dev/block"  // the HCL block(s), e.g. `route "api"`
 	namespaceNameLabel  = "kubernetes.io/metadata.name"
 	originListSeparator = ", "
 )
+
+// Kinds are every kind perimeter generates, in the order objects are
+// sorted and applied.
+var Kinds = []schema.GroupVersionKind{
+	gwv1.SchemeGroupVersion.WithKind("Gateway"),
+	gwv1.SchemeGroupVersion.WithKind("ReferenceGrant"),
+	gwv1.SchemeGroupVersion.WithKind("HTTPRoute"),
+	gwv1.SchemeGroupVersion.WithKind("GRPCRoute"),
+	netv1.SchemeGroupVersion.WithKind("NetworkPolicy"),
+}
 
 // Objects compiles the intent. The objects are sorted by kind, namespace and
 // name. Diagnostics point at the HCL that caused them.
@@ -100,15 +108,15 @@ func (c *compiler) add(obj runtime.Object, from origins) {
 		return
 	}
 	c.names[key] = from
-	u.SetLabels(map[string]string{LabelManagedBy: ManagedByValue, LabelStack: c.in.Stack})
+	u.SetLabels(ownership.MemberLabels(c.in.Stack, c.in.StateNamespace))
 	var sources, blocks []string
 	for _, o := range from {
 		sources = append(sources, Source(o.Range))
 		blocks = append(blocks, o.Block)
 	}
 	u.SetAnnotations(map[string]string{
-		AnnotationSource: strings.Join(sources, originListSeparator),
-		AnnotationBlock:  strings.Join(blocks, originListSeparator),
+		ownership.AnnotationSource: strings.Join(sources, originListSeparator),
+		ownership.AnnotationBlock:  strings.Join(blocks, originListSeparator),
 	})
 	c.objects = append(c.objects, u)
 }
@@ -125,7 +133,6 @@ func (c *compiler) warnf(rng hcl.Range, summary, format string, args ...any) {
 
 // kindOrder puts objects in the order a reader (and apply) wants them:
 // gateways, then what routes need, then routes, then policies.
-var kindOrder = map[string]int{"Gateway": 0, "ReferenceGrant": 1, "HTTPRoute": 2, "GRPCRoute": 3, "NetworkPolicy": 4}
 
 func sortObjects(objs []*unstructured.Unstructured) {
 	sort.SliceStable(objs, func(i, j int) bool {
@@ -141,8 +148,10 @@ func sortObjects(objs []*unstructured.Unstructured) {
 }
 
 func kindRank(kind string) int {
-	if r, ok := kindOrder[kind]; ok {
-		return r
+	for i, k := range Kinds {
+		if k.Kind == kind {
+			return i
+		}
 	}
-	return len(kindOrder)
+	return len(Kinds)
 }

@@ -151,7 +151,7 @@ func describeNames(names []string) string {
 }
 
 var perimeterSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "stack", Required: true}, {Name: "description"}},
+	Attributes: []hcl.AttributeSchema{{Name: "stack", Required: true}, {Name: "description"}, {Name: "state_namespace"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "cluster_dns"}},
 }
 
@@ -177,6 +177,10 @@ func (d *decoder) decodeStack(in *Intent) {
 	r := open(blocks[0].Body, perimeterSchema, ctx, blocks[0].DefRange)
 	in.Stack = r.str("stack", "")
 	r.str("description", "")
+	in.StateNamespace = r.str("state_namespace", "default")
+	if msg := validateDNSLabel(in.StateNamespace); msg != "" {
+		r.errorf(r.attrRange("state_namespace"), "Invalid state namespace", "%q: %s.", in.StateNamespace, msg)
+	}
 	if msg := validateDNSLabel(in.Stack); in.Stack != "" && msg != "" {
 		r.errorf(r.attrRange("stack"), "Invalid stack name", "The stack name labels every object, so it must be a DNS label: %s.", msg)
 	}

@@ -7,10 +7,12 @@ import "github.com/hashicorp/hcl/v2"
 // ranges so later stages can report problems against the HCL that caused
 // them. It knows nothing about Kubernetes object shapes.
 type Intent struct {
-	Stack        string
-	Environment  string   // "" when rendered without an environment
-	Environments []string // every environment the intent declares, sorted
-	ClusterDNS   PodSet   // where cluster DNS runs, for DNS egress rules
+	Stack string
+	// StateNamespace holds the stack's ApplySet parent.
+	StateNamespace string
+	Environment    string   // "" when rendered without an environment
+	Environments   []string // every environment the intent declares, sorted
+	ClusterDNS     PodSet   // where cluster DNS runs, for DNS egress rules
 
 	Namespaces []*Namespace
 	Gateways   []*Gateway

@@ -1,0 +1,178 @@
+// Package cluster is perimeter's access to a live Kubernetes API server:
+// kubeconfig loading as kubectl does it, discovery-backed REST mapping, and
+// the LIST, dry-run and server-side apply requests that the plan and apply
+// packages declare as interfaces.
+package cluster
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// FieldManager is the server-side apply field manager perimeter writes as.
+const FieldManager = "perimeter"
+
+// Options select the kubeconfig and context, as kubectl's flags do.
+type Options struct {
+	Kubeconfig string // "" follows KUBECONFIG and ~/.kube/config
+	Context    string // "" uses the current context
+}
+
+// Client talks to one cluster.
+type Client struct {
+	dynamic dynamic.Interface
+	mapper  meta.RESTMapper
+	// Host is the API server URL, for messages.
+	Host string
+	// Context is the kubeconfig context in use ("" for a rest.Config).
+	Context string
+}
+
+// Connect loads the kubeconfig like kubectl (KUBECONFIG, --kubeconfig,
+// --context) and prepares a client.
+func Connect(opts Options) (*Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = opts.Kubeconfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.Context}
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	cfg, err := loader.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.Context = raw.CurrentContext
+	if opts.Context != "" {
+		c.Context = opts.Context
+	}
+	return c, nil
+}
+
+// New builds a client from a rest.Config.
+func New(cfg *rest.Config) (*Client, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = 50, 100
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	return &Client{dynamic: dyn, mapper: mapper, Host: cfg.Host}, nil
+}
+
+// resource maps a kind to its REST resource, explaining a missing CRD.
+func (c *Client) resource(gvk schema.GroupVersionKind) (dynamic.NamespaceableResourceInterface, error) {
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		if meta.IsNoMatchError(err) {
+			return nil, fmt.Errorf("the cluster at %s does not serve %s (%s); are the Gateway API CRDs installed?", c.Host, gvk.Kind, gvk.GroupVersion())
+		}
+		return nil, err
+	}
+	return c.dynamic.Resource(m.Resource), nil
+}
+
+// List returns the objects of a kind in namespace ("" = all namespaces)
+// matching the label selector, following pagination.
+func (c *Client) List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
+	res, err := c.resource(gvk)
+	if err != nil {
+		return nil, err
+	}
+	var out []*unstructured.Unstructured
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
+	for {
+		list, err := res.Namespace(namespace).List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+		if list.GetContinue() == "" {
+			return out, nil
+		}
+		opts.Continue = list.GetContinue()
+	}
+}
+
+// Get reads one object; it returns nil, nil when the object does not exist.
+func (c *Client) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error) {
+	res, err := c.resource(gvk)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := res.Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	if isNotFound(err) {
+		return nil, nil
+	}
+	return obj, err
+}
+
+// ApplyOptions tune a server-side apply.
+type ApplyOptions struct {
+	DryRun bool
+	Force  bool // take ownership of fields other managers own
+}
+
+// Apply sends obj as a server-side apply patch with field manager perimeter.
+func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error) {
+	res, err := c.resource(obj.GroupVersionKind())
+	if err != nil {
+		return nil, err
+	}
+	body, err := obj.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	po := metav1.PatchOptions{FieldManager: FieldManager, Force: &opts.Force}
+	if opts.DryRun {
+		po.DryRun = []string{metav1.DryRunAll}
+	}
+	return res.Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, body, po)
+}
+
+// Delete removes an object, but only the exact one that was read: the UID
+// and resourceVersion preconditions make the server refuse if it changed.
+func (c *Client) Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, uid, resourceVersion string) error {
+	res, err := c.resource(gvk)
+	if err != nil {
+		return err
+	}
+	pre := &metav1.Preconditions{}
+	if uid != "" {
+		u := types.UID(uid)
+		pre.UID = &u
+	}
+	if resourceVersion != "" {
+		pre.ResourceVersion = &resourceVersion
+	}
+	policy := metav1.DeletePropagationBackground
+	err = res.Namespace(namespace).Delete(ctx, name, metav1.DeleteOptions{Preconditions: pre, PropagationPolicy: &policy})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,102 @@
+// Package ownership defines how perimeter marks what a stack owns: its
+// labels and annotations, and the ApplySet (KEP-3659) that lets kubectl
+// and perimeter agree on membership. A stack's ApplySet parent is a
+// ConfigMap named perimeter-<stack> in the stack's state namespace.
+package ownership
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Labels and annotations.
+const (
+	LabelManagedBy   = "app.kubernetes.io/managed-by"
+	ManagedByValue   = "perimeter"
+	LabelStack       = "perimeter.dev/stack"
+	AnnotationSource = "perimeter.dev/source" // file:line of the HCL block(s)
+	AnnotationBlock  = "perimeter.dev/block"  // the HCL block(s), e.g. `route "api"`
+
+	LabelApplySetPartOf          = "applyset.kubernetes.io/part-of"
+	LabelApplySetID              = "applyset.kubernetes.io/id"
+	AnnotationApplySetTooling    = "applyset.kubernetes.io/tooling"
+	AnnotationApplySetGroupKinds = "applyset.kubernetes.io/contains-group-kinds"
+	AnnotationApplySetNamespaces = "applyset.kubernetes.io/additional-namespaces"
+
+	// Tooling identifies perimeter in the ApplySet parent.
+	Tooling = "perimeter/v1"
+	// DefaultStateNamespace holds ApplySet parents unless the intent says otherwise.
+	DefaultStateNamespace = "default"
+)
+
+// ParentGVK is the kind of the ApplySet parent.
+var ParentGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
+
+// ParentName is the name of a stack's ApplySet parent.
+func ParentName(stack string) string { return "perimeter-" + stack }
+
+// ApplySetID is the KEP-3659 identifier of a stack's ApplySet:
+// applyset-<base64url(sha256(name.namespace.kind.group))>-v1.
+func ApplySetID(stack, stateNamespace string) string {
+	sum := sha256.Sum256([]byte(ParentName(stack) + "." + stateNamespace + "." + ParentGVK.Kind + "." + ParentGVK.Group))
+	return "applyset-" + base64.RawURLEncoding.EncodeToString(sum[:]) + "-v1"
+}
+
+// MemberSelector selects the members of a stack's ApplySet.
+func MemberSelector(stack, stateNamespace string) string {
+	return LabelApplySetPartOf + "=" + ApplySetID(stack, stateNamespace)
+}
+
+// IsMember reports whether obj carries all of this stack's ownership marks.
+// Pruning requires it: a label alone that looks right is not enough.
+func IsMember(obj *unstructured.Unstructured, stack, stateNamespace string) bool {
+	l := obj.GetLabels()
+	return l[LabelApplySetPartOf] == ApplySetID(stack, stateNamespace) &&
+		l[LabelStack] == stack && l[LabelManagedBy] == ManagedByValue
+}
+
+// MemberLabels are the labels every object of the stack carries.
+func MemberLabels(stack, stateNamespace string) map[string]string {
+	return map[string]string{
+		LabelManagedBy:      ManagedByValue,
+		LabelStack:          stack,
+		LabelApplySetPartOf: ApplySetID(stack, stateNamespace),
+	}
+}
+
+// Parent builds the ApplySet parent for a set of members.
+func Parent(stack, stateNamespace string, members []*unstructured.Unstructured) *unstructured.Unstructured {
+	kinds, namespaces := map[string]bool{}, map[string]bool{}
+	for _, m := range members {
+		gvk := m.GroupVersionKind()
+		kinds[gvk.Kind+"."+gvk.Group] = true
+		if ns := m.GetNamespace(); ns != "" && ns != stateNamespace {
+			namespaces[ns] = true
+		}
+	}
+	p := &unstructured.Unstructured{}
+	p.SetGroupVersionKind(ParentGVK)
+	p.SetName(ParentName(stack))
+	p.SetNamespace(stateNamespace)
+	p.SetLabels(map[string]string{LabelApplySetID: ApplySetID(stack, stateNamespace), LabelManagedBy: ManagedByValue, LabelStack: stack})
+	p.SetAnnotations(map[string]string{
+		AnnotationApplySetTooling:    Tooling,
+		AnnotationApplySetGroupKinds: joinSorted(kinds),
+		AnnotationApplySetNamespaces: joinSorted(namespaces),
+	})
+	return p
+}
+
+func joinSorted(set map[string]bool) string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}

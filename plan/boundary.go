@@ -1,0 +1,305 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// boundaryChanges describes, in the user's terms, what becomes reachable
+// and what stops being reachable: routes as host/path -> backend, policies
+// as source -> destination on ports, baselines as isolation.
+func boundaryChanges(live, desired []*unstructured.Unstructured) []BoundaryChange {
+	before, after := statements(live), statements(desired)
+	var out []BoundaryChange
+	for _, s := range sortedStatements(after) {
+		if _, ok := before[s.key()]; !ok {
+			out = append(out, BoundaryChange{Added: true, Kind: s.kind, Text: s.text, Source: s.source})
+		}
+	}
+	for _, s := range sortedStatements(before) {
+		if _, ok := after[s.key()]; !ok {
+			out = append(out, BoundaryChange{Added: false, Kind: s.kind, Text: s.text, Source: s.source})
+		}
+	}
+	return out
+}
+
+// Statements returns the boundary statements a set of objects makes, as
+// "kind text" lines, sorted; used by views and tests.
+func Statements(objs []*unstructured.Unstructured) []string {
+	var out []string
+	for _, s := range sortedStatements(statements(objs)) {
+		out = append(out, s.kind+" "+s.text)
+	}
+	return out
+}
+
+type statement struct{ kind, text, source string }
+
+func (s statement) key() string { return s.kind + " " + s.text }
+
+func sortedStatements(m map[string]statement) []statement {
+	out := make([]statement, 0, len(m))
+	for _, s := range m {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].kind != out[j].kind {
+			return kindRank(out[i].kind) < kindRank(out[j].kind)
+		}
+		return out[i].text < out[j].text
+	})
+	return out
+}
+
+func kindRank(k string) int { return map[string]int{"expose": 0, "allow": 1, "isolate": 2}[k] }
+
+func statements(objs []*unstructured.Unstructured) map[string]statement {
+	out := map[string]statement{}
+	add := func(kind, text, source string) {
+		s := statement{kind, text, source}
+		if _, dup := out[s.key()]; !dup {
+			out[s.key()] = s
+		}
+	}
+	for _, o := range objs {
+		src := firstSource(o)
+		switch o.GetKind() {
+		case "HTTPRoute", "GRPCRoute":
+			for _, t := range exposures(o) {
+				add("expose", t, src)
+			}
+		case "NetworkPolicy":
+			for _, t := range policyStatements(o) {
+				kind := "allow"
+				if strings.HasPrefix(t, "deny ") {
+					kind = "isolate"
+				}
+				add(kind, t, src)
+			}
+		}
+	}
+	return out
+}
+
+func firstSource(o *unstructured.Unstructured) string {
+	s := o.GetAnnotations()["perimeter.dev/source"]
+	if i := strings.Index(s, ","); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// exposures lists host+match -> backend for each rule of a route.
+func exposures(o *unstructured.Unstructured) []string {
+	hosts, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "hostnames")
+	if len(hosts) == 0 {
+		hosts = []string{"*"}
+	}
+	rules, _, _ := unstructured.NestedSlice(o.Object, "spec", "rules")
+	var out []string
+	for _, r := range rules {
+		rule, _ := r.(map[string]any)
+		matches := matchTexts(o.GetKind(), rule)
+		targets := backendTexts(o.GetNamespace(), rule)
+		for _, h := range hosts {
+			for _, m := range matches {
+				for _, t := range targets {
+					out = append(out, h+m+" -> "+t)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func matchTexts(kind string, rule map[string]any) []string {
+	ms, _, _ := unstructured.NestedSlice(rule, "matches")
+	if len(ms) == 0 {
+		if kind == "GRPCRoute" {
+			return []string{" (all gRPC)"}
+		}
+		return []string{"/"}
+	}
+	var out []string
+	for _, m := range ms {
+		mm, _ := m.(map[string]any)
+		var b strings.Builder
+		if kind == "GRPCRoute" {
+			svc, _, _ := unstructured.NestedString(mm, "method", "service")
+			method, _, _ := unstructured.NestedString(mm, "method", "method")
+			fmt.Fprintf(&b, " %s/%s", orStar(svc), orStar(method))
+		} else {
+			v, _, _ := unstructured.NestedString(mm, "path", "value")
+			t, _, _ := unstructured.NestedString(mm, "path", "type")
+			if v == "" {
+				v = "/"
+			}
+			b.WriteString(v)
+			if t == "Exact" {
+				b.WriteString(" (exact)")
+			}
+			if method, _, _ := unstructured.NestedString(mm, "method"); method != "" {
+				b.WriteString(" " + method)
+			}
+		}
+		if hs, _, _ := unstructured.NestedSlice(mm, "headers"); len(hs) > 0 {
+			var parts []string
+			for _, h := range hs {
+				hm, _ := h.(map[string]any)
+				parts = append(parts, fmt.Sprintf("%v=%v", hm["name"], hm["value"]))
+			}
+			b.WriteString(" [" + strings.Join(parts, ",") + "]")
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
+func orStar(s string) string {
+	if s == "" {
+		return "*"
+	}
+	return s
+}
+
+func backendTexts(routeNS string, rule map[string]any) []string {
+	refs, _, _ := unstructured.NestedSlice(rule, "backendRefs")
+	if len(refs) == 0 {
+		filters, _, _ := unstructured.NestedSlice(rule, "filters")
+		for _, f := range filters {
+			if fm, _ := f.(map[string]any); fm["type"] == "RequestRedirect" {
+				return []string{"redirect"}
+			}
+		}
+		return []string{"(no backend)"}
+	}
+	var out []string
+	for _, r := range refs {
+		rm, _ := r.(map[string]any)
+		ns, _, _ := unstructured.NestedString(rm, "namespace")
+		if ns == "" {
+			ns = routeNS
+		}
+		port, _, _ := unstructured.NestedFieldNoCopy(rm, "port")
+		t := fmt.Sprintf("%s/%v:%v", ns, rm["name"], port)
+		if w, ok, _ := unstructured.NestedFieldNoCopy(rm, "weight"); ok {
+			t += fmt.Sprintf(" (weight %v)", w)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// policyStatements renders each rule of a NetworkPolicy as a sentence.
+func policyStatements(o *unstructured.Unstructured) []string {
+	subject := o.GetNamespace() + "/" + selectorText(nested(o.Object, "spec", "podSelector"))
+	types, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "policyTypes")
+	var out []string
+	for _, dir := range types {
+		field, arrow := "ingress", "from"
+		if dir == "Egress" {
+			field, arrow = "egress", "to"
+		}
+		rules, _, _ := unstructured.NestedSlice(o.Object, "spec", field)
+		if len(rules) == 0 {
+			out = append(out, fmt.Sprintf("deny %s for %s", field, subject))
+			continue
+		}
+		for _, r := range rules {
+			rm, _ := r.(map[string]any)
+			peers, _, _ := unstructured.NestedSlice(rm, arrow)
+			ports := portsText(rm)
+			if len(peers) == 0 {
+				peers = []any{map[string]any{}}
+			}
+			for _, pr := range peers {
+				peer := peerText(pr.(map[string]any))
+				if dir == "Egress" {
+					out = append(out, fmt.Sprintf("%s -> %s %s", subject, peer, ports))
+				} else {
+					out = append(out, fmt.Sprintf("%s -> %s %s", peer, subject, ports))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func nested(obj map[string]any, path ...string) map[string]any {
+	m, _, _ := unstructured.NestedMap(obj, path...)
+	return m
+}
+
+func selectorText(sel map[string]any) string {
+	labels, _, _ := unstructured.NestedStringMap(sel, "matchLabels")
+	exprs, _, _ := unstructured.NestedSlice(sel, "matchExpressions")
+	if len(labels) == 0 && len(exprs) == 0 {
+		return "*"
+	}
+	var parts []string
+	for _, k := range sortedKeys(labels) {
+		parts = append(parts, k+"="+labels[k])
+	}
+	for _, e := range exprs {
+		em, _ := e.(map[string]any)
+		parts = append(parts, fmt.Sprintf("%v %v %v", em["key"], em["operator"], em["values"]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func peerText(p map[string]any) string {
+	if ip, ok := p["ipBlock"].(map[string]any); ok {
+		t := fmt.Sprint(ip["cidr"])
+		if ex, _, _ := unstructured.NestedStringSlice(ip, "except"); len(ex) > 0 {
+			t += " except " + strings.Join(ex, ",")
+		}
+		return t
+	}
+	ns, hasNS := p["namespaceSelector"].(map[string]any)
+	pods, hasPods := p["podSelector"].(map[string]any)
+	if !hasNS && !hasPods {
+		return "anywhere"
+	}
+	nsText := "(same namespace)"
+	if hasNS {
+		if name, ok, _ := unstructured.NestedString(ns, "matchLabels", "kubernetes.io/metadata.name"); ok && len(nested(ns, "matchLabels")) == 1 {
+			nsText = name
+		} else {
+			nsText = "namespaces{" + selectorText(ns) + "}"
+		}
+	}
+	podText := "*"
+	if hasPods {
+		podText = selectorText(pods)
+	}
+	return nsText + "/" + podText
+}
+
+func portsText(rule map[string]any) string {
+	ports, _, _ := unstructured.NestedSlice(rule, "ports")
+	if len(ports) == 0 {
+		return "(all ports)"
+	}
+	var parts []string
+	for _, p := range ports {
+		pm, _ := p.(map[string]any)
+		proto := fmt.Sprint(pm["protocol"])
+		if proto == "<nil>" {
+			proto = "TCP"
+		}
+		port, ok := pm["port"]
+		switch {
+		case !ok:
+			parts = append(parts, "all/"+strings.ToLower(proto))
+		case pm["endPort"] != nil:
+			parts = append(parts, fmt.Sprintf("%v-%v/%s", port, pm["endPort"], strings.ToLower(proto)))
+		default:
+			parts = append(parts, fmt.Sprintf("%v/%s", port, strings.ToLower(proto)))
+		}
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,182 @@
+package plan
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// volatileMetadata are fields the server owns; they never count as changes.
+var volatileMetadata = []string{
+	"managedFields", "resourceVersion", "uid", "generation", "creationTimestamp",
+	"selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers", "ownerReferences",
+}
+
+// normalize returns a copy of obj without status and server-owned metadata,
+// so two reads of the same object compare equal.
+func normalize(obj map[string]any) map[string]any {
+	out := deepCopy(obj).(map[string]any)
+	delete(out, "status")
+	if md, ok := out["metadata"].(map[string]any); ok {
+		for _, f := range volatileMetadata {
+			delete(md, f)
+		}
+		for _, f := range []string{"labels", "annotations"} {
+			if m, ok := md[f].(map[string]any); ok {
+				delete(m, hashAnnotation)
+				if len(m) == 0 {
+					delete(md, f)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}
+
+// diffAll lists every difference between two normalised objects.
+func diffAll(before, after map[string]any) []FieldChange {
+	var out []FieldChange
+	walkDiff("", before, after, false, &out)
+	return out
+}
+
+// diffProjected lists the differences on the fields desired sets: live
+// values of fields desired does not mention (server defaults, other
+// managers' fields) are ignored.
+func diffProjected(live, desired map[string]any) []FieldChange {
+	var out []FieldChange
+	walkDiff("", live, desired, true, &out)
+	return out
+}
+
+// walkDiff compares before with after below path. Maps are compared key by
+// key and lists element by element, so a reviewer sees which element of a
+// list changed. With projected, keys absent from after are not compared.
+func walkDiff(path string, before, after any, projected bool, out *[]FieldChange) {
+	switch a := after.(type) {
+	case map[string]any:
+		b, ok := before.(map[string]any)
+		if !ok {
+			*out = append(*out, FieldChange{Path: path, Before: before, After: after})
+			return
+		}
+		for _, k := range unionKeys(b, a, projected) {
+			walkDiff(joinPath(path, k), b[k], a[k], projected, out)
+		}
+	case []any:
+		b, ok := before.([]any)
+		if !ok {
+			*out = append(*out, FieldChange{Path: path, Before: before, After: after})
+			return
+		}
+		for i := 0; i < max(len(a), len(b)); i++ {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			switch {
+			case i >= len(a):
+				*out = append(*out, FieldChange{Path: p, Before: b[i]})
+			case i >= len(b):
+				*out = append(*out, FieldChange{Path: p, After: a[i]})
+			default:
+				walkDiff(p, b[i], a[i], projected, out)
+			}
+		}
+	default:
+		if after == nil && projected {
+			return
+		}
+		if !scalarEqual(before, after) {
+			*out = append(*out, FieldChange{Path: path, Before: before, After: after})
+		}
+	}
+}
+
+func unionKeys(b, a map[string]any, projected bool) []string {
+	seen := map[string]bool{}
+	for k := range a {
+		seen[k] = true
+	}
+	if !projected {
+		for k := range b {
+			seen[k] = true
+		}
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// joinPath appends a key: dotted when it is a plain identifier, bracketed
+// and quoted otherwise (labels such as app.kubernetes.io/name).
+func joinPath(path, key string) string {
+	plain := key != "" && strings.IndexFunc(key, func(r rune) bool {
+		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	}) < 0
+	switch {
+	case !plain:
+		return fmt.Sprintf("%s[%q]", path, key)
+	case path == "":
+		return key
+	}
+	return path + "." + key
+}
+
+// scalarEqual compares leaf values, treating all number types alike.
+func scalarEqual(a, b any) bool {
+	if fa, ok := number(a); ok {
+		fb, ok := number(b)
+		return ok && fa == fb
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+// mergeProjected overlays desired's values on live: the object as apply
+// will leave it, when no server can be asked.
+func mergeProjected(live, desired map[string]any) map[string]any {
+	out := deepCopy(live).(map[string]any)
+	for k, v := range desired {
+		lm, lok := out[k].(map[string]any)
+		dm, dok := v.(map[string]any)
+		if lok && dok {
+			out[k] = mergeProjected(lm, dm)
+			continue
+		}
+		out[k] = deepCopy(v)
+	}
+	return out
+}

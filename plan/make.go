@@ -1,0 +1,281 @@
+package plan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// hashAnnotation records a digest of the object perimeter last applied, so
+// planning can tell "the intent changed" from "someone changed the object"
+// without a request per object.
+const hashAnnotation = "perimeter.dev/desired-hash"
+
+// Reader is what planning needs to read: a live cluster, or a directory of
+// rendered manifests standing in for one.
+type Reader interface {
+	// List returns the objects of a kind in namespace ("" = all) matching
+	// the label selector ("" = all).
+	List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error)
+}
+
+// DryRunner previews a server-side apply. A Reader that is also a DryRunner
+// (a live cluster) gets exact field diffs, with server defaults and
+// admission checks; others get diffs of the fields the intent sets.
+type DryRunner interface {
+	DryRunApply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
+}
+
+// Request says what to plan.
+type Request struct {
+	Stack       string
+	Environment string
+	Target      string
+	// Desired are the objects the intent compiles to (nil to destroy all).
+	Desired []*unstructured.Unstructured
+	// Kinds are every kind the stack may own, to find objects to delete.
+	Kinds []schema.GroupVersionKind
+	// OwnerSelector is the label selector of the objects the stack owns.
+	OwnerSelector string
+	// Owned reports whether a live object belongs to this stack; objects
+	// matching OwnerSelector that it rejects are never touched.
+	Owned func(*unstructured.Unstructured) bool
+}
+
+// Problem is a reason a plan cannot be made, tied to an object and the HCL
+// behind it.
+type Problem struct {
+	Object string // Kind namespace/name
+	Source string // file:line
+	Block  string
+	Detail string
+}
+
+// Error lists the problems that stopped planning.
+type Error struct{ Problems []Problem }
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "%s", p.Object)
+		if p.Source != "" {
+			fmt.Fprintf(&b, " (%s, %s)", p.Block, p.Source)
+		}
+		fmt.Fprintf(&b, ": %s", p.Detail)
+	}
+	return b.String()
+}
+
+// Make computes the plan.
+func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
+	p := &Plan{FormatVersion: FormatVersion, Stack: req.Stack, Environment: req.Environment, Target: req.Target, Changes: []Change{}}
+	owned, err := listOwned(ctx, r, req)
+	if err != nil {
+		return nil, err
+	}
+	var problems []Problem
+	if ps, err := checkUnowned(ctx, r, req, owned); err != nil {
+		return nil, err
+	} else {
+		problems = append(problems, ps...)
+	}
+	dry, _ := r.(DryRunner)
+	wanted := map[string]bool{}
+	for _, obj := range req.Desired {
+		wanted[key(obj)] = true
+		c, prob := planObject(ctx, dry, stamp(obj), owned[key(obj)])
+		if prob != nil {
+			problems = append(problems, *prob)
+			continue
+		}
+		p.Changes = append(p.Changes, c)
+	}
+	p.Changes = append(p.Changes, deletions(owned, wanted)...)
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	var live []*unstructured.Unstructured
+	for _, k := range sortedKeys(owned) {
+		live = append(live, owned[k])
+	}
+	p.Boundary = boundaryChanges(live, req.Desired)
+	return p, nil
+}
+
+func key(obj *unstructured.Unstructured) string {
+	return obj.GetKind() + "/" + obj.GetNamespace() + "/" + obj.GetName()
+}
+
+// listOwned reads the stack's objects: one LIST per kind.
+func listOwned(ctx context.Context, r Reader, req Request) (map[string]*unstructured.Unstructured, error) {
+	owned := map[string]*unstructured.Unstructured{}
+	for _, gvk := range req.Kinds {
+		objs, err := r.List(ctx, gvk, "", req.OwnerSelector)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if req.Owned == nil || req.Owned(o) {
+				owned[key(o)] = o
+			}
+		}
+	}
+	return owned, nil
+}
+
+// checkUnowned refuses to plan over objects that exist but belong to
+// someone else: one LIST per kind and namespace the stack would create in.
+func checkUnowned(ctx context.Context, r Reader, req Request, owned map[string]*unstructured.Unstructured) ([]Problem, error) {
+	type scope struct {
+		gvk schema.GroupVersionKind
+		ns  string
+	}
+	var scopes []scope
+	seen := map[scope]bool{}
+	for _, obj := range req.Desired {
+		s := scope{obj.GroupVersionKind(), obj.GetNamespace()}
+		if owned[key(obj)] == nil && !seen[s] {
+			seen[s] = true
+			scopes = append(scopes, s)
+		}
+	}
+	existing := map[string]*unstructured.Unstructured{}
+	for _, s := range scopes {
+		objs, err := r.List(ctx, s.gvk, s.ns, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			existing[key(o)] = o
+		}
+	}
+	var problems []Problem
+	for _, obj := range req.Desired {
+		live := existing[key(obj)]
+		if owned[key(obj)] != nil || live == nil {
+			continue
+		}
+		holder := "is not managed by perimeter"
+		if st := live.GetLabels()["perimeter.dev/stack"]; st != "" {
+			holder = fmt.Sprintf("belongs to stack %q", st)
+		}
+		problems = append(problems, Problem{Object: id(obj), Source: annotation(obj, "perimeter.dev/source"),
+			Block: annotation(obj, "perimeter.dev/block"),
+			Detail: fmt.Sprintf("already exists and %s; perimeter never takes over objects it does not own. Rename the object in the intent, or remove the existing one.", holder)})
+	}
+	return problems, nil
+}
+
+// stamp returns a copy of obj carrying the digest of its content.
+func stamp(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	out := obj.DeepCopy()
+	ann := out.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[hashAnnotation] = digest(obj)
+	out.SetAnnotations(ann)
+	return out
+}
+
+func digest(obj *unstructured.Unstructured) string {
+	b, _ := json.Marshal(normalize(obj.Object))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func annotation(obj *unstructured.Unstructured, name string) string { return obj.GetAnnotations()[name] }
+
+func id(obj *unstructured.Unstructured) string {
+	if obj.GetNamespace() == "" {
+		return obj.GetKind() + " " + obj.GetName()
+	}
+	return obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
+}
+
+func newChange(action Action, obj *unstructured.Unstructured) Change {
+	return Change{Action: action, APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(),
+		Name: obj.GetName(), Source: annotation(obj, "perimeter.dev/source"), Block: annotation(obj, "perimeter.dev/block")}
+}
+
+// planObject decides what happens to one desired object.
+func planObject(ctx context.Context, dry DryRunner, desired, live *unstructured.Unstructured) (Change, *Problem) {
+	if live == nil {
+		c := newChange(Create, desired)
+		c.Desired = desired.Object
+		c.After = normalize(desired.Object)
+		if dry != nil {
+			if _, err := dry.DryRunApply(ctx, desired); err != nil {
+				return c, rejection(desired, err)
+			}
+		}
+		return c, nil
+	}
+	c := newChange(NoOp, desired)
+	c.Live = &LiveRef{UID: string(live.GetUID()), ResourceVersion: live.GetResourceVersion()}
+	c.Desired = desired.Object
+	unchangedIntent := annotation(live, hashAnnotation) == annotation(desired, hashAnnotation)
+	projected := diffProjected(normalize(live.Object), normalize(desired.Object))
+	if unchangedIntent && len(projected) == 0 {
+		return c, nil // the common case at scale: no request at all
+	}
+	fields := projected
+	c.Before, c.After = normalize(live.Object), mergeProjected(normalize(live.Object), normalize(desired.Object))
+	if dry != nil {
+		after, err := dry.DryRunApply(ctx, desired)
+		if err != nil {
+			return c, rejection(desired, err)
+		}
+		c.After = normalize(after.Object)
+		fields = diffAll(c.Before, c.After)
+	}
+	for i := range fields {
+		fields[i].Drift = unchangedIntent
+	}
+	if len(fields) > 0 {
+		c.Action, c.Fields = Update, fields
+	} else {
+		c.Before, c.After = nil, nil
+	}
+	return c, nil
+}
+
+func rejection(obj *unstructured.Unstructured, err error) *Problem {
+	return &Problem{Object: id(obj), Source: annotation(obj, "perimeter.dev/source"), Block: annotation(obj, "perimeter.dev/block"),
+		Detail: "the API server rejects it: " + err.Error()}
+}
+
+// deletions are owned objects the intent no longer produces.
+func deletions(owned map[string]*unstructured.Unstructured, wanted map[string]bool) []Change {
+	var out []Change
+	for _, k := range sortedKeys(owned) {
+		if wanted[k] {
+			continue
+		}
+		live := owned[k]
+		c := newChange(Delete, live)
+		c.Live = &LiveRef{UID: string(live.GetUID()), ResourceVersion: live.GetResourceVersion()}
+		c.Before = normalize(live.Object)
+		out = append(out, c)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,194 @@
+// Package plan compares the objects the intent compiles to with the live
+// objects the stack owns and produces a Plan: plain, serialisable data that
+// says what apply would do, field by field, with the HCL origin of every
+// change. It reads the cluster only through the interfaces it declares and
+// renders nothing itself (see package views).
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// FormatVersion is the version of the saved plan format. Readers refuse
+// other major versions.
+const FormatVersion = "1"
+
+// Action is what apply will do to one object.
+type Action string
+
+// Actions.
+const (
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+	NoOp   Action = "no-op"
+)
+
+// Plan is everything apply needs to carry out exactly what was shown, and
+// everything a view needs to show it. See docs/plan-format.md.
+type Plan struct {
+	FormatVersion string `json:"format_version"`
+	Stack         string `json:"stack"`
+	Environment   string `json:"environment,omitempty"`
+	// Target says what was planned against: a cluster's context and host,
+	// or a directory of rendered manifests.
+	Target   string           `json:"target"`
+	Changes  []Change         `json:"changes"`
+	Boundary []BoundaryChange `json:"boundary,omitempty"`
+	Warnings []Warning        `json:"warnings,omitempty"`
+}
+
+// Change is the planned action on one object.
+type Change struct {
+	Action     Action `json:"action"`
+	APIVersion string `json:"api_version"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	// Source is the file:line of the HCL block(s) behind the object; Block
+	// names them. For deletes they come from the live object's annotations.
+	Source string `json:"source,omitempty"`
+	Block  string `json:"block,omitempty"`
+	// Desired is the object apply will send (absent for deletes).
+	Desired map[string]any `json:"desired,omitempty"`
+	// Live identifies the object as it was read (absent for creates).
+	Live *LiveRef `json:"live,omitempty"`
+	// Fields are the field-level differences, in path order.
+	Fields []FieldChange `json:"fields,omitempty"`
+	// Before and After are the object without server-owned metadata as it
+	// is and as it will be (after server defaults, where a cluster was
+	// asked), for whole-object diffs. Before is absent for creates, After
+	// for deletes.
+	Before map[string]any `json:"before,omitempty"`
+	After  map[string]any `json:"after,omitempty"`
+}
+
+// LiveRef identifies a live object at the moment it was read. Apply refuses
+// a saved plan when either has changed.
+type LiveRef struct {
+	UID             string `json:"uid"`
+	ResourceVersion string `json:"resource_version"`
+}
+
+// FieldChange is one changed field. Before or After is nil when the field
+// is added or removed.
+type FieldChange struct {
+	Path   string `json:"path"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+	// Drift is true when the live value was changed outside perimeter.
+	Drift bool `json:"drift,omitempty"`
+}
+
+// BoundaryChange is a change in what can reach what, in the user's terms.
+type BoundaryChange struct {
+	Added  bool   `json:"added"`            // false: withdrawn
+	Kind   string `json:"kind"`             // expose, allow, isolate
+	Text   string `json:"text"`             // e.g. "api.example.com/orders -> shop/orders:80"
+	Source string `json:"source,omitempty"` // file:line, or "" for live-only
+}
+
+// Warning is a finding that does not stop the plan.
+type Warning struct {
+	Summary string `json:"summary"`
+	Detail  string `json:"detail,omitempty"`
+	Object  string `json:"object,omitempty"` // Kind namespace/name
+	Source  string `json:"source,omitempty"` // file:line
+}
+
+// Counts returns how many objects will be added, changed and destroyed.
+func (p *Plan) Counts() (add, change, destroy int) {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Create:
+			add++
+		case Update:
+			change++
+		case Delete:
+			destroy++
+		}
+	}
+	return add, change, destroy
+}
+
+// HasChanges reports whether apply would do anything.
+func (p *Plan) HasChanges() bool {
+	a, c, d := p.Counts()
+	return a+c+d > 0
+}
+
+// ID is "Kind namespace/name", the way messages name an object.
+func (c *Change) ID() string {
+	if c.Namespace == "" {
+		return c.Kind + " " + c.Name
+	}
+	return c.Kind + " " + c.Namespace + "/" + c.Name
+}
+
+// GVK is the change's group, version and kind.
+func (c *Change) GVK() schema.GroupVersionKind {
+	return schema.FromAPIVersionAndKind(c.APIVersion, c.Kind)
+}
+
+// DesiredObject returns Desired as an object.
+func (c *Change) DesiredObject() *unstructured.Unstructured {
+	if c.Desired == nil {
+		return nil
+	}
+	return &unstructured.Unstructured{Object: c.Desired}
+}
+
+// Write saves the plan as indented JSON.
+func (p *Plan) Write(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}
+
+// Read loads a saved plan, refusing other format versions.
+func Read(r io.Reader) (*Plan, error) {
+	var p Plan
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("reading plan: %w", err)
+	}
+	if p.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("plan format version %q is not supported (this perimeter reads version %s)", p.FormatVersion, FormatVersion)
+	}
+	for i := range p.Changes {
+		if p.Changes[i].Desired != nil {
+			p.Changes[i].Desired = normalizeNumbers(p.Changes[i].Desired).(map[string]any)
+		}
+	}
+	return &p, nil
+}
+
+// normalizeNumbers turns json.Number into int64 or float64, as the API
+// machinery's JSON decoding does, so a read plan applies the same bytes.
+func normalizeNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalizeNumbers(e)
+		}
+		return t
+	case []any:
+		for i, e := range t {
+			t[i] = normalizeNumbers(e)
+		}
+		return t
+	case json.Number:
+		if n, err := t.Int64(); err == nil {
+			return n
+		}
+		f, _ := t.Float64()
+		return f
+	}
+	return v
+}

@@ -1,0 +1,92 @@
+package views
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/perimeter-dev/perimeter/plan"
+)
+
+// MaxCommentSize is GitHub's limit on one comment body.
+const MaxCommentSize = 65536
+
+// Markdown renders the plan for a pull-request comment: the totals, the
+// boundary summary, a table of changes and a collapsible diff per object.
+// Output longer than MaxCommentSize is split into numbered parts, never
+// inside an object's section.
+func Markdown(p *plan.Plan) []string {
+	head := markdownHead(p)
+	var sections []string
+	for _, c := range p.Changes {
+		if c.Action == plan.NoOp {
+			continue
+		}
+		sections = append(sections, markdownSection(c))
+	}
+	return splitParts(head, sections)
+}
+
+func markdownHead(p *plan.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### perimeter plan: stack `%s`%s\n\n**%s**\n\n", p.Stack, envSuffix(p.Environment), Totals(p))
+	if len(p.Boundary) > 0 {
+		b.WriteString("#### Boundary changes\n\n| | what | | source |\n|---|---|---|---|\n")
+		for _, bc := range p.Boundary {
+			sign, src := "➕", bc.Source
+			if !bc.Added {
+				sign, src = "➖", "live only"
+			}
+			fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", sign, bc.Kind, escapeCell(bc.Text), src)
+		}
+		b.WriteString("\n")
+	}
+	if p.HasChanges() {
+		b.WriteString("#### Objects\n\n| action | object | source |\n|---|---|---|\n")
+		for _, c := range p.Changes {
+			if c.Action != plan.NoOp {
+				fmt.Fprintf(&b, "| %s | `%s` | %s |\n", c.Action, c.ID(), orLive(c.Source))
+			}
+		}
+		b.WriteString("\n")
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "> **Warning:** %s — %s %s\n\n", w.Summary, w.Object, w.Detail)
+	}
+	return b.String()
+}
+
+func markdownSection(c plan.Change) string {
+	return fmt.Sprintf("<details><summary>%s <code>%s</code> (%s)</summary>\n\n```diff\n%s```\n\n</details>\n\n",
+		c.Action, c.ID(), orLive(c.Source), UnifiedDiff(c, Style{}))
+}
+
+func orLive(s string) string {
+	if s == "" {
+		return "live only"
+	}
+	return s
+}
+
+func escapeCell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+func splitParts(head string, sections []string) []string {
+	var parts []string
+	cur := head
+	for _, s := range sections {
+		if len(cur)+len(s) > MaxCommentSize-200 && cur != "" {
+			parts = append(parts, cur)
+			cur = ""
+		}
+		if len(s) > MaxCommentSize-200 {
+			s = s[:MaxCommentSize-400] + "\n```\n\n(diff truncated)\n\n</details>\n\n"
+		}
+		cur += s
+	}
+	parts = append(parts, cur)
+	if len(parts) > 1 {
+		for i := range parts {
+			parts[i] = fmt.Sprintf("_Part %d of %d_\n\n", i+1, len(parts)) + parts[i]
+		}
+	}
+	return parts
+}
