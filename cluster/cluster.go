@@ -176,3 +176,15 @@ func (c *Client) Delete(ctx context.Context, gvk schema.GroupVersionKind, namesp
 	}
 	return err
 }
+
+// DryRunApply previews a server-side apply: the object as the server would
+// store it, after defaulting and admission, without storing it.
+func (c *Client) DryRunApply(ctx context.Context, obj *unstructured.Unstructured, force bool) (*unstructured.Unstructured, error) {
+	return c.Apply(ctx, obj, ApplyOptions{DryRun: true, Force: force})
+}
+
+// ServerSideApply writes obj with server-side apply as field manager
+// perimeter; force takes ownership of fields other managers own.
+func (c *Client) ServerSideApply(ctx context.Context, obj *unstructured.Unstructured, force bool) (*unstructured.Unstructured, error) {
+	return c.Apply(ctx, obj, ApplyOptions{Force: force})
+}

@@ -186,7 +186,12 @@ func backendTexts(routeNS string, rule map[string]any) []string {
 		}
 		port, _, _ := unstructured.NestedFieldNoCopy(rm, "port")
 		t := fmt.Sprintf("%s/%v:%v", ns, rm["name"], port)
-		if w, ok, _ := unstructured.NestedFieldNoCopy(rm, "weight"); ok {
+		if len(refs) > 1 {
+			// weight defaults to 1 on the server; only a split shows it
+			w, ok, _ := unstructured.NestedFieldNoCopy(rm, "weight")
+			if !ok {
+				w = 1
+			}
 			t += fmt.Sprintf(" (weight %v)", w)
 		}
 		out = append(out, t)
@@ -251,6 +256,19 @@ func selectorText(sel map[string]any) string {
 	return strings.Join(parts, ",")
 }
 
+// dataPlaneText names a gateway's data plane by the labels its
+// implementation puts on the proxy pods.
+func dataPlaneText(pods map[string]any) (string, bool) {
+	labels, _, _ := unstructured.NestedStringMap(pods, "matchLabels")
+	if n, ok := labels["gateway.envoyproxy.io/owning-gateway-name"]; ok {
+		return "gateway " + labels["gateway.envoyproxy.io/owning-gateway-namespace"] + "/" + n, true
+	}
+	if n, ok := labels["gateway.networking.k8s.io/gateway-name"]; ok && len(labels) == 1 {
+		return "gateway " + n, true
+	}
+	return "", false
+}
+
 func peerText(p map[string]any) string {
 	if ip, ok := p["ipBlock"].(map[string]any); ok {
 		t := fmt.Sprint(ip["cidr"])
@@ -274,6 +292,9 @@ func peerText(p map[string]any) string {
 	}
 	podText := "*"
 	if hasPods {
+		if gw, ok := dataPlaneText(pods); ok {
+			return gw
+		}
 		podText = selectorText(pods)
 	}
 	return nsText + "/" + podText

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -30,14 +31,17 @@ type Reader interface {
 // (a live cluster) gets exact field diffs, with server defaults and
 // admission checks; others get diffs of the fields the intent sets.
 type DryRunner interface {
-	DryRunApply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
+	// DryRunApply previews the apply; force takes over fields other
+	// managers own, as apply --force-conflicts would.
+	DryRunApply(ctx context.Context, obj *unstructured.Unstructured, force bool) (*unstructured.Unstructured, error)
 }
 
 // Request says what to plan.
 type Request struct {
-	Stack       string
-	Environment string
-	Target      string
+	Stack          string
+	StateNamespace string
+	Environment    string
+	Target         string
 	// Desired are the objects the intent compiles to (nil to destroy all).
 	Desired []*unstructured.Unstructured
 	// Kinds are every kind the stack may own, to find objects to delete.
@@ -78,7 +82,8 @@ func (e *Error) Error() string {
 
 // Make computes the plan.
 func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
-	p := &Plan{FormatVersion: FormatVersion, Stack: req.Stack, Environment: req.Environment, Target: req.Target, Changes: []Change{}}
+	p := &Plan{FormatVersion: FormatVersion, Stack: req.Stack, StateNamespace: req.StateNamespace,
+		Environment: req.Environment, Target: req.Target, Changes: []Change{}}
 	owned, err := listOwned(ctx, r, req)
 	if err != nil {
 		return nil, err
@@ -170,7 +175,7 @@ func checkUnowned(ctx context.Context, r Reader, req Request, owned map[string]*
 			holder = fmt.Sprintf("belongs to stack %q", st)
 		}
 		problems = append(problems, Problem{Object: id(obj), Source: annotation(obj, "perimeter.dev/source"),
-			Block: annotation(obj, "perimeter.dev/block"),
+			Block:  annotation(obj, "perimeter.dev/block"),
 			Detail: fmt.Sprintf("already exists and %s; perimeter never takes over objects it does not own. Rename the object in the intent, or remove the existing one.", holder)})
 	}
 	return problems, nil
@@ -194,7 +199,9 @@ func digest(obj *unstructured.Unstructured) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func annotation(obj *unstructured.Unstructured, name string) string { return obj.GetAnnotations()[name] }
+func annotation(obj *unstructured.Unstructured, name string) string {
+	return obj.GetAnnotations()[name]
+}
 
 func id(obj *unstructured.Unstructured) string {
 	if obj.GetNamespace() == "" {
@@ -215,7 +222,7 @@ func planObject(ctx context.Context, dry DryRunner, desired, live *unstructured.
 		c.Desired = desired.Object
 		c.After = normalize(desired.Object)
 		if dry != nil {
-			if _, err := dry.DryRunApply(ctx, desired); err != nil {
+			if _, err := dry.DryRunApply(ctx, desired, false); err != nil {
 				return c, rejection(desired, err)
 			}
 		}
@@ -232,7 +239,13 @@ func planObject(ctx context.Context, dry DryRunner, desired, live *unstructured.
 	fields := projected
 	c.Before, c.After = normalize(live.Object), mergeProjected(normalize(live.Object), normalize(desired.Object))
 	if dry != nil {
-		after, err := dry.DryRunApply(ctx, desired)
+		after, err := dry.DryRunApply(ctx, desired, false)
+		if apierrors.IsConflict(err) {
+			// Someone else took over fields perimeter set: show what
+			// taking them back would change, and say apply needs force.
+			c.Conflict = err.Error()
+			after, err = dry.DryRunApply(ctx, desired, true)
+		}
 		if err != nil {
 			return c, rejection(desired, err)
 		}
@@ -240,7 +253,7 @@ func planObject(ctx context.Context, dry DryRunner, desired, live *unstructured.
 		fields = diffAll(c.Before, c.After)
 	}
 	for i := range fields {
-		fields[i].Drift = unchangedIntent
+		fields[i].Drift = unchangedIntent || c.Conflict != ""
 	}
 	if len(fields) > 0 {
 		c.Action, c.Fields = Update, fields

@@ -34,7 +34,9 @@ const (
 type Plan struct {
 	FormatVersion string `json:"format_version"`
 	Stack         string `json:"stack"`
-	Environment   string `json:"environment,omitempty"`
+	// StateNamespace holds the stack's ApplySet parent.
+	StateNamespace string `json:"state_namespace"`
+	Environment    string `json:"environment,omitempty"`
 	// Target says what was planned against: a cluster's context and host,
 	// or a directory of rendered manifests.
 	Target   string           `json:"target"`
@@ -66,6 +68,9 @@ type Change struct {
 	// for deletes.
 	Before map[string]any `json:"before,omitempty"`
 	After  map[string]any `json:"after,omitempty"`
+	// Conflict is set when other field managers now own fields perimeter
+	// sets: apply then needs --force-conflicts to take them back.
+	Conflict string `json:"conflict,omitempty"`
 }
 
 // LiveRef identifies a live object at the moment it was read. Apply refuses

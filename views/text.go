@@ -101,15 +101,22 @@ func writeChange(b *strings.Builder, c plan.Change, s Style) {
 		return
 	}
 	src := c.Source
-	if src == "" {
+	switch {
+	case c.Action == plan.Delete && src != "":
+		src = "no longer in the intent; was " + src
+	case src == "":
 		src = "live only"
 	}
 	b.WriteString(s.paint(bold, fmt.Sprintf("  # %s %s (%s)", c.ID(), verb, src)) + "\n")
+	if c.Conflict != "" {
+		b.WriteString(s.paint(yellow, "    # another field manager owns fields perimeter sets; apply needs --force-conflicts:") + "\n")
+		b.WriteString(s.paint(yellow, "    # "+c.Conflict) + "\n")
+	}
 	switch c.Action {
 	case plan.Create:
-		writeObjectLines(b, "+", green, c.After, s)
+		writeObjectLines(b, "+", green, withoutMetadata(c.After), s)
 	case plan.Delete:
-		writeObjectLines(b, "-", red, c.Before, s)
+		writeObjectLines(b, "-", red, withoutMetadata(c.Before), s)
 	case plan.Update:
 		for _, f := range c.Fields {
 			writeField(b, f, s)
@@ -178,3 +185,18 @@ func writeWarnings(b *strings.Builder, p *plan.Plan, s Style) {
 
 // JSON writes the machine-readable plan (the saved-plan format).
 func JSON(w io.Writer, p *plan.Plan) error { return p.Write(w) }
+
+// withoutMetadata drops what the section header already says (kind, name)
+// and what every object of the stack carries (ownership labels, origins).
+func withoutMetadata(obj map[string]any) map[string]any {
+	if obj == nil {
+		return nil
+	}
+	out := map[string]any{}
+	for k, v := range obj {
+		if k != "metadata" && k != "apiVersion" && k != "kind" {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,171 @@
+// Package apply carries out a Plan with server-side apply: the ApplySet
+// parent first, then creates and updates kind by kind (bounded concurrency
+// within a kind), then deletions, then the parent's final membership. It
+// touches only what the plan names and reports a result per object.
+package apply
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/perimeter-dev/perimeter/ownership"
+	"github.com/perimeter-dev/perimeter/plan"
+)
+
+// Cluster is what apply needs from the API server.
+type Cluster interface {
+	ServerSideApply(ctx context.Context, obj *unstructured.Unstructured, force bool) (*unstructured.Unstructured, error)
+	Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, uid, resourceVersion string) error
+	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
+}
+
+// Options tune a run.
+type Options struct {
+	Force       bool                      // take ownership of fields other managers own
+	Concurrency int                       // requests in flight within one kind; default 8
+	Progress    func(Result)              // called as each object completes (may be nil)
+	KindOrder   []schema.GroupVersionKind // apply order of kinds
+	// DeleteParent removes the ApplySet parent at the end (destroy).
+	DeleteParent bool
+}
+
+// Result is the outcome for one object.
+type Result struct {
+	Action plan.Action `json:"action"`
+	Object string      `json:"object"`
+	Source string      `json:"source,omitempty"`
+	Block  string      `json:"block,omitempty"`
+	Error  string      `json:"error,omitempty"`
+}
+
+// Report sums up a run.
+type Report struct {
+	Results   []Result `json:"results"`
+	Added     int      `json:"added"`
+	Changed   int      `json:"changed"`
+	Destroyed int      `json:"destroyed"`
+	Failed    int      `json:"failed"`
+}
+
+// Run carries out p. It returns a report even when some requests fail;
+// the error is non-nil only when nothing could be attempted.
+func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	r := &runner{c: c, p: p, opts: opts, report: &Report{}}
+	if err := r.parent(ctx, true); err != nil {
+		return nil, fmt.Errorf("recording ApplySet parent %s/%s: %w", p.StateNamespace, ownership.ParentName(p.Stack), err)
+	}
+	for _, batch := range r.batches(false) {
+		r.runBatch(ctx, batch)
+	}
+	for _, batch := range r.batches(true) {
+		r.runBatch(ctx, batch)
+	}
+	if err := r.finishParent(ctx); err != nil {
+		r.record(Result{Action: plan.Update, Object: "ConfigMap " + p.StateNamespace + "/" + ownership.ParentName(p.Stack), Error: err.Error()})
+	}
+	return r.report, nil
+}
+
+type runner struct {
+	c      Cluster
+	p      *plan.Plan
+	opts   Options
+	mu     sync.Mutex
+	report *Report
+}
+
+// batches groups the plan's writes (or deletions) by kind, in kind order;
+// deletions run in reverse kind order, policies before routes.
+func (r *runner) batches(deletes bool) [][]plan.Change {
+	byKind := map[string][]plan.Change{}
+	for _, c := range r.p.Changes {
+		isDelete := c.Action == plan.Delete
+		if (c.Action == plan.NoOp) || isDelete != deletes {
+			continue
+		}
+		byKind[c.Kind] = append(byKind[c.Kind], c)
+	}
+	var kinds []string
+	for k := range byKind {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		ri, rj := r.rank(kinds[i]), r.rank(kinds[j])
+		if deletes {
+			ri, rj = -ri, -rj
+		}
+		return ri < rj || (ri == rj && kinds[i] < kinds[j])
+	})
+	var out [][]plan.Change
+	for _, k := range kinds {
+		out = append(out, byKind[k])
+	}
+	return out
+}
+
+func (r *runner) rank(kind string) int {
+	for i, k := range r.opts.KindOrder {
+		if k.Kind == kind {
+			return i
+		}
+	}
+	return len(r.opts.KindOrder)
+}
+
+// runBatch runs one kind's changes with bounded concurrency.
+func (r *runner) runBatch(ctx context.Context, batch []plan.Change) {
+	sem := make(chan struct{}, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, c := range batch {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(c plan.Change) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r.record(r.one(ctx, c))
+		}(c)
+	}
+	wg.Wait()
+}
+
+func (r *runner) one(ctx context.Context, c plan.Change) Result {
+	res := Result{Action: c.Action, Object: c.ID(), Source: c.Source, Block: c.Block}
+	var err error
+	switch c.Action {
+	case plan.Create, plan.Update:
+		_, err = r.c.ServerSideApply(ctx, c.DesiredObject(), r.opts.Force)
+	case plan.Delete:
+		err = r.c.Delete(ctx, c.GVK(), c.Namespace, c.Name, c.Live.UID, c.Live.ResourceVersion)
+	}
+	if err != nil {
+		res.Error = explain(err)
+	}
+	return res
+}
+
+func (r *runner) record(res Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.report.Results = append(r.report.Results, res)
+	switch {
+	case res.Error != "":
+		r.report.Failed++
+	case res.Action == plan.Create:
+		r.report.Added++
+	case res.Action == plan.Update:
+		r.report.Changed++
+	case res.Action == plan.Delete:
+		r.report.Destroyed++
+	}
+	if r.opts.Progress != nil {
+		r.opts.Progress(res)
+	}
+}

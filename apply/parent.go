@@ -1,0 +1,83 @@
+package apply
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/perimeter-dev/perimeter/ownership"
+	"github.com/perimeter-dev/perimeter/plan"
+)
+
+// parent records the ApplySet parent before members change. Following
+// KEP-3659, its group-kinds and namespaces are first widened to cover both
+// the current members and the planned ones, so an interrupted apply never
+// leaves a member that the parent does not account for.
+func (r *runner) parent(ctx context.Context, widen bool) error {
+	desired := ownership.Parent(r.p.Stack, r.p.StateNamespace, r.members(true))
+	if widen {
+		current, err := r.c.Get(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack))
+		if err != nil {
+			return err
+		}
+		if current != nil {
+			mergeAnnotation(desired, current, ownership.AnnotationApplySetGroupKinds)
+			mergeAnnotation(desired, current, ownership.AnnotationApplySetNamespaces)
+		}
+	}
+	_, err := r.c.ServerSideApply(ctx, desired, r.opts.Force)
+	return err
+}
+
+// finishParent narrows the parent to the members that remain, or removes
+// it when the stack is destroyed.
+func (r *runner) finishParent(ctx context.Context) error {
+	if r.opts.DeleteParent {
+		if r.report.Failed > 0 {
+			return nil // members remain; keep the record of them
+		}
+		return r.c.Delete(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack), "", "")
+	}
+	if r.report.Failed > 0 {
+		return nil // keep the widened record until an apply succeeds
+	}
+	return r.parent(ctx, false)
+}
+
+// members are the objects the stack owns after the plan (or before it).
+func (r *runner) members(after bool) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, c := range r.p.Changes {
+		if c.Action == plan.Delete && after {
+			continue
+		}
+		obj := &unstructured.Unstructured{}
+		obj.SetAPIVersion(c.APIVersion)
+		obj.SetKind(c.Kind)
+		obj.SetNamespace(c.Namespace)
+		obj.SetName(c.Name)
+		out = append(out, obj)
+	}
+	return out
+}
+
+func mergeAnnotation(into, from *unstructured.Unstructured, key string) {
+	set := map[string]bool{}
+	for _, obj := range []*unstructured.Unstructured{into, from} {
+		for _, v := range strings.Split(obj.GetAnnotations()[key], ",") {
+			if v != "" {
+				set[v] = true
+			}
+		}
+	}
+	var vals []string
+	for v := range set {
+		vals = append(vals, v)
+	}
+	sort.Strings(vals)
+	ann := into.GetAnnotations()
+	ann[key] = strings.Join(vals, ",")
+	into.SetAnnotations(ann)
+}

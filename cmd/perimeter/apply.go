@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/perimeter-dev/perimeter/apply"
+	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/ownership"
+	"github.com/perimeter-dev/perimeter/plan"
+	"github.com/perimeter-dev/perimeter/views"
+)
+
+// applyFlags are shared by apply and destroy.
+type applyFlags struct {
+	autoApprove, force bool
+	format             string
+}
+
+func (f *applyFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.autoApprove, "auto-approve", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&f.force, "force-conflicts", false, "take ownership of fields another field manager owns")
+	cmd.Flags().StringVarP(&f.format, "output", "o", "text", "output format: text or json")
+}
+
+func newApply() *cobra.Command {
+	var cf compileFlags
+	var kf clusterFlags
+	var af applyFlags
+	cmd := &cobra.Command{
+		Use:   "apply [DIR | PLANFILE]",
+		Short: "Make the cluster match the intent, or carry out a saved plan",
+		Long: `apply with a directory (default: the current one) plans, shows the plan,
+asks for confirmation and carries it out with server-side apply.
+
+apply with a saved plan file (from plan --out) carries out exactly that plan
+without asking; if the cluster changed since the plan was made, it refuses
+and changes nothing.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if af.format != "text" && af.format != "json" {
+				return fmt.Errorf("--output must be text or json")
+			}
+			arg := dirArg(args)
+			if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+				p, err := loadPlan(arg)
+				if err != nil {
+					return err
+				}
+				return execute(cmd, p, kf, af, false)
+			}
+			p, err := computePlan(cmd, arg, cf, kf, false)
+			if err != nil {
+				return err
+			}
+			return confirmAndExecute(cmd, p, kf, af, false)
+		},
+	}
+	cf.register(cmd)
+	kf.register(cmd)
+	af.register(cmd)
+	return cmd
+}
+
+func newDestroy() *cobra.Command {
+	var cf compileFlags
+	var kf clusterFlags
+	var af applyFlags
+	cmd := &cobra.Command{
+		Use:   "destroy [DIR]",
+		Short: "Remove every object the stack owns",
+		Long: `destroy plans the removal of every object the stack in DIR owns (members of
+its ApplySet, nothing else), shows it, asks for confirmation and removes
+them, the ApplySet parent last.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := computePlan(cmd, dirArg(args), cf, kf, true)
+			if err != nil {
+				return err
+			}
+			return confirmAndExecute(cmd, p, kf, af, true)
+		},
+	}
+	cf.register(cmd)
+	kf.register(cmd)
+	af.register(cmd)
+	return cmd
+}
+
+func confirmAndExecute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, destroy bool) error {
+	out := cmd.OutOrStdout()
+	if af.format == "text" {
+		if err := views.Text(out, p, views.Style{Color: useColor(out)}); err != nil {
+			return err
+		}
+	}
+	if !p.HasChanges() && !destroy {
+		return nil
+	}
+	if !af.autoApprove {
+		if !confirm(cmd.InOrStdin(), out, destroy) {
+			fmt.Fprintln(out, "\nApply cancelled.")
+			return errExit{code: 1}
+		}
+	}
+	return execute(cmd, p, kf, af, destroy)
+}
+
+func confirm(in io.Reader, out io.Writer, destroy bool) bool {
+	what := "perform these actions"
+	if destroy {
+		what = "destroy every object of this stack"
+	}
+	fmt.Fprintf(out, "\nDo you want to %s?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", what)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	return strings.TrimSpace(line) == "yes"
+}
+
+// execute checks that the cluster still matches the plan, then carries it out.
+func execute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, destroy bool) error {
+	client, err := kf.connect()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	owned := func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, p.Stack, p.StateNamespace) }
+	if err := plan.CheckCurrent(ctx, client, p, generate.Kinds, ownership.MemberSelector(p.Stack, p.StateNamespace), owned); err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	opts := apply.Options{Force: af.force, KindOrder: generate.Kinds, DeleteParent: destroy}
+	if af.format == "text" {
+		fmt.Fprintln(out)
+		opts.Progress = func(r apply.Result) { printResult(out, r) }
+	}
+	report, err := apply.Run(ctx, client, p, opts)
+	if err != nil {
+		return err
+	}
+	if af.format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			return err
+		}
+	} else {
+		printSummary(out, report)
+	}
+	if report.Failed > 0 {
+		return errExit{code: 1}
+	}
+	return nil
+}
+
+var doneVerbs = map[plan.Action]string{plan.Create: "created", plan.Update: "updated", plan.Delete: "destroyed"}
+
+func printResult(w io.Writer, r apply.Result) {
+	src := ""
+	if r.Source != "" {
+		src = " (" + r.Source + ")"
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "%s: FAILED to %s%s\n  %s\n", r.Object, r.Action, src, r.Error)
+		return
+	}
+	fmt.Fprintf(w, "%s: %s%s\n", r.Object, doneVerbs[r.Action], src)
+}
+
+func printSummary(w io.Writer, r *apply.Report) {
+	if r.Failed > 0 {
+		fmt.Fprintf(w, "\nApply failed: %d request(s) failed. Resources: %d added, %d changed, %d destroyed.\nRun plan to see where the cluster stands; apply again to converge.\n",
+			r.Failed, r.Added, r.Changed, r.Destroyed)
+		return
+	}
+	fmt.Fprintf(w, "\nApply complete! Resources: %d added, %d changed, %d destroyed.\n", r.Added, r.Changed, r.Destroyed)
+}
