@@ -1,0 +1,406 @@
+package apply_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/perimeter-dev/perimeter/apply"
+	"github.com/perimeter-dev/perimeter/cluster"
+	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/internal/testcluster"
+	"github.com/perimeter-dev/perimeter/ownership"
+	"github.com/perimeter-dev/perimeter/plan"
+)
+
+// These tests run plan and apply against a real kube-apiserver and etcd.
+
+func TestMain(m *testing.M) { testcluster.Main(m) }
+
+var (
+	netpolGVR = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "networkpolicies"}
+	routeGVR  = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
+	cmGVR     = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+)
+
+// stack is one intent directory planned and applied in a test namespace.
+type stack struct {
+	t      *testing.T
+	name   string
+	ns     string
+	dir    string
+	client *cluster.Client
+	dyn    dynamic.Interface
+}
+
+func newStack(t *testing.T) *stack {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t)
+	client, err := cluster.New(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stack{t: t, name: "s" + strings.ReplaceAll(ns[len(ns)-6:], "-", ""), ns: ns, dir: t.TempDir(), client: client, dyn: dyn}
+}
+
+// write sets the intent: a namespace, two services, a route and allows.
+func (s *stack) write(extra string) {
+	src := fmt.Sprintf(`
+perimeter {
+  stack = %q
+}
+
+gateway "public" {
+  namespace      = "infra"
+  implementation = "istio"
+}
+
+namespace "app" {
+  name         = %q
+  default_deny = ["ingress"]
+}
+
+service "users" {
+  namespace   = namespace.app
+  selector    = { app = "users" }
+  port        = 80
+  target_port = 8080
+}
+
+service "orders" {
+  namespace = namespace.app
+  selector  = { app = "orders" }
+  port      = 80
+}
+
+route "api" {
+  gateway   = gateway.public
+  hostnames = ["api.example.com"]
+  rule {
+    path    = "/users"
+    backend = service.users
+  }
+}
+%s`, s.name, s.ns, extra)
+	if err := os.WriteFile(filepath.Join(s.dir, "main.hcl"), []byte(src), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *stack) request(destroy bool) plan.Request {
+	in, _, diags := hclspec.Load(s.dir, hclspec.Options{})
+	if diags.HasErrors() {
+		s.t.Fatal(diags.Error())
+	}
+	objs, diags := generate.Objects(in)
+	if diags.HasErrors() {
+		s.t.Fatal(diags.Error())
+	}
+	if destroy {
+		objs = nil
+	}
+	return plan.Request{Stack: in.Stack, StateNamespace: in.StateNamespace, Target: "test", Desired: objs, Kinds: generate.Kinds,
+		OwnerSelector: ownership.MemberSelector(in.Stack, in.StateNamespace),
+		Owned:         func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, in.Stack, in.StateNamespace) }}
+}
+
+func (s *stack) plan() *plan.Plan {
+	s.t.Helper()
+	p, err := plan.Make(context.Background(), s.client, s.request(false))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return p
+}
+
+func (s *stack) apply(p *plan.Plan, client apply.Cluster, opts apply.Options) *apply.Report {
+	s.t.Helper()
+	opts.KindOrder = generate.Kinds
+	r, err := apply.Run(context.Background(), client, p, opts)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return r
+}
+
+func (s *stack) current(p *plan.Plan) error {
+	req := s.request(false)
+	return plan.CheckCurrent(context.Background(), s.client, p, generate.Kinds, req.OwnerSelector, req.Owned)
+}
+
+func actions(p *plan.Plan) map[string]plan.Action {
+	out := map[string]plan.Action{}
+	for _, c := range p.Changes {
+		out[c.ID()] = c.Action
+	}
+	return out
+}
+
+func (s *stack) netpol(name string) *unstructured.Unstructured {
+	obj, err := s.dyn.Resource(netpolGVR).Namespace(s.ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return nil
+	}
+	return obj
+}
+
+const usersEgress = `
+allow "users pays" {
+  from  = service.users
+  to    = cidr("203.0.113.0/24")
+  ports = ["443/tcp"]
+}
+`
+
+// The round trip: plan shows creates, apply makes them, the next plan is empty.
+func TestPlanApplyPlan(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	p := s.plan()
+	a := actions(p)
+	want := []string{"HTTPRoute " + s.ns + "/api", "NetworkPolicy " + s.ns + "/default-deny",
+		"NetworkPolicy " + s.ns + "/users-from-gateway-public", "NetworkPolicy " + s.ns + "/users-pays-egress", "NetworkPolicy " + s.ns + "/users-allow-dns"}
+	for _, id := range want {
+		if a[id] != plan.Create {
+			t.Errorf("%s: action %q, want create (plan: %v)", id, a[id], a)
+		}
+	}
+	if len(p.Boundary) == 0 {
+		t.Error("no boundary summary for a plan that exposes a route")
+	}
+	r := s.apply(p, s.client, apply.Options{})
+	if r.Failed != 0 || r.Added != len(want) {
+		t.Fatalf("apply: %+v", r)
+	}
+	again := s.plan()
+	if again.HasChanges() || len(again.Boundary) != 0 {
+		t.Fatalf("second plan not empty: %+v", again.Changes)
+	}
+	obj := s.netpol("users-pays-egress")
+	managers := map[string]bool{}
+	for _, mf := range obj.GetManagedFields() {
+		managers[mf.Manager+"/"+string(mf.Operation)] = true
+	}
+	if !managers["perimeter/Apply"] {
+		t.Errorf("managed fields: %v, want perimeter/Apply", managers)
+	}
+	parent, err := s.dyn.Resource(cmGVR).Namespace("default").Get(context.Background(), ownership.ParentName(s.name), metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("ApplySet parent: %v", err)
+	}
+	if got := parent.GetAnnotations()[ownership.AnnotationApplySetGroupKinds]; got != "HTTPRoute.gateway.networking.k8s.io,NetworkPolicy.networking.k8s.io" {
+		t.Errorf("contains-group-kinds = %q", got)
+	}
+	if got := parent.GetAnnotations()[ownership.AnnotationApplySetNamespaces]; got != s.ns {
+		t.Errorf("additional-namespaces = %q, want %q", got, s.ns)
+	}
+}
+
+// A changed route shows as a field-level update, and apply converges.
+func TestUpdateShowsFieldDiff(t *testing.T) {
+	s := newStack(t)
+	s.write("")
+	s.apply(s.plan(), s.client, apply.Options{})
+	src, _ := os.ReadFile(filepath.Join(s.dir, "main.hcl"))
+	os.WriteFile(filepath.Join(s.dir, "main.hcl"), []byte(strings.Replace(string(src), `"/users"`, `"/people"`, 1)), 0o644)
+	p := s.plan()
+	var route *plan.Change
+	for i := range p.Changes {
+		if p.Changes[i].Kind == "HTTPRoute" {
+			route = &p.Changes[i]
+		}
+	}
+	if route == nil || route.Action != plan.Update {
+		t.Fatalf("route change: %+v", route)
+	}
+	if len(route.Fields) != 1 || route.Fields[0].Path != "spec.rules[0].matches[0].path.value" ||
+		route.Fields[0].Before != "/users" || route.Fields[0].After != "/people" || route.Fields[0].Drift {
+		t.Errorf("fields: %+v", route.Fields)
+	}
+	if r := s.apply(p, s.client, apply.Options{}); r.Failed != 0 || r.Changed != 1 {
+		t.Fatalf("apply: %+v", r)
+	}
+	if s.plan().HasChanges() {
+		t.Fatal("not converged")
+	}
+}
+
+// Someone else's edit of a managed field is drift; taking it back needs force.
+func TestDriftAndConflicts(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	s.apply(s.plan(), s.client, apply.Options{})
+	patch := []byte(`[{"op":"replace","path":"/spec/egress/0/ports/0/port","value":8443}]`)
+	if _, err := s.dyn.Resource(netpolGVR).Namespace(s.ns).Patch(context.Background(), "users-pays-egress", types.JSONPatchType, patch,
+		metav1.PatchOptions{FieldManager: "someone-else"}); err != nil {
+		t.Fatal(err)
+	}
+	p := s.plan()
+	var c *plan.Change
+	for i := range p.Changes {
+		if p.Changes[i].Name == "users-pays-egress" {
+			c = &p.Changes[i]
+		}
+	}
+	if c == nil || c.Action != plan.Update || c.Conflict == "" || len(c.Fields) != 1 || !c.Fields[0].Drift {
+		t.Fatalf("drifted policy change: %+v", c)
+	}
+	if !strings.Contains(c.Conflict, "someone-else") {
+		t.Errorf("conflict does not name the other manager: %s", c.Conflict)
+	}
+	r := s.apply(p, s.client, apply.Options{})
+	if r.Failed != 1 || !strings.Contains(r.Results[len(r.Results)-1].Error+fmt.Sprint(r.Results), "--force-conflicts") {
+		t.Fatalf("apply without force: %+v", r)
+	}
+	r = s.apply(s.plan(), s.client, apply.Options{Force: true})
+	if r.Failed != 0 {
+		t.Fatalf("apply with force: %+v", r)
+	}
+	if s.plan().HasChanges() {
+		t.Fatal("not converged after forced apply")
+	}
+}
+
+// A saved plan is applied exactly or refused when the cluster moved.
+func TestStalePlanRefused(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	s.apply(s.plan(), s.client, apply.Options{})
+	src, _ := os.ReadFile(filepath.Join(s.dir, "main.hcl"))
+	os.WriteFile(filepath.Join(s.dir, "main.hcl"), []byte(strings.Replace(string(src), `"/users"`, `"/people"`, 1)), 0o644)
+	saved := s.plan()
+	if err := s.current(saved); err != nil {
+		t.Fatalf("fresh plan reported stale: %v", err)
+	}
+	// someone touches an object the plan read
+	obj := s.netpol("users-pays-egress")
+	obj.SetAnnotations(map[string]string{"touched": "yes"})
+	if _, err := s.dyn.Resource(netpolGVR).Namespace(s.ns).Update(context.Background(), obj, metav1.UpdateOptions{FieldManager: "someone"}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.current(saved)
+	if _, ok := err.(*plan.StaleError); !ok || !strings.Contains(err.Error(), "users-pays-egress changed since the plan was made") {
+		t.Fatalf("CheckCurrent: %v", err)
+	}
+	// and an object the plan would create appears
+	s.write(usersEgress + `
+allow "orders out" {
+  from  = service.orders
+  to    = cidr("198.51.100.0/24")
+  ports = [443]
+}`)
+	withCreate := s.plan()
+	np := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+		"metadata": map[string]any{"name": "orders-out-egress", "namespace": s.ns}, "spec": map[string]any{"podSelector": map[string]any{}}}}
+	if _, err := s.dyn.Resource(netpolGVR).Namespace(s.ns).Create(context.Background(), np, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.current(withCreate); err == nil || !strings.Contains(err.Error(), "orders-out-egress now exists") {
+		t.Fatalf("CheckCurrent after a conflicting create: %v", err)
+	}
+	// planning again refuses to take the unowned object over
+	if _, err := plan.Make(context.Background(), s.client, s.request(false)); err == nil || !strings.Contains(err.Error(), "never takes over") {
+		t.Fatalf("plan over an unowned object: %v", err)
+	}
+}
+
+// Pruning removes only members of the stack's ApplySet, whatever other
+// objects' labels look like; destroy removes every member, the parent last.
+func TestPruneOnlyOwnedAndDestroy(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	s.apply(s.plan(), s.client, apply.Options{})
+	lookalike := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+		"metadata": map[string]any{"name": "lookalike", "namespace": s.ns, "labels": map[string]any{
+			ownership.LabelStack: s.name, ownership.LabelManagedBy: "perimeter"}},
+		"spec": map[string]any{"podSelector": map[string]any{}}}}
+	if _, err := s.dyn.Resource(netpolGVR).Namespace(s.ns).Create(context.Background(), lookalike, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.write("") // the egress allow is gone
+	p := s.plan()
+	a := actions(p)
+	if a["NetworkPolicy "+s.ns+"/users-pays-egress"] != plan.Delete || a["NetworkPolicy "+s.ns+"/users-allow-dns"] != plan.Delete {
+		t.Fatalf("plan: %v", a)
+	}
+	if _, touched := a["NetworkPolicy "+s.ns+"/lookalike"]; touched {
+		t.Fatal("the plan touches an object that is not a member of the ApplySet")
+	}
+	if r := s.apply(p, s.client, apply.Options{}); r.Failed != 0 || r.Destroyed != 2 {
+		t.Fatalf("apply: %+v", r)
+	}
+	if s.netpol("users-pays-egress") != nil || s.netpol("lookalike") == nil {
+		t.Fatal("pruned the wrong objects")
+	}
+	d, err := plan.Make(context.Background(), s.client, s.request(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, destroy := d.Counts(); destroy != 3 {
+		t.Fatalf("destroy plan: %v", actions(d))
+	}
+	if r := s.apply(d, s.client, apply.Options{DeleteParent: true}); r.Failed != 0 || r.Destroyed != 3 {
+		t.Fatalf("destroy: %+v", r)
+	}
+	if s.netpol("default-deny") != nil || s.netpol("lookalike") == nil {
+		t.Fatal("destroy removed the wrong objects")
+	}
+	if _, err := s.dyn.Resource(cmGVR).Namespace("default").Get(context.Background(), ownership.ParentName(s.name), metav1.GetOptions{}); err == nil {
+		t.Fatal("the ApplySet parent survived destroy")
+	}
+}
+
+// Partial failure: an identity that may write policies but not routes gets
+// per-object failures; the next plan describes the cluster, an admin apply
+// converges, and nothing applied is forgotten.
+func TestPartialFailureConverges(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	c := testcluster.Get(t)
+	cfg := c.RestrictedConfig(t, "netpol-only-"+s.name, []rbacv1.PolicyRule{
+		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"get", "list", "create", "update", "patch", "delete"}},
+		{APIGroups: []string{"gateway.networking.k8s.io"}, Resources: []string{"httproutes"}, Verbs: []string{"get", "list"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "create", "update", "patch"}},
+	}, "")
+	restricted, err := cluster.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.apply(s.plan(), restricted, apply.Options{})
+	if r.Failed != 1 || r.Added != 4 {
+		t.Fatalf("restricted apply: %+v", r)
+	}
+	for _, res := range r.Results {
+		if res.Error != "" && (!strings.HasPrefix(res.Object, "HTTPRoute") || !strings.Contains(res.Error, "forbidden") || res.Source == "") {
+			t.Errorf("failure not explained against its HCL block: %+v", res)
+		}
+	}
+	p := s.plan()
+	if a, ch, d := p.Counts(); a != 1 || ch != 0 || d != 0 {
+		t.Fatalf("plan after partial failure: %v", actions(p))
+	}
+	if r := s.apply(p, s.client, apply.Options{}); r.Failed != 0 || r.Added != 1 {
+		t.Fatalf("admin apply: %+v", r)
+	}
+	if s.plan().HasChanges() {
+		t.Fatal("not converged")
+	}
+	if _, err := s.dyn.Resource(routeGVR).Namespace(s.ns).Get(context.Background(), "api", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
