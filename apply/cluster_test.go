@@ -42,6 +42,7 @@ type stack struct {
 	dir    string
 	client *cluster.Client
 	dyn    dynamic.Interface
+	gwNS   string // namespace of the gateway the route attaches to
 }
 
 func newStack(t *testing.T) *stack {
@@ -55,7 +56,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{t: t, name: "s" + strings.ReplaceAll(ns[len(ns)-6:], "-", ""), ns: ns, dir: t.TempDir(), client: client, dyn: dyn}
+	return &stack{t: t, name: "s" + strings.ReplaceAll(ns[len(ns)-6:], "-", ""), ns: ns, dir: t.TempDir(), client: client, dyn: dyn, gwNS: "infra"}
 }
 
 // write sets the intent: a namespace, two services, a route and allows.
@@ -66,7 +67,7 @@ perimeter {
 }
 
 gateway "public" {
-  namespace      = "infra"
+  namespace      = %q
   implementation = "istio"
 }
 
@@ -96,7 +97,7 @@ route "api" {
     backend = service.users
   }
 }
-%s`, s.name, s.ns, extra)
+%s`, s.name, s.gwNS, s.ns, extra)
 	if err := os.WriteFile(filepath.Join(s.dir, "main.hcl"), []byte(src), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
@@ -402,5 +403,51 @@ func TestPartialFailureConverges(t *testing.T) {
 	}
 	if _, err := s.dyn.Resource(routeGVR).Namespace(s.ns).Get(context.Background(), "api", metav1.GetOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Plan warns about what would keep a route from being served.
+func TestGatewayWarnings(t *testing.T) {
+	s := newStack(t)
+	s.write("")
+	warnings := func() string {
+		var b strings.Builder
+		for _, w := range s.plan().Warnings {
+			fmt.Fprintf(&b, "%s: %s [%s %s]\n", w.Summary, w.Detail, w.Object, w.Source)
+		}
+		return b.String()
+	}
+	if w := warnings(); !strings.Contains(w, "Gateway not found") || !strings.Contains(w, "main.hcl:") {
+		t.Fatalf("missing gateway: %s", w)
+	}
+	s.gwNS = testcluster.Get(t).Namespace(t)
+	s.write("")
+	gw := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+		"metadata": map[string]any{"name": "public", "namespace": s.gwNS},
+		"spec": map[string]any{"gatewayClassName": "test", "listeners": []any{
+			map[string]any{"name": "http", "port": int64(80), "protocol": "HTTP"},
+		}}}}
+	gwGVR := schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "gateways"}
+	if _, err := s.dyn.Resource(gwGVR).Namespace(s.gwNS).Create(context.Background(), gw, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if w := warnings(); !strings.Contains(w, "Listener does not admit the route") || !strings.Contains(w, "allowedRoutes.namespaces.from: Same") {
+		t.Fatalf("listener with from: Same: %s", w)
+	}
+	patch := []byte(`{"spec":{"listeners":[{"name":"http","port":80,"protocol":"HTTP","allowedRoutes":{"namespaces":{"from":"All"}}}]}}`)
+	if _, err := s.dyn.Resource(gwGVR).Namespace(s.gwNS).Patch(context.Background(), "public", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if w := warnings(); w != "" {
+		t.Fatalf("an admitting listener still warns: %s", w)
+	}
+	other := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": "squatter", "namespace": s.gwNS},
+		"spec": map[string]any{"hostnames": []any{"*.example.com"}, "parentRefs": []any{map[string]any{"name": "public"}}}}}
+	if _, err := s.dyn.Resource(routeGVR).Namespace(s.gwNS).Create(context.Background(), other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if w := warnings(); !strings.Contains(w, "Hostname already claimed") || !strings.Contains(w, "squatter") {
+		t.Fatalf("hostname claim: %s", w)
 	}
 }

@@ -114,6 +114,9 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 		live = append(live, owned[k])
 	}
 	p.Boundary = boundaryChanges(live, req.Desired)
+	if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -1,0 +1,238 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+var (
+	gatewayGVK   = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"}
+	namespaceGVK = schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
+	routeGVKs    = []schema.GroupVersionKind{
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
+	}
+)
+
+// gatewayWarnings checks what a user needs before applying routes: the
+// Gateway and listener exist, the listener admits the route's namespace and
+// kind and hostnames, and no other route already claims a hostname on it.
+// It costs one LIST of gateways, routes and namespaces.
+func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unstructured) ([]Warning, error) {
+	var routes []*unstructured.Unstructured
+	gateways := map[string]*unstructured.Unstructured{}
+	for _, o := range desired {
+		switch o.GetKind() {
+		case "HTTPRoute", "GRPCRoute":
+			routes = append(routes, o)
+		case "Gateway":
+			gateways[o.GetNamespace()+"/"+o.GetName()] = o // the intent's own
+		}
+	}
+	if len(routes) == 0 {
+		return nil, nil
+	}
+	live, err := r.List(ctx, gatewayGVK, "", "")
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range live {
+		if _, own := gateways[g.GetNamespace()+"/"+g.GetName()]; !own {
+			gateways[g.GetNamespace()+"/"+g.GetName()] = g
+		}
+	}
+	namespaces, err := r.List(ctx, namespaceGVK, "", "")
+	if err != nil {
+		return nil, err
+	}
+	nsLabels := map[string]map[string]string{}
+	for _, n := range namespaces {
+		nsLabels[n.GetName()] = n.GetLabels()
+	}
+	var others []*unstructured.Unstructured
+	for _, gvk := range routeGVKs {
+		objs, err := r.List(ctx, gvk, "", "")
+		if err != nil {
+			return nil, err
+		}
+		others = append(others, objs...)
+	}
+	var out []Warning
+	for _, route := range routes {
+		for _, ref := range parentRefs(route) {
+			out = append(out, checkParent(route, ref, gateways, nsLabels, others)...)
+		}
+	}
+	return out, nil
+}
+
+type parentRef struct{ namespace, name, section string }
+
+func parentRefs(route *unstructured.Unstructured) []parentRef {
+	refs, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
+	var out []parentRef
+	for _, r := range refs {
+		m, _ := r.(map[string]any)
+		p := parentRef{namespace: route.GetNamespace()}
+		if ns, ok := m["namespace"].(string); ok {
+			p.namespace = ns
+		}
+		p.name, _ = m["name"].(string)
+		p.section, _ = m["sectionName"].(string)
+		out = append(out, p)
+	}
+	return out
+}
+
+func warn(route *unstructured.Unstructured, summary, format string, args ...any) Warning {
+	return Warning{Summary: summary, Detail: fmt.Sprintf(format, args...), Object: id(route), Source: firstSource(route)}
+}
+
+func checkParent(route *unstructured.Unstructured, ref parentRef, gateways map[string]*unstructured.Unstructured,
+	nsLabels map[string]map[string]string, others []*unstructured.Unstructured) []Warning {
+	gw := gateways[ref.namespace+"/"+ref.name]
+	if gw == nil {
+		return []Warning{warn(route, "Gateway not found",
+			"Gateway %s/%s does not exist in the cluster, so the route will not be served until it does.", ref.namespace, ref.name)}
+	}
+	listeners, _, _ := unstructured.NestedSlice(gw.Object, "spec", "listeners")
+	var out []Warning
+	matched := 0
+	for _, l := range listeners {
+		lm, _ := l.(map[string]any)
+		name, _ := lm["name"].(string)
+		if ref.section != "" && name != ref.section {
+			continue
+		}
+		matched++
+		if msg := admits(lm, gw.GetNamespace(), route, nsLabels); msg != "" {
+			out = append(out, warn(route, "Listener does not admit the route",
+				"Listener %q of Gateway %s/%s %s.", name, gw.GetNamespace(), gw.GetName(), msg))
+			continue
+		}
+		out = append(out, hostnameClaims(route, gw, name, lm, others)...)
+	}
+	if matched == 0 {
+		out = append(out, warn(route, "Listener not found",
+			"Gateway %s/%s has no listener named %q.", gw.GetNamespace(), gw.GetName(), ref.section))
+	}
+	return out
+}
+
+// admits explains why a listener refuses a route, or returns "".
+func admits(listener map[string]any, gatewayNS string, route *unstructured.Unstructured, nsLabels map[string]map[string]string) string {
+	from, _, _ := unstructured.NestedString(listener, "allowedRoutes", "namespaces", "from")
+	switch from {
+	case "", "Same":
+		if route.GetNamespace() != gatewayNS {
+			return fmt.Sprintf("only admits routes from its own namespace %q (allowedRoutes.namespaces.from: Same), and this route lives in %q", gatewayNS, route.GetNamespace())
+		}
+	case "Selector":
+		raw, _, _ := unstructured.NestedMap(listener, "allowedRoutes", "namespaces", "selector")
+		sel, err := selectorFrom(raw)
+		if err != nil || !sel.Matches(labels.Set(nsLabels[route.GetNamespace()])) {
+			return fmt.Sprintf("only admits routes from namespaces matching its selector, and namespace %q does not match", route.GetNamespace())
+		}
+	}
+	kinds, found, _ := unstructured.NestedSlice(listener, "allowedRoutes", "kinds")
+	if found && len(kinds) > 0 {
+		for _, k := range kinds {
+			if km, _ := k.(map[string]any); km["kind"] == route.GetKind() {
+				return ""
+			}
+		}
+		return fmt.Sprintf("does not admit %s (allowedRoutes.kinds)", route.GetKind())
+	}
+	if lh, _ := listener["hostname"].(string); lh != "" {
+		hosts, _, _ := unstructured.NestedStringSlice(route.Object, "spec", "hostnames")
+		if len(hosts) > 0 && !anyOverlap(hosts, []string{lh}) {
+			return fmt.Sprintf("serves hostname %q, which none of the route's hostnames %v match", lh, hosts)
+		}
+	}
+	return ""
+}
+
+func selectorFrom(raw map[string]any) (labels.Selector, error) {
+	var ls metav1.LabelSelector
+	if err := runtimeConvert(raw, &ls); err != nil {
+		return nil, err
+	}
+	return metav1.LabelSelectorAsSelector(&ls)
+}
+
+// hostnameClaims warns when another route already serves one of the route's
+// hostnames on the same listener.
+func hostnameClaims(route, gw *unstructured.Unstructured, listener string, lm map[string]any, others []*unstructured.Unstructured) []Warning {
+	hosts, _, _ := unstructured.NestedStringSlice(route.Object, "spec", "hostnames")
+	var out []Warning
+	for _, other := range others {
+		if other.GetKind() == route.GetKind() && other.GetNamespace() == route.GetNamespace() && other.GetName() == route.GetName() {
+			continue
+		}
+		if !attachesTo(other, gw, listener) {
+			continue
+		}
+		theirs, _, _ := unstructured.NestedStringSlice(other.Object, "spec", "hostnames")
+		if shared := overlap(hosts, theirs); len(shared) > 0 {
+			out = append(out, warn(route, "Hostname already claimed",
+				"%s %s/%s already serves %s on listener %q of Gateway %s/%s; the two routes will compete for its requests.",
+				other.GetKind(), other.GetNamespace(), other.GetName(), strings.Join(shared, ", "), listener, gw.GetNamespace(), gw.GetName()))
+		}
+	}
+	return out
+}
+
+func attachesTo(route, gw *unstructured.Unstructured, listener string) bool {
+	for _, ref := range parentRefs(route) {
+		if ref.namespace == gw.GetNamespace() && ref.name == gw.GetName() && (ref.section == "" || ref.section == listener) {
+			return true
+		}
+	}
+	return false
+}
+
+// overlap lists hostnames of a that some hostname of b matches (either may
+// be a wildcard); a route with no hostnames matches every hostname.
+func overlap(a, b []string) []string {
+	if len(a) == 0 || len(b) == 0 {
+		if len(a) == 0 && len(b) == 0 {
+			return []string{"every hostname"}
+		}
+		return append(a, b...)[:1]
+	}
+	var out []string
+	for _, x := range a {
+		for _, y := range b {
+			if hostMatch(x, y) {
+				out = append(out, x)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func anyOverlap(a, b []string) bool { return len(overlap(a, b)) > 0 }
+
+func hostMatch(x, y string) bool {
+	switch {
+	case x == y:
+		return true
+	case strings.HasPrefix(x, "*."):
+		return strings.HasSuffix(y, x[1:])
+	case strings.HasPrefix(y, "*."):
+		return strings.HasSuffix(x, y[1:])
+	}
+	return false
+}
+
+func runtimeConvert(raw map[string]any, into any) error {
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(raw, into)
+}
