@@ -1,0 +1,147 @@
+package views
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/perimeter-dev/perimeter/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fixture is a plan with one change of every kind, as plan.Make produces
+// them, so the renderings can be reviewed as golden files.
+func fixture() *plan.Plan {
+	np := map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+		"metadata": map[string]any{"name": "users-pays-egress", "namespace": "shop"},
+		"spec": map[string]any{"podSelector": map[string]any{"matchLabels": map[string]any{"app": "users"}},
+			"policyTypes": []any{"Egress"},
+			"egress":      []any{map[string]any{"to": []any{map[string]any{"ipBlock": map[string]any{"cidr": "203.0.113.0/24"}}}, "ports": []any{map[string]any{"port": int64(443), "protocol": "TCP"}}}}}}
+	routeBefore := map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": "api", "namespace": "shop"},
+		"spec":     map[string]any{"rules": []any{map[string]any{"matches": []any{map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/order"}}}}}}}
+	routeAfter := map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+		"metadata": map[string]any{"name": "api", "namespace": "shop"},
+		"spec":     map[string]any{"rules": []any{map[string]any{"matches": []any{map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/orders"}}}}}}}
+	legacy := map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+		"metadata": map[string]any{"name": "legacy-egress", "namespace": "shop"},
+		"spec":     map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{"Egress"}, "egress": []any{map[string]any{}}}}
+	return &plan.Plan{
+		FormatVersion: plan.FormatVersion, Stack: "shop", StateNamespace: "default", Environment: "prod", Target: `context "prod"`,
+		Boundary: []plan.BoundaryChange{
+			{Added: true, Kind: "expose", Text: "api.example.com/orders -> shop/orders:80", Source: "shop.hcl:28"},
+			{Added: true, Kind: "allow", Text: "shop/app=users -> 203.0.113.0/24 443/tcp", Source: "shop.hcl:40"},
+			{Added: false, Kind: "allow", Text: "shop/* -> anywhere (all ports)"},
+		},
+		Changes: []plan.Change{
+			{Action: plan.Update, APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute", Namespace: "shop", Name: "api",
+				Source: "shop.hcl:28", Block: `route "api"`, Desired: routeAfter, Live: &plan.LiveRef{UID: "u1", ResourceVersion: "7"},
+				Before: routeBefore, After: routeAfter,
+				Fields: []plan.FieldChange{{Path: "spec.rules[0].matches[0].path.value", Before: "/order", After: "/orders"}}},
+			{Action: plan.Create, APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: "shop", Name: "users-pays-egress",
+				Source: "shop.hcl:40", Block: `allow "users pays"`, Desired: np, After: np},
+			{Action: plan.Update, APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: "shop", Name: "default-deny",
+				Source: "shop.hcl:10", Block: `namespace "shop"`, Live: &plan.LiveRef{UID: "u2", ResourceVersion: "9"},
+				Conflict: `Apply failed with 1 conflict: conflict with "kubectl-edit": .spec.policyTypes`,
+				Fields:   []plan.FieldChange{{Path: "spec.policyTypes[1]", After: "Egress", Drift: true}}},
+			{Action: plan.NoOp, APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: "shop", Name: "allow-dns"},
+			{Action: plan.Delete, APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy", Namespace: "shop", Name: "legacy-egress",
+				Source: "shop.hcl:50", Live: &plan.LiveRef{UID: "u3", ResourceVersion: "11"}, Before: legacy},
+		},
+		Warnings: []plan.Warning{{Summary: "Gateway not found", Object: "HTTPRoute shop/api", Source: "shop.hcl:28",
+			Detail: "Gateway infra/public does not exist in the cluster, so the route will not be served until it does."}},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./views -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs; run go test ./views -update and review the diff\n%s", path, got)
+	}
+}
+
+func TestGoldenText(t *testing.T) {
+	var b bytes.Buffer
+	if err := Text(&b, fixture(), Style{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan.txt", b.Bytes())
+	var c bytes.Buffer
+	Text(&c, fixture(), Style{Color: true})
+	if !strings.Contains(c.String(), "\x1b[32m") || strings.Contains(b.String(), "\x1b[") {
+		t.Error("colour must appear only when asked for")
+	}
+}
+
+func TestGoldenJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan.json", b.Bytes())
+	back, err := plan.Read(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	JSON(&again, back)
+	if !bytes.Equal(b.Bytes(), again.Bytes()) {
+		t.Error("a plan does not survive a JSON round trip")
+	}
+}
+
+func TestGoldenMarkdown(t *testing.T) {
+	parts := Markdown(fixture())
+	if len(parts) != 1 {
+		t.Fatalf("%d parts for a small plan", len(parts))
+	}
+	golden(t, "plan.md", []byte(parts[0]))
+}
+
+func TestGoldenDiff(t *testing.T) {
+	var b bytes.Buffer
+	if err := Diff(&b, fixture(), Style{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan.diff", b.Bytes())
+}
+
+func TestMarkdownSplitsLargePlans(t *testing.T) {
+	p := fixture()
+	base := p.Changes[1]
+	p.Changes = nil
+	for i := 0; i < 400; i++ {
+		c := base
+		c.Name = strings.Repeat("x", 40) + string(rune('a'+i%26)) + strings.Repeat("y", i%7)
+		p.Changes = append(p.Changes, c)
+	}
+	parts := Markdown(p)
+	if len(parts) < 2 {
+		t.Fatalf("%d parts", len(parts))
+	}
+	for i, part := range parts {
+		if len(part) > MaxCommentSize {
+			t.Errorf("part %d has %d characters", i+1, len(part))
+		}
+		if !strings.HasPrefix(part, "_Part ") {
+			t.Errorf("part %d is not numbered", i+1)
+		}
+		if strings.Count(part, "<details>") != strings.Count(part, "</details>") {
+			t.Errorf("part %d splits an object's section", i+1)
+		}
+	}
+}
