@@ -59,6 +59,9 @@ func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, e
 		opts.Concurrency = 8
 	}
 	r := &runner{c: c, p: p, opts: opts, report: &Report{}}
+	if !p.HasChanges() && !opts.DeleteParent {
+		return r.report, nil // nothing to write, not even the parent
+	}
 	if err := r.parent(ctx, true); err != nil {
 		return nil, fmt.Errorf("recording ApplySet parent %s/%s: %w", p.StateNamespace, ownership.ParentName(p.Stack), err)
 	}

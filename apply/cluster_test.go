@@ -3,6 +3,8 @@ package apply_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"sync"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 
 	"github.com/perimeter-dev/perimeter/apply"
 	"github.com/perimeter-dev/perimeter/cluster"
@@ -449,5 +452,59 @@ func TestGatewayWarnings(t *testing.T) {
 	}
 	if w := warnings(); !strings.Contains(w, "Hostname already claimed") || !strings.Contains(w, "squatter") {
 		t.Fatalf("hostname claim: %s", w)
+	}
+}
+
+// countingTransport counts requests by method.
+type countingTransport struct {
+	mu     sync.Mutex
+	counts map[string]int
+	next   http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.counts[r.Method]++
+	c.mu.Unlock()
+	return c.next.RoundTrip(r)
+}
+
+// Planning an unchanged stack costs LIST requests per kind, not requests
+// per object, and applying a plan without changes writes nothing.
+func TestUnchangedStackIsCheap(t *testing.T) {
+	s := newStack(t)
+	var extra strings.Builder
+	for i := 0; i < 30; i++ {
+		fmt.Fprintf(&extra, "allow \"out %d\" {\n  from = service.users\n  to = cidr(\"198.51.100.%d/32\")\n  ports = [443]\n}\n", i, i)
+	}
+	s.write(extra.String())
+	if r := s.apply(s.plan(), s.client, apply.Options{}); r.Failed != 0 || r.Added < 30 {
+		t.Fatalf("apply: %+v", r)
+	}
+	counter := &countingTransport{counts: map[string]int{}}
+	cfg := rest.CopyConfig(testcluster.Get(t).Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { counter.next = rt; return counter })
+	client, err := cluster.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Make(context.Background(), client, s.request(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.HasChanges() {
+		t.Fatalf("plan of an applied stack has changes: %v", actions(p))
+	}
+	t.Logf("planning %d unchanged objects: %v requests", len(p.Changes), counter.counts)
+	// discovery (a few GETs) + one LIST per kind + the gateway checks' LISTs
+	if counter.counts["GET"] > 20 || counter.counts["PATCH"] != 0 {
+		t.Errorf("planning %d unchanged objects made %v requests", len(p.Changes), counter.counts)
+	}
+	before := counter.counts["PATCH"] + counter.counts["DELETE"] + counter.counts["POST"] + counter.counts["PUT"]
+	if r := s.apply(p, client, apply.Options{}); r.Failed+r.Added+r.Changed+r.Destroyed != 0 {
+		t.Fatalf("second apply: %+v", r)
+	}
+	if after := counter.counts["PATCH"] + counter.counts["DELETE"] + counter.counts["POST"] + counter.counts["PUT"]; after != before {
+		t.Errorf("applying an empty plan wrote %d times", after-before)
 	}
 }
