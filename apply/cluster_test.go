@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -446,7 +447,7 @@ func TestGatewayWarnings(t *testing.T) {
 	}
 	other := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
 		"metadata": map[string]any{"name": "squatter", "namespace": s.gwNS},
-		"spec": map[string]any{"hostnames": []any{"*.example.com"}, "parentRefs": []any{map[string]any{"name": "public"}}}}}
+		"spec":     map[string]any{"hostnames": []any{"*.example.com"}, "parentRefs": []any{map[string]any{"name": "public"}}}}}
 	if _, err := s.dyn.Resource(routeGVR).Namespace(s.gwNS).Create(context.Background(), other, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -506,5 +507,83 @@ func TestUnchangedStackIsCheap(t *testing.T) {
 	}
 	if after := counter.counts["PATCH"] + counter.counts["DELETE"] + counter.counts["POST"] + counter.counts["PUT"]; after != before {
 		t.Errorf("applying an empty plan wrote %d times", after-before)
+	}
+}
+
+// setRouteStatus writes the route's status as a Gateway controller would,
+// through the status subresource.
+func (s *stack) setRouteStatus(conds map[string][2]string) {
+	s.t.Helper()
+	if err := s.writeRouteStatus(conds); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *stack) writeRouteStatus(conds map[string][2]string) error {
+	route, err := s.dyn.Resource(routeGVR).Namespace(s.ns).Get(context.Background(), "api", metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	var conditions []any
+	for _, typ := range []string{"Accepted", "ResolvedRefs"} {
+		c, ok := conds[typ]
+		if !ok {
+			continue
+		}
+		conditions = append(conditions, map[string]any{"type": typ, "status": c[0], "reason": c[1], "message": typ + " says " + c[1],
+			"lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": route.GetGeneration()})
+	}
+	parents := []any{}
+	if conds != nil {
+		parents = append(parents, map[string]any{"controllerName": "example.com/gateway-controller",
+			"parentRef": map[string]any{"name": "public", "namespace": s.gwNS}, "conditions": conditions})
+	}
+	route.Object["status"] = map[string]any{"parents": parents}
+	_, err = s.dyn.Resource(routeGVR).Namespace(s.ns).UpdateStatus(context.Background(), route, metav1.UpdateOptions{})
+	return err
+}
+
+// --wait reports in plain words why a route is not served, and succeeds
+// once the gateway accepts it.
+func TestWaitForRoutes(t *testing.T) {
+	s := newStack(t)
+	s.write("")
+	p := s.plan()
+	s.apply(p, s.client, apply.Options{})
+	wait := func() apply.RouteStatus {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		st := apply.Wait(ctx, s.client, p, 50*time.Millisecond)
+		if len(st) != 1 {
+			t.Fatalf("statuses: %+v", st)
+		}
+		return st[0]
+	}
+	if st := wait(); st.Ready || !strings.Contains(st.Problem, "no controller has picked the route up") {
+		t.Errorf("without status: %+v", st)
+	}
+	s.setRouteStatus(map[string][2]string{"Accepted": {"False", "NotAllowedByListeners"}})
+	if st := wait(); st.Ready || !strings.Contains(st.Problem, "refused the route: NotAllowedByListeners") {
+		t.Errorf("refused: %+v", st)
+	}
+	s.setRouteStatus(map[string][2]string{"Accepted": {"True", "Accepted"}, "ResolvedRefs": {"False", "BackendNotFound"}})
+	if st := wait(); st.Ready || !strings.Contains(st.Problem, "could not resolve a backend: BackendNotFound") {
+		t.Errorf("unresolved: %+v", st)
+	}
+	// the controller catches up while we wait
+	written := make(chan error, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		written <- s.writeRouteStatus(map[string][2]string{"Accepted": {"True", "Accepted"}, "ResolvedRefs": {"True", "ResolvedRefs"}})
+	}()
+	defer func() {
+		if err := <-written; err != nil {
+			t.Error(err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if st := apply.Wait(ctx, s.client, p, 50*time.Millisecond); len(st) != 1 || !st[0].Ready {
+		t.Errorf("accepted: %+v", st)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,12 +24,14 @@ import (
 type applyFlags struct {
 	autoApprove, force bool
 	format             string
+	wait               time.Duration
 }
 
 func (f *applyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&f.force, "force-conflicts", false, "take ownership of fields another field manager owns")
 	cmd.Flags().StringVarP(&f.format, "output", "o", "text", "output format: text or json")
+	cmd.Flags().DurationVar(&f.wait, "wait", 0, "after applying, wait up to this long (e.g. 2m) until every route is accepted by its gateways")
 }
 
 func newApply() *cobra.Command {
@@ -145,19 +148,48 @@ func execute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, d
 	if err != nil {
 		return err
 	}
+	var routes []apply.RouteStatus
+	if af.wait > 0 && report.Failed == 0 {
+		wctx, cancel := context.WithTimeout(ctx, af.wait)
+		routes = apply.Wait(wctx, client, p, 2*time.Second)
+		cancel()
+	}
 	if af.format == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
+		if err := enc.Encode(struct {
+			*apply.Report
+			Routes []apply.RouteStatus `json:"routes,omitempty"`
+		}{report, routes}); err != nil {
 			return err
 		}
 	} else {
 		printSummary(out, report)
+		printRoutes(out, routes, af.wait)
 	}
-	if report.Failed > 0 {
+	if report.Failed > 0 || !allReady(routes) {
 		return errExit{code: 1}
 	}
 	return nil
+}
+
+func allReady(routes []apply.RouteStatus) bool {
+	for _, r := range routes {
+		if !r.Ready {
+			return false
+		}
+	}
+	return true
+}
+
+func printRoutes(w io.Writer, routes []apply.RouteStatus, waited time.Duration) {
+	for _, r := range routes {
+		if r.Ready {
+			fmt.Fprintf(w, "%s: accepted by its gateways\n", r.Object)
+		} else {
+			fmt.Fprintf(w, "%s (%s): not served after %v: %s\n", r.Object, r.Source, waited, r.Problem)
+		}
+	}
 }
 
 var doneVerbs = map[plan.Action]string{plan.Create: "created", plan.Update: "updated", plan.Delete: "destroyed"}
