@@ -43,6 +43,9 @@ func checkAllow(r *body, a *Allow) {
 		}
 	}
 	for _, t := range a.To {
+		checkServicePort(r, a, t)
+	}
+	for _, t := range a.To {
 		if t.Kind == EndpointCIDR && (t.CIDR == "0.0.0.0/0" || t.CIDR == "::/0") && len(t.Except) == 0 {
 			r.warnf(t.Range, "Egress to the whole internet",
 				"%s allows egress to every address, including the cloud metadata service (169.254.169.254). Narrow it, or add exceptions with cidr(%q, [...]).", t.CIDR, t.CIDR)
@@ -130,5 +133,20 @@ func (d *decoder) decodeChecks(in *Intent) {
 		}
 		d.diags = append(d.diags, r.diags...)
 		in.Checks = append(in.Checks, c)
+	}
+}
+
+// checkServicePort warns when an allow lists a destination service's
+// Service port where NetworkPolicy needs the pod (target) port.
+func checkServicePort(r *body, a *Allow, t Endpoint) {
+	if t.Kind != EndpointService || t.Service.TargetPort.Number == t.Service.Port {
+		return
+	}
+	for _, p := range a.Ports {
+		if p.Name == "" && p.EndPort == 0 && p.Port == t.Service.Port {
+			r.warnf(r.attrRange("ports"), "Service port in a NetworkPolicy",
+				"%d is the Service port of %q; NetworkPolicies match pod ports, and its pods listen on %s. Leave ports out to use the target port.",
+				p.Port, t.Service.Label, t.Service.TargetPort)
+		}
 	}
 }
