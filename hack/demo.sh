@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo behind `make demo`: build perimeter, start the local control plane
 # (unless one already runs: then use it and leave it running), render an
-# example, check the API server accepts it, and stop what it started.
+# example, plan -> apply -> plan it against the cluster, and stop what it
+# started.
 #
 # The first run also builds kube-apiserver, etcd and kubectl (about 5
 # minutes on 2 cores, once); later runs take seconds.
@@ -32,17 +33,51 @@ kubectl api-resources --api-group=gateway.networking.k8s.io
 step "perimeter render $example"
 bin/perimeter render "$example" | tee "$root/.cache/cluster/demo-rendered.yaml"
 
-# EXTEND HERE once plan/apply exist: plan -> apply -> plan against the
-# cluster, e.g.
-#   bin/perimeter plan "$example"
-#   bin/perimeter apply ...
-#   bin/perimeter plan "$example"     # expect: no changes
-if bin/perimeter plan --help >/dev/null 2>&1; then
-	echo "(perimeter plan exists: extend hack/demo.sh with plan -> apply -> plan)"
-fi
-
-step "The API server accepts every object (server-side apply, dry-run)"
-for ns in $(awk '$1 == "namespace:" && /^  / { print $2 }' "$root/.cache/cluster/demo-rendered.yaml" | sort -u); do
+# The stack does not own its namespaces: create them as a platform team would.
+for ns in infra $(awk '$1 == "namespace:" && /^  / { print $2 }' "$root/.cache/cluster/demo-rendered.yaml" | sort -u); do
 	kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
 done
-kubectl apply --server-side --field-manager=perimeter --dry-run=server -f "$root/.cache/cluster/demo-rendered.yaml"
+
+# The gateway the example routes through is platform-owned, not part of the
+# stack: stand in for the platform team.
+kubectl apply --server-side -f - <<'YAML'
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata:
+  name: envoy-gateway
+spec:
+  controllerName: gateway.envoyproxy.io/gatewayclass-controller
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: public
+  namespace: infra
+spec:
+  gatewayClassName: envoy-gateway
+  listeners:
+  - name: https
+    protocol: HTTPS
+    port: 443
+    hostname: "*.example.com"
+    tls:
+      mode: Terminate
+      certificateRefs:
+      - name: wildcard-example-com
+    allowedRoutes:
+      namespaces:
+        from: All
+YAML
+
+plan="$root/.cache/cluster/demo.plan"
+step "perimeter plan $example --out $plan"
+bin/perimeter plan "$example" --out "$plan"
+
+step "perimeter apply $plan"
+bin/perimeter apply "$plan"
+
+step "perimeter plan $example   (the cluster now matches the intent)"
+bin/perimeter plan "$example" --detailed-exitcode
+
+step "What the API server holds"
+kubectl get httproutes,grpcroutes,referencegrants,networkpolicies --all-namespaces
