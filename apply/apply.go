@@ -56,7 +56,7 @@ type Report struct {
 // the error is non-nil only when nothing could be attempted.
 func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, error) {
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 8
+		opts.Concurrency = 16
 	}
 	r := &runner{c: c, p: p, opts: opts, report: &Report{}}
 	if !p.HasChanges() && !opts.DeleteParent {

@@ -69,7 +69,9 @@ func Connect(opts Options) (*Client, error) {
 // New builds a client from a rest.Config.
 func New(cfg *rest.Config) (*Client, error) {
 	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = 50, 100
+	// As kubectl does: no client-side throttling; the API server's priority
+	// and fairness protects it, and plans of thousands of objects stay fast.
+	cfg.QPS = -1
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -18,6 +19,9 @@ import (
 // planning can tell "the intent changed" from "someone changed the object"
 // without a request per object.
 const hashAnnotation = "perimeter.dev/desired-hash"
+
+// planConcurrency bounds the dry-run requests in flight.
+const planConcurrency = 16
 
 // Reader is what planning needs to read: a live cluster, or a directory of
 // rendered manifests standing in for one.
@@ -96,14 +100,29 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	}
 	dry, _ := r.(DryRunner)
 	wanted := map[string]bool{}
-	for _, obj := range req.Desired {
+	changes := make([]Change, len(req.Desired))
+	probs := make([]*Problem, len(req.Desired))
+	// Objects are planned concurrently (dry-runs are one request each);
+	// results keep the order of Desired.
+	sem := make(chan struct{}, planConcurrency)
+	var wg sync.WaitGroup
+	for i, obj := range req.Desired {
 		wanted[key(obj)] = true
-		c, prob := planObject(ctx, dry, stamp(obj), owned[key(obj)])
-		if prob != nil {
-			problems = append(problems, *prob)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, obj *unstructured.Unstructured) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			changes[i], probs[i] = planObject(ctx, dry, stamp(obj), owned[key(obj)])
+		}(i, obj)
+	}
+	wg.Wait()
+	for i := range changes {
+		if probs[i] != nil {
+			problems = append(problems, *probs[i])
 			continue
 		}
-		p.Changes = append(p.Changes, c)
+		p.Changes = append(p.Changes, changes[i])
 	}
 	p.Changes = append(p.Changes, deletions(owned, wanted)...)
 	if len(problems) > 0 {
