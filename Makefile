@@ -4,7 +4,7 @@
 #   make test          build the control plane binaries if missing, vet, test
 #
 # The first run of either builds kube-apiserver, etcd and kubectl from the Go
-# module proxy into .cache/controlplane/ (about 5 minutes on 2 cores, once).
+# module proxy into .cache/controlplane/ (5-10 minutes on 2 cores, once).
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c

@@ -39,7 +39,7 @@ start() {
 	fi
 	rm -f "$state/kubeconfig" "$state/usage.txt"
 	# Build the binaries first, in the foreground, so the first run shows
-	# its progress (about 5 minutes once; seconds afterwards).
+	# its progress (5-10 minutes once; seconds afterwards).
 	"$root/hack/controlplane.sh" >/dev/null
 	(cd "$root" && go build -o "$state/perimeter-cluster" ./hack/cluster)
 	# setsid: its own session, so a Ctrl-C in this terminal does not reach it.

@@ -14,8 +14,9 @@
 #   PERIMETER_CONTROLPLANE_DIR  cache root to use instead of <repo>/.cache/controlplane
 #                               (e.g. a folder outside the clone shared by several clones)
 #
-# The first build takes about 5 minutes on 2 cores (2.4 GB peak memory);
-# with a warm Go build cache about 15 s. See docs/controlplane.md.
+# The first build takes 5-10 minutes on 2 cores (about 850 CPU-seconds,
+# 2.4 GB peak memory); with a warm Go build cache about 15 s. See
+# docs/controlplane.md.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -101,7 +102,7 @@ tmp="$(mktemp -d "$cache_root/.build-$k8s_version-$hash.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
 log "building kube-apiserver, kubectl and etcd $k8s_version into $dir"
-log "first build: about 5 minutes on 2 cores and 2.4 GB of memory; later builds reuse the Go build cache"
+log "first build: 5-10 minutes on 2 cores (about 850 CPU-seconds, 2.4 GB of memory); later builds reuse the Go build cache"
 start=$SECONDS
 (
 	cd "$tools"

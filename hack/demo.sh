@@ -4,7 +4,7 @@
 # example, plan -> apply -> plan it against the cluster, and stop what it
 # started.
 #
-# The first run also builds kube-apiserver, etcd and kubectl (about 5
+# The first run also builds kube-apiserver, etcd and kubectl (5-10
 # minutes on 2 cores, once); later runs take seconds.
 set -euo pipefail
 
