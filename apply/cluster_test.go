@@ -337,6 +337,37 @@ func TestPruneOnlyOwnedAndDestroy(t *testing.T) {
 	if _, err := s.dyn.Resource(netpolGVR).Namespace(s.ns).Create(context.Background(), lookalike, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// another stack in the same namespace, and an object made with kubectl
+	other := &stack{t: t, name: s.name + "b", ns: s.ns, dir: t.TempDir(), client: s.client, dyn: s.dyn}
+	os.WriteFile(filepath.Join(other.dir, "main.hcl"), []byte(fmt.Sprintf(`
+perimeter {
+  stack = %q
+}
+namespace "app" {
+  name = %q
+}
+service "payer" {
+  namespace = namespace.app
+  selector  = { app = "users" }
+  port      = 80
+}
+allow "other stack" {
+  from  = service.payer
+  to    = cidr("192.0.2.0/24")
+  ports = [443]
+}
+`, other.name, s.ns)), 0o644)
+	if r := other.apply(other.plan(), s.client, apply.Options{}); r.Failed != 0 || r.Added != 2 {
+		t.Fatalf("other stack: %+v", r)
+	}
+	byKubectl := lookalike.DeepCopy()
+	byKubectl.SetName("made-by-kubectl")
+	byKubectl.SetLabels(map[string]string{ownership.LabelApplySetPartOf: "applyset-somethingelse-v1"})
+	if _, err := s.dyn.Resource(netpolGVR).Namespace(s.ns).Create(context.Background(), byKubectl, metav1.CreateOptions{FieldManager: "kubectl-client-side-apply"}); err != nil {
+		t.Fatal(err)
+	}
+	decoys := []string{"lookalike", "made-by-kubectl", "other-stack-egress", "payer-allow-dns"}
+
 	s.write("") // the egress allow is gone
 	p := s.plan()
 	a := actions(p)
@@ -349,8 +380,13 @@ func TestPruneOnlyOwnedAndDestroy(t *testing.T) {
 	if r := s.apply(p, s.client, apply.Options{}); r.Failed != 0 || r.Destroyed != 2 {
 		t.Fatalf("apply: %+v", r)
 	}
-	if s.netpol("users-pays-egress") != nil || s.netpol("lookalike") == nil {
-		t.Fatal("pruned the wrong objects")
+	if s.netpol("users-pays-egress") != nil {
+		t.Fatal("the removed allow's policy survived")
+	}
+	for _, d := range decoys[:3] {
+		if s.netpol(d) == nil {
+			t.Fatalf("pruned decoy %s", d)
+		}
 	}
 	d, err := plan.Make(context.Background(), s.client, s.request(true))
 	if err != nil {
@@ -362,8 +398,13 @@ func TestPruneOnlyOwnedAndDestroy(t *testing.T) {
 	if r := s.apply(d, s.client, apply.Options{DeleteParent: true}); r.Failed != 0 || r.Destroyed != 3 {
 		t.Fatalf("destroy: %+v", r)
 	}
-	if s.netpol("default-deny") != nil || s.netpol("lookalike") == nil {
-		t.Fatal("destroy removed the wrong objects")
+	if s.netpol("default-deny") != nil {
+		t.Fatal("destroy left a member")
+	}
+	for _, d := range decoys {
+		if s.netpol(d) == nil {
+			t.Fatalf("destroy removed decoy %s", d)
+		}
 	}
 	if _, err := s.dyn.Resource(cmGVR).Namespace("default").Get(context.Background(), ownership.ParentName(s.name), metav1.GetOptions{}); err == nil {
 		t.Fatal("the ApplySet parent survived destroy")
@@ -585,5 +626,62 @@ func TestWaitForRoutes(t *testing.T) {
 	defer cancel()
 	if st := apply.Wait(ctx, s.client, p, 50*time.Millisecond); len(st) != 1 || !st[0].Ready {
 		t.Errorf("accepted: %+v", st)
+	}
+}
+
+// cuttingTransport passes the first `allow` writes, then fails every request
+// as if the API server had gone away.
+type cuttingTransport struct {
+	mu     sync.Mutex
+	allow  int
+	writes int
+	next   http.RoundTripper
+}
+
+func (c *cuttingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	if r.Method != http.MethodGet {
+		c.writes++
+	}
+	cut := c.writes > c.allow
+	c.mu.Unlock()
+	if cut {
+		return nil, fmt.Errorf("dial tcp %s: connect: connection refused", r.URL.Host)
+	}
+	return c.next.RoundTrip(r)
+}
+
+// The connection is lost in the middle of an apply: the failures are
+// reported against their HCL blocks, the next plan describes the cluster as
+// it is, and applying again converges.
+func TestLostConnectionMidApply(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	p := s.plan()
+	cut := &cuttingTransport{allow: 3} // the parent and two objects
+	cfg := rest.CopyConfig(testcluster.Get(t).Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { cut.next = rt; return cut })
+	flaky, err := cluster.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.apply(p, flaky, apply.Options{Concurrency: 1})
+	if r.Failed == 0 || r.Added != 2 {
+		t.Fatalf("apply over a cut connection: %+v", r)
+	}
+	for _, res := range r.Results {
+		if res.Error != "" && !strings.Contains(res.Error, "connection refused") {
+			t.Errorf("unclear failure: %+v", res)
+		}
+	}
+	next := s.plan()
+	if a, c, d := next.Counts(); a != 3 || c != 0 || d != 0 {
+		t.Fatalf("plan after the cut: %v", actions(next))
+	}
+	if r := s.apply(next, s.client, apply.Options{}); r.Failed != 0 || r.Added != 3 {
+		t.Fatalf("re-run: %+v", r)
+	}
+	if s.plan().HasChanges() {
+		t.Fatal("not converged")
 	}
 }
