@@ -70,30 +70,53 @@ type ControlPlane struct {
 
 // Start starts etcd and kube-apiserver, provisions the admin identity and
 // installs the CRDs, waiting until they are served. Call Stop when done.
-func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
+// A start that fails (on a heavily loaded machine a request can time out)
+// is cleaned up and tried once more.
+func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
+	opts, err := opts.withDefaults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := start(opts)
+	if err != nil && ctx.Err() == nil {
+		log := opts.Output
+		if log == nil {
+			log = os.Stderr
+		}
+		fmt.Fprintf(log, "controlplane: %v; trying once more\n", err)
+		cp, err = start(opts)
+	}
+	return cp, err
+}
+
+func (opts Options) withDefaults(ctx context.Context) (Options, error) {
+	var err error
 	if opts.BinaryDir == "" {
 		log := opts.Output
 		if log == nil {
 			log = os.Stderr
 		}
 		if opts.BinaryDir, err = BinaryDir(ctx, true, log); err != nil {
-			return nil, err
+			return opts, err
 		}
 	}
 	if err := checkBinaries(opts.BinaryDir); err != nil {
-		return nil, err
+		return opts, err
 	}
 	if opts.CRDDirs == nil {
 		dir, err := GatewayAPICRDDir(ctx)
 		if err != nil {
-			return nil, err
+			return opts, err
 		}
 		opts.CRDDirs = []string{dir}
 	}
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 60 * time.Second
 	}
+	return opts, nil
+}
 
+func start(opts Options) (cp *ControlPlane, err error) {
 	// One folder for everything the processes write, so that both Stop and
 	// the reaper can remove it.
 	dir, err := os.MkdirTemp("", "perimeter-controlplane-")
@@ -149,7 +172,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	}
 
 	// Tell the reaper about etcd and kube-apiserver as soon as they exist.
-	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchCtx, stopWatch := context.WithCancel(context.Background())
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
