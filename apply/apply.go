@@ -74,6 +74,7 @@ func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, e
 	if err := r.finishParent(ctx); err != nil {
 		r.record(Result{Action: plan.Update, Object: "ConfigMap " + p.StateNamespace + "/" + ownership.ParentName(p.Stack), Error: err.Error()})
 	}
+	r.sortResults()
 	return r.report, nil
 }
 
@@ -171,4 +172,24 @@ func (r *runner) record(res Result) {
 	if r.opts.Progress != nil {
 		r.opts.Progress(res)
 	}
+}
+
+// sortResults puts results in the plan's order (concurrency finishes them
+// in any order), so reports are deterministic.
+func (r *runner) sortResults() {
+	rank := map[string]int{}
+	for i, c := range r.p.Changes {
+		rank[c.ID()] = i
+	}
+	sort.SliceStable(r.report.Results, func(i, j int) bool {
+		ri, ok := rank[r.report.Results[i].Object]
+		if !ok {
+			ri = len(rank)
+		}
+		rj, ok := rank[r.report.Results[j].Object]
+		if !ok {
+			rj = len(rank)
+		}
+		return ri < rj
+	})
 }

@@ -12,7 +12,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 example="${1:-examples/seed}"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+step() {
+	if [[ -t 1 && -z ${NO_COLOR+x} ]]; then printf '\n\033[1m==> %s\033[0m\n' "$*"; else printf '\n==> %s\n' "$*"; fi
+}
 
 step "Building bin/perimeter"
 go build -o bin/perimeter ./cmd/perimeter

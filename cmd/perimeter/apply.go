@@ -140,13 +140,21 @@ func execute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, d
 	}
 	out := cmd.OutOrStdout()
 	opts := apply.Options{Force: af.force, KindOrder: generate.Kinds, DeleteParent: destroy}
-	if af.format == "text" {
+	live := af.format == "text" && isTerminal(out) // a terminal: one line per object as it completes
+	if live {
 		fmt.Fprintln(out)
 		opts.Progress = func(r apply.Result) { printResult(out, r) }
 	}
 	report, err := apply.Run(ctx, client, p, opts)
 	if err != nil {
 		return err
+	}
+	if af.format == "text" && !live {
+		// piped or logged: the same lines, in plan order, byte-stable
+		fmt.Fprintln(out)
+		for _, r := range report.Results {
+			printResult(out, r)
+		}
 	}
 	var routes []apply.RouteStatus
 	if af.wait > 0 && report.Failed == 0 {
