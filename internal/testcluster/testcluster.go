@@ -93,6 +93,16 @@ func Main(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// Run is Main without the exit, for a TestMain that hands the tests to
+// another runner (such as testscript.Main): wrap m in a type whose Run
+// method calls testcluster.Run(m).
+func Run(m *testing.M) int {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	return run(m)
+}
+
 func run(m *testing.M) int {
 	shared.mu.Lock()
 	shared.inMain = true
