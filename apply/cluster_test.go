@@ -1,11 +1,14 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +27,7 @@ import (
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
 	"github.com/perimeter-dev/perimeter/internal/testcluster"
+	"github.com/perimeter-dev/perimeter/manifest"
 	"github.com/perimeter-dev/perimeter/ownership"
 	"github.com/perimeter-dev/perimeter/plan"
 )
@@ -683,5 +687,54 @@ func TestLostConnectionMidApply(t *testing.T) {
 	}
 	if s.plan().HasChanges() {
 		t.Fatal("not converged")
+	}
+}
+
+// kubectl understands the stack's ApplySet: it lists the same members by
+// the part-of label, and its own ApplySet pruning recognises the parent as
+// managed by perimeter and refuses to prune it.
+func TestKubectlSeesTheApplySet(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	p := s.plan()
+	if r := s.apply(p, s.client, apply.Options{}); r.Failed != 0 {
+		t.Fatalf("apply: %+v", r)
+	}
+	c := testcluster.Get(t)
+	kubectl := func(env []string, args ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(c.BinaryDir, "kubectl"), append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := kubectl(nil, "get", "networkpolicies,httproutes", "-n", s.ns, "-o", "name",
+		"-l", ownership.MemberSelector(s.name, "default"))
+	if err != nil {
+		t.Fatalf("kubectl get: %v\n%s", err, out)
+	}
+	var want []string
+	for _, ch := range p.Changes {
+		want = append(want, strings.ToLower(ch.Kind)+"."+ch.GVK().Group+"/"+ch.Name)
+	}
+	sort.Strings(want)
+	got := strings.Fields(out)
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("kubectl sees members\n%v\nperimeter planned\n%v", got, want)
+	}
+	rendered := filepath.Join(t.TempDir(), "objects.yaml")
+	var buf bytes.Buffer
+	var objs []*unstructured.Unstructured
+	for _, ch := range p.Changes {
+		objs = append(objs, ch.DesiredObject())
+	}
+	if err := manifest.WriteStream(&buf, objs); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(rendered, buf.Bytes(), 0o644)
+	out, err = kubectl([]string{"KUBECTL_APPLYSET=true"}, "apply", "--server-side", "--prune", "--dry-run=server",
+		"--applyset=configmap/"+ownership.ParentName(s.name), "-n", "default", "-f", rendered)
+	if err == nil || !strings.Contains(out, `managed by tooling "perimeter"`) {
+		t.Errorf("kubectl's ApplySet pruning did not recognise perimeter's parent: %v\n%s", err, out)
 	}
 }
