@@ -117,7 +117,7 @@ start=$SECONDS
 mv "$tmp/server" "$tmp/etcd"
 chmod 0755 "$tmp"
 "$tmp/kube-apiserver" --version >&2
-"$tmp/etcd" --version | head -1 >&2
+"$tmp/etcd" --version | sed -n 1p >&2 # sed reads all input: no SIGPIPE under pipefail
 
 has_binaries "$tmp" || {
 	log "build did not produce all of: ${binaries[*]}"
