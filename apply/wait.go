@@ -68,7 +68,7 @@ func routeStatus(ctx context.Context, g Getter, c plan.Change) RouteStatus {
 		return rs
 	}
 	var problems []string
-	for _, ref := range parentRefs(obj) {
+	for _, ref := range plan.ParentRefs(obj) {
 		if msg := parentProblem(obj, ref); msg != "" {
 			problems = append(problems, msg)
 		}
@@ -78,36 +78,14 @@ func routeStatus(ctx context.Context, g Getter, c plan.Change) RouteStatus {
 	return rs
 }
 
-type parentRef struct{ namespace, name, section string }
-
-func parentRefs(route *unstructured.Unstructured) []parentRef {
-	refs, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
-	var out []parentRef
-	for _, r := range refs {
-		m, _ := r.(map[string]any)
-		out = append(out, refOf(m, route.GetNamespace()))
-	}
-	return out
-}
-
-func refOf(m map[string]any, defaultNS string) parentRef {
-	p := parentRef{namespace: defaultNS}
-	if ns, ok := m["namespace"].(string); ok && ns != "" {
-		p.namespace = ns
-	}
-	p.name, _ = m["name"].(string)
-	p.section, _ = m["sectionName"].(string)
-	return p
-}
-
 // parentProblem explains why one gateway does not serve the route, or "".
-func parentProblem(route *unstructured.Unstructured, ref parentRef) string {
+func parentProblem(route *unstructured.Unstructured, ref plan.ParentRef) string {
 	parents, _, _ := unstructured.NestedSlice(route.Object, "status", "parents")
-	gw := ref.namespace + "/" + ref.name
+	gw := ref.Namespace + "/" + ref.Name
 	for _, p := range parents {
 		pm, _ := p.(map[string]any)
 		pr, _ := pm["parentRef"].(map[string]any)
-		if refOf(pr, route.GetNamespace()) != ref {
+		if plan.ParentRefOf(pr, route.GetNamespace()) != ref {
 			continue
 		}
 		conds, _, _ := unstructured.NestedSlice(pm, "conditions")

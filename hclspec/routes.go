@@ -138,27 +138,42 @@ func routeNamespace(r *body, b *hcl.Block, explicit string, backends []Backend) 
 	return ""
 }
 
+// decodedRoute is what HTTP and gRPC route blocks decode to, before the
+// rules take their protocol's type.
+type decodedRoute[R any] struct {
+	head      routeHead
+	rules     []R
+	namespace string
+}
+
+// decodeRoute reads one route block: the shared head, each rule through
+// rule (which also returns the rule's backends), and the route's namespace.
+func decodeRoute[R any](d *decoder, b *hcl.Block, rule func(*hcl.Block) (R, []Backend)) decodedRoute[R] {
+	r := open(b.Body, routeSchema, d.ctx, b.DefRange)
+	out := decodedRoute[R]{head: d.decodeRouteHead(b, r)}
+	var all []Backend
+	before := len(d.diags.Errs())
+	for _, rb := range r.blocks {
+		decoded, backends := rule(rb)
+		out.rules = append(out.rules, decoded)
+		all = append(all, backends...)
+	}
+	if len(d.diags.Errs()) == before { // no namespace guess over broken rules
+		out.namespace = routeNamespace(r, b, out.head.namespace, all)
+	}
+	d.diags = append(d.diags, r.diags...)
+	return out
+}
+
 // decodeHTTPRoutes reads route blocks.
 func (d *decoder) decodeHTTPRoutes(in *Intent) {
 	for _, b := range d.blocks["route"] {
 		if !d.unique(b) {
 			continue
 		}
-		r := open(b.Body, routeSchema, d.ctx, b.DefRange)
-		h := d.decodeRouteHead(b, r)
-		rt := &HTTPRoute{Label: b.Labels[0], Name: h.name, Parents: h.parents, Hostnames: h.hostnames, Origin: origin(b)}
-		var all []Backend
-		before := len(d.diags.Errs())
-		for _, rb := range r.blocks {
-			rule := d.httpRule(rb)
-			rt.Rules = append(rt.Rules, rule)
-			all = append(all, rule.Backends...)
-		}
-		if len(d.diags.Errs()) == before {
-			rt.Namespace = routeNamespace(r, b, h.namespace, all)
-		}
-		d.diags = append(d.diags, r.diags...)
-		in.HTTPRoutes = append(in.HTTPRoutes, rt)
+		rt := decodeRoute(d, b, func(blk *hcl.Block) (*HTTPRule, []Backend) { r := d.httpRule(blk); return r, r.Backends })
+		in.HTTPRoutes = append(in.HTTPRoutes, &HTTPRoute{Label: b.Labels[0], Name: rt.head.name, Namespace: rt.namespace,
+			Parents: rt.head.parents, Hostnames: rt.head.hostnames, Rules: rt.rules, Origin: origin(b)})
 	}
 }
 
@@ -392,21 +407,9 @@ func (d *decoder) decodeGRPCRoutes(in *Intent) {
 		if !d.unique(b) {
 			continue
 		}
-		r := open(b.Body, routeSchema, d.ctx, b.DefRange)
-		h := d.decodeRouteHead(b, r)
-		rt := &GRPCRoute{Label: b.Labels[0], Name: h.name, Parents: h.parents, Hostnames: h.hostnames, Origin: origin(b)}
-		var all []Backend
-		before := len(d.diags.Errs())
-		for _, rb := range r.blocks {
-			rule := d.grpcRule(rb)
-			rt.Rules = append(rt.Rules, rule)
-			all = append(all, rule.Backends...)
-		}
-		if len(d.diags.Errs()) == before {
-			rt.Namespace = routeNamespace(r, b, h.namespace, all)
-		}
-		d.diags = append(d.diags, r.diags...)
-		in.GRPCRoutes = append(in.GRPCRoutes, rt)
+		rt := decodeRoute(d, b, func(blk *hcl.Block) (*GRPCRule, []Backend) { r := d.grpcRule(blk); return r, r.Backends })
+		in.GRPCRoutes = append(in.GRPCRoutes, &GRPCRoute{Label: b.Labels[0], Name: rt.head.name, Namespace: rt.namespace,
+			Parents: rt.head.parents, Hostnames: rt.head.hostnames, Rules: rt.rules, Origin: origin(b)})
 	}
 }
 

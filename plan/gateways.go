@@ -66,41 +66,49 @@ func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unst
 	}
 	var out []Warning
 	for _, route := range routes {
-		for _, ref := range parentRefs(route) {
+		for _, ref := range ParentRefs(route) {
 			out = append(out, checkParent(route, ref, gateways, nsLabels, others)...)
 		}
 	}
 	return out, nil
 }
 
-type parentRef struct{ namespace, name, section string }
+// ParentRef is a route's reference to a Gateway (and optionally a listener),
+// with the namespace defaulted as Gateway API does.
+type ParentRef struct{ Namespace, Name, Section string }
 
-func parentRefs(route *unstructured.Unstructured) []parentRef {
+// ParentRefs reads a route's spec.parentRefs.
+func ParentRefs(route *unstructured.Unstructured) []ParentRef {
 	refs, _, _ := unstructured.NestedSlice(route.Object, "spec", "parentRefs")
-	var out []parentRef
+	var out []ParentRef
 	for _, r := range refs {
 		m, _ := r.(map[string]any)
-		p := parentRef{namespace: route.GetNamespace()}
-		if ns, ok := m["namespace"].(string); ok {
-			p.namespace = ns
-		}
-		p.name, _ = m["name"].(string)
-		p.section, _ = m["sectionName"].(string)
-		out = append(out, p)
+		out = append(out, ParentRefOf(m, route.GetNamespace()))
 	}
 	return out
+}
+
+// ParentRefOf reads one parentRef; its namespace defaults to the route's.
+func ParentRefOf(m map[string]any, routeNamespace string) ParentRef {
+	p := ParentRef{Namespace: routeNamespace}
+	if ns, ok := m["namespace"].(string); ok && ns != "" {
+		p.Namespace = ns
+	}
+	p.Name, _ = m["name"].(string)
+	p.Section, _ = m["sectionName"].(string)
+	return p
 }
 
 func warn(route *unstructured.Unstructured, summary, format string, args ...any) Warning {
 	return Warning{Summary: summary, Detail: fmt.Sprintf(format, args...), Object: id(route), Source: firstSource(route)}
 }
 
-func checkParent(route *unstructured.Unstructured, ref parentRef, gateways map[string]*unstructured.Unstructured,
+func checkParent(route *unstructured.Unstructured, ref ParentRef, gateways map[string]*unstructured.Unstructured,
 	nsLabels map[string]map[string]string, others []*unstructured.Unstructured) []Warning {
-	gw := gateways[ref.namespace+"/"+ref.name]
+	gw := gateways[ref.Namespace+"/"+ref.Name]
 	if gw == nil {
 		return []Warning{warn(route, "Gateway not found",
-			"Gateway %s/%s does not exist in the cluster, so the route will not be served until it does.", ref.namespace, ref.name)}
+			"Gateway %s/%s does not exist in the cluster, so the route will not be served until it does.", ref.Namespace, ref.Name)}
 	}
 	listeners, _, _ := unstructured.NestedSlice(gw.Object, "spec", "listeners")
 	var out []Warning
@@ -108,7 +116,7 @@ func checkParent(route *unstructured.Unstructured, ref parentRef, gateways map[s
 	for _, l := range listeners {
 		lm, _ := l.(map[string]any)
 		name, _ := lm["name"].(string)
-		if ref.section != "" && name != ref.section {
+		if ref.Section != "" && name != ref.Section {
 			continue
 		}
 		matched++
@@ -121,7 +129,7 @@ func checkParent(route *unstructured.Unstructured, ref parentRef, gateways map[s
 	}
 	if matched == 0 {
 		out = append(out, warn(route, "Listener not found",
-			"Gateway %s/%s has no listener named %q.", gw.GetNamespace(), gw.GetName(), ref.section))
+			"Gateway %s/%s has no listener named %q.", gw.GetNamespace(), gw.GetName(), ref.Section))
 	}
 	return out
 }
@@ -190,8 +198,8 @@ func hostnameClaims(route, gw *unstructured.Unstructured, listener string, lm ma
 }
 
 func attachesTo(route, gw *unstructured.Unstructured, listener string) bool {
-	for _, ref := range parentRefs(route) {
-		if ref.namespace == gw.GetNamespace() && ref.name == gw.GetName() && (ref.section == "" || ref.section == listener) {
+	for _, ref := range ParentRefs(route) {
+		if ref.Namespace == gw.GetNamespace() && ref.Name == gw.GetName() && (ref.Section == "" || ref.Section == listener) {
 			return true
 		}
 	}
