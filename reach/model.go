@@ -1,0 +1,202 @@
+// Package reach evaluates Kubernetes NetworkPolicy semantics: given a set of
+// policies, namespaces and pods, it answers whether a source may reach a
+// destination on a port and protocol, and why. It is pure: no cluster
+// access; the policies may come from perimeter's compiler, from YAML files
+// or from a live cluster.
+//
+// Semantics follow the networking/v1 API documentation:
+//
+//   - a policy selects the pods of its namespace matching spec.podSelector;
+//   - its effective policyTypes are spec.policyTypes, or, when empty,
+//     Ingress plus Egress if spec.egress has rules;
+//   - a pod selected by no policy of a direction is open in that direction;
+//     otherwise the direction allows exactly the union of the rules of the
+//     policies selecting it;
+//   - a connection needs both the source's egress and the destination's
+//     ingress; an external endpoint (an IP outside every pod) has no policy
+//     side of its own;
+//   - peers match pods by podSelector in the policy's namespace, by
+//     namespaceSelector (every pod of the matching namespaces), by both (the
+//     matching pods of the matching namespaces), or by ipBlock (the CIDR minus
+//     its exceptions, matched against external addresses and pod IPs alike);
+//   - a rule without peers matches every peer, one without ports every port;
+//     a port matches by protocol (default TCP) and number, range (endPort,
+//     numeric ports only) or name — a name resolves against the destination
+//     pod's container ports and never matches an external destination.
+//
+// Traffic from a pod to itself (loopback) is always allowed: NetworkPolicy
+// cannot block it, and the upstream e2e suite expects it to succeed under
+// every policy.
+package reach
+
+import (
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// NamespaceNameLabel is the label the API server puts on every namespace,
+// holding its name.
+const NamespaceNameLabel = "kubernetes.io/metadata.name"
+
+// Namespace is a namespace and its labels.
+type Namespace struct {
+	Name   string
+	Labels map[string]string
+}
+
+// NamedPort is a container port of a pod. Name may be empty; Port may be 0
+// when only the name is known (perimeter's named target ports).
+type NamedPort struct {
+	Name     string
+	Port     int32
+	Protocol corev1.Protocol
+}
+
+// Pod is a workload: its namespace, labels, addresses and container ports.
+type Pod struct {
+	Namespace string
+	Name      string
+	Labels    map[string]string
+	IPs       []netip.Addr
+	Ports     []NamedPort
+}
+
+// Key is "namespace/name".
+func (p *Pod) Key() string { return p.Namespace + "/" + p.Name }
+
+// namedPort finds the container port with name and protocol.
+func (p *Pod) namedPort(name string, proto corev1.Protocol) (NamedPort, bool) {
+	for _, np := range p.Ports {
+		if np.Name == name && np.Protocol == proto {
+			return np, true
+		}
+	}
+	return NamedPort{}, false
+}
+
+// Peer is one end of a connection: a pod, or an address outside every pod.
+type Peer struct {
+	Pod *Pod       // nil for an external address
+	IP  netip.Addr // the external address; ignored for pods
+}
+
+// PodPeer is a pod as a connection end.
+func PodPeer(p *Pod) Peer { return Peer{Pod: p} }
+
+// IPPeer is an external address as a connection end.
+func IPPeer(ip netip.Addr) Peer { return Peer{IP: ip} }
+
+// String is "ns/name" for a pod and the address for an external peer.
+func (p Peer) String() string {
+	if p.Pod != nil {
+		return p.Pod.Key()
+	}
+	return p.IP.String()
+}
+
+// Port is the destination port of a connection: a number, or a container
+// port name resolved against the destination pod, with a protocol.
+type Port struct {
+	Number   int32
+	Name     string
+	Protocol corev1.Protocol // "" means TCP
+}
+
+// String renders the port as "443/TCP" or "http/TCP".
+func (p Port) String() string {
+	proto := p.proto()
+	if p.Name != "" {
+		return p.Name + "/" + string(proto)
+	}
+	return fmt.Sprintf("%d/%s", p.Number, proto)
+}
+
+func (p Port) proto() corev1.Protocol {
+	if p.Protocol == "" {
+		return corev1.ProtocolTCP
+	}
+	return p.Protocol
+}
+
+// Direction is Ingress or Egress.
+type Direction string
+
+// The two directions a policy can govern.
+const (
+	Ingress Direction = "Ingress"
+	Egress  Direction = "Egress"
+)
+
+// PolicyRef names a NetworkPolicy.
+type PolicyRef struct {
+	Namespace string
+	Name      string
+}
+
+// String is "namespace/name".
+func (r PolicyRef) String() string { return r.Namespace + "/" + r.Name }
+
+// RuleRef points at the rule of a policy, and at the peer and port entries
+// of it, that admitted a connection. Peer and Port are -1 when the rule has
+// no peers (every peer) or no ports (every port).
+type RuleRef struct {
+	Policy    PolicyRef
+	Direction Direction
+	Rule      int
+	Peer      int
+	Port      int
+}
+
+// String is e.g. "shop/api-ingress ingress rule 0 (peer 1, port 0)".
+func (r RuleRef) String() string {
+	s := fmt.Sprintf("%s %s rule %d", r.Policy, lower(r.Direction), r.Rule)
+	peer, port := "every peer", "every port"
+	if r.Peer >= 0 {
+		peer = fmt.Sprintf("peer %d", r.Peer)
+	}
+	if r.Port >= 0 {
+		port = fmt.Sprintf("port %d", r.Port)
+	}
+	return s + " (" + peer + ", " + port + ")"
+}
+
+func lower(d Direction) string {
+	if d == Ingress {
+		return "ingress"
+	}
+	return "egress"
+}
+
+// DirectionVerdict is the outcome of one direction of a connection.
+type DirectionVerdict struct {
+	// Applies is false when that end is external: no policy governs it.
+	Applies bool
+	// Isolated is true when some policy selecting the pod has this
+	// direction in its effective policyTypes.
+	Isolated bool
+	// IsolatedBy lists those policies, sorted.
+	IsolatedBy []PolicyRef
+	// AllowedBy lists every rule admitting the connection, sorted.
+	AllowedBy []RuleRef
+}
+
+// Allowed reports whether this direction lets the connection through.
+func (d DirectionVerdict) Allowed() bool {
+	return !d.Applies || !d.Isolated || len(d.AllowedBy) > 0
+}
+
+// Verdict is the answer for one connection.
+type Verdict struct {
+	From, To Peer
+	Port     Port
+	Allowed  bool
+	// Loopback is true for traffic from a pod to itself, always allowed.
+	Loopback bool
+	// Unresolved is set when a named Port does not exist on the destination:
+	// there is nothing to connect to, and the connection is denied.
+	Unresolved bool
+	Egress     DirectionVerdict // the source's egress
+	Ingress    DirectionVerdict // the destination's ingress
+}
