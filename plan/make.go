@@ -41,6 +41,17 @@ type DryRunner interface {
 	DryRunApply(ctx context.Context, obj *unstructured.Unstructured, force bool) (*unstructured.Unstructured, error)
 }
 
+// Rendered is implemented by readers that hold rendered intent rather than
+// server state (a GitOps tree of the base branch): their objects carry no
+// server defaults, so they are compared whole, and live-cluster checks are
+// skipped.
+type Rendered interface{ Rendered() bool }
+
+func isRendered(r Reader) bool {
+	rr, ok := r.(Rendered)
+	return ok && rr.Rendered()
+}
+
 // Request says what to plan.
 type Request struct {
 	Stack          string
@@ -100,6 +111,8 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 		problems = append(problems, ps...)
 	}
 	dry, _ := r.(DryRunner)
+	whole := isRendered(r)
+	p.Offline = whole
 	wanted := map[string]bool{}
 	changes := make([]Change, len(req.Desired))
 	probs := make([]*Problem, len(req.Desired))
@@ -114,7 +127,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 		go func(i int, obj *unstructured.Unstructured) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			changes[i], probs[i] = planObject(ctx, dry, stamp(obj), owned[key(obj)])
+			changes[i], probs[i] = planObject(ctx, dry, whole, stamp(obj), owned[key(obj)])
 		}(i, obj)
 	}
 	wg.Wait()
@@ -134,8 +147,10 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 		live = append(live, owned[k])
 	}
 	p.Boundary = boundaryChanges(live, req.Desired)
-	if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); err != nil {
-		return nil, err
+	if !whole {
+		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -239,7 +254,7 @@ func newChange(action Action, obj *unstructured.Unstructured) Change {
 }
 
 // planObject decides what happens to one desired object.
-func planObject(ctx context.Context, dry DryRunner, desired, live *unstructured.Unstructured) (Change, *Problem) {
+func planObject(ctx context.Context, dry DryRunner, whole bool, desired, live *unstructured.Unstructured) (Change, *Problem) {
 	if live == nil {
 		c := newChange(Create, desired)
 		c.Desired = desired.Object
@@ -256,6 +271,9 @@ func planObject(ctx context.Context, dry DryRunner, desired, live *unstructured.
 	c.Desired = desired.Object
 	unchangedIntent := annotation(live, hashAnnotation) == annotation(desired, hashAnnotation)
 	projected := diffProjected(normalize(live.Object), normalize(desired.Object))
+	if whole {
+		projected = diffAll(normalize(live.Object), normalize(desired.Object))
+	}
 	if unchangedIntent && len(projected) == 0 {
 		return c, nil // the common case at scale: no request at all
 	}

@@ -39,7 +39,10 @@ type Plan struct {
 	Environment    string `json:"environment,omitempty"`
 	// Target says what was planned against: a cluster's context and host,
 	// or a directory of rendered manifests.
-	Target   string           `json:"target"`
+	Target string `json:"target"`
+	// Offline is true for plans made against rendered manifests instead of a
+	// cluster (plan --against): they are for review and cannot be applied.
+	Offline  bool             `json:"offline,omitempty"`
 	Changes  []Change         `json:"changes"`
 	Boundary []BoundaryChange `json:"boundary,omitempty"`
 	Warnings []Warning        `json:"warnings,omitempty"`

@@ -58,6 +58,9 @@ func envSuffix(env string) string {
 
 // Totals is the closing line.
 func Totals(p *plan.Plan) string {
+	if !p.HasChanges() && p.Offline {
+		return "No changes. The rendered manifests match the intent."
+	}
 	if !p.HasChanges() {
 		return "No changes. The cluster matches the intent."
 	}

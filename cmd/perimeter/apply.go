@@ -129,6 +129,9 @@ func confirm(in io.Reader, out io.Writer, destroy bool) bool {
 
 // execute checks that the cluster still matches the plan, then carries it out.
 func execute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, destroy bool) error {
+	if p.Offline {
+		return fmt.Errorf("this plan was made against %s, not a cluster; it is for review only. Run plan against the cluster and apply that", strings.TrimPrefix(p.Target, "rendered manifests in "))
+	}
 	client, err := kf.connect()
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,15 +13,19 @@ import (
 
 	"github.com/perimeter-dev/perimeter/cluster"
 	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/generate/overlay"
+	"github.com/perimeter-dev/perimeter/manifest"
 	"github.com/perimeter-dev/perimeter/hclspec"
 	"github.com/perimeter-dev/perimeter/ownership"
 	"github.com/perimeter-dev/perimeter/plan"
 	"github.com/perimeter-dev/perimeter/views"
 )
 
-// clusterFlags select the cluster, as kubectl's do.
+// clusterFlags select the cluster, as kubectl's do, or (plan only) a
+// directory of rendered manifests to plan against instead.
 type clusterFlags struct {
 	kubeconfig, context string
+	against             string
 }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
@@ -87,6 +92,7 @@ present), 1 on errors.`,
 	}
 	cf.register(cmd)
 	kf.register(cmd)
+	cmd.Flags().StringVar(&kf.against, "against", "", "plan against a directory of rendered manifests (a kustomize tree or YAML files) instead of a cluster")
 	cmd.Flags().StringVar(&out, "out", "", "write the plan to this file, for perimeter apply FILE")
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text, json, markdown or diff")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
@@ -117,18 +123,48 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 	if err != nil {
 		return nil, err
 	}
-	client, err := kf.connect()
-	if err != nil {
-		return nil, err
-	}
 	if destroy {
 		objs = nil
 	}
-	p, err := plan.Make(context.Background(), client, planRequest(in, objs, target(client)))
+	var reader plan.Reader
+	var tgt string
+	if kf.against != "" {
+		live, err := readAgainst(kf.against, in.Environment)
+		if err != nil {
+			return nil, err
+		}
+		reader, tgt = manifest.Objects(live), "rendered manifests in "+kf.against
+	} else {
+		client, err := kf.connect()
+		if err != nil {
+			return nil, err
+		}
+		reader, tgt = client, target(client)
+	}
+	p, err := plan.Make(context.Background(), reader, planRequest(in, objs, tgt))
 	if err != nil {
 		return nil, planError(err)
 	}
 	return p, nil
+}
+
+// readAgainst loads the objects of a rendered tree: a kustomization in dir,
+// or the overlay of the environment in a perimeter-rendered tree, or else
+// every YAML file below dir.
+func readAgainst(dir, env string) ([]*unstructured.Unstructured, error) {
+	exists := func(p string) bool { _, err := os.Stat(filepath.Join(p, "kustomization.yaml")); return err == nil }
+	overlayDir := filepath.Join(dir, "overlays", env)
+	switch {
+	case exists(dir):
+		return overlay.BuildDir(dir)
+	case env != "" && exists(overlayDir):
+		return overlay.BuildDir(overlayDir)
+	case env == "" && exists(filepath.Join(dir, "base")) && !exists(filepath.Join(dir, "overlays")):
+		return overlay.BuildDir(filepath.Join(dir, "base"))
+	case exists(filepath.Join(dir, "base")):
+		return nil, fmt.Errorf("%s is a kustomize tree with overlays; choose one with --env", dir)
+	}
+	return manifest.ReadDir(dir)
 }
 
 func planRequest(in *hclspec.Intent, objs []*unstructured.Unstructured, tgt string) plan.Request {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/generate/overlay"
 	"github.com/perimeter-dev/perimeter/hclspec"
 	"github.com/perimeter-dev/perimeter/manifest"
 )
@@ -14,14 +16,30 @@ import (
 func newRender() *cobra.Command {
 	var f compileFlags
 	var out string
+	var kustomize, check bool
 	cmd := &cobra.Command{
 		Use:   "render [DIR]",
 		Short: "Print the Kubernetes objects the intent compiles to",
 		Long: `render compiles the intent in DIR (default: the current directory) and prints
 the objects as one YAML stream, or with --output writes one file per object
-(<namespace>/<kind>-<name>.yaml) under a directory.`,
+(<namespace>/<kind>-<name>.yaml) under a directory.
+
+With --kustomize --output OUT it writes a kustomize tree for GitOps:
+OUT/base/ (the objects every environment shares) and OUT/overlays/<env>/
+(patches and extra resources: only what differs in that environment).
+Building OUT/overlays/<env> yields exactly what render --env <env> prints.
+Files perimeter wrote before and no longer needs are removed; files it did
+not write are never touched (OUT/.perimeter-files lists its own). With
+--check it writes nothing, lists the files that are out of date, and exits 1
+if there are any.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if kustomize || check {
+				if out == "" {
+					return fmt.Errorf("--kustomize needs --output DIR")
+				}
+				return renderKustomize(cmd, dirArg(args), f, out, check)
+			}
 			in, src, diags := hclspec.Load(dirArg(args), f.options())
 			if in != nil {
 				objs, d := generate.Objects(in)
@@ -38,7 +56,61 @@ the objects as one YAML stream, or with --output writes one file per object
 	}
 	f.register(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write one file per object under this directory")
+	cmd.Flags().BoolVar(&kustomize, "kustomize", false, "write a kustomize base and one overlay per environment under --output")
+	cmd.Flags().BoolVar(&check, "check", false, "with --kustomize: change nothing, list out-of-date files, exit 1 if any")
 	return cmd
+}
+
+// renderKustomize compiles every environment and writes (or checks) the
+// kustomize tree.
+func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string, check bool) error {
+	src, diags := hclspec.ReadDir(dir)
+	if diags.HasErrors() {
+		printDiagnostics(cmd.ErrOrStderr(), src, diags)
+		return errDiagnostics
+	}
+	names := hclspec.EnvironmentNames(src)
+	if len(names) == 0 {
+		return fmt.Errorf("--kustomize renders one overlay per environment, and %s declares none", dir)
+	}
+	var envs []overlay.Environment
+	for _, name := range names {
+		opts := f.options()
+		opts.Env = name
+		_, objs, err := compile(cmd, dir, compileFlags{env: name, vars: opts.Vars})
+		if err != nil {
+			return err
+		}
+		envs = append(envs, overlay.Environment{Name: name, Objects: objs})
+	}
+	tree, err := overlay.Build(envs)
+	if err != nil {
+		return err
+	}
+	if check {
+		changes, err := overlay.Compare(out, tree)
+		if err != nil {
+			return err
+		}
+		for _, p := range changes.Write {
+			fmt.Fprintf(cmd.OutOrStdout(), "out of date: %s\n", filepath.Join(out, p))
+		}
+		for _, p := range changes.Remove {
+			fmt.Fprintf(cmd.OutOrStdout(), "no longer rendered: %s\n", filepath.Join(out, p))
+		}
+		if !changes.Empty() {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s is out of date; run perimeter render --kustomize --output %s\n", out, out)
+			return errExit{code: 1}
+		}
+		return nil
+	}
+	changes, err := overlay.Write(out, tree)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "Rendered %d environments to %s: %d files written, %d removed.\n",
+		len(envs), out, len(changes.Write), len(changes.Remove))
+	return nil
 }
 
 func writeObjects(cmd *cobra.Command, objs []*unstructured.Unstructured, out string) error {

@@ -1,0 +1,95 @@
+package manifest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+)
+
+// ReadDir reads every Kubernetes object in the *.yaml, *.yml and *.json
+// files below dir (multi-document streams included). Kustomization files
+// and perimeter's own bookkeeping files are not objects and are skipped.
+func ReadDir(dir string) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		base := filepath.Base(path)
+		ext := strings.ToLower(filepath.Ext(base))
+		if (ext != ".yaml" && ext != ".yml" && ext != ".json") || strings.HasPrefix(base, "kustomization.") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		objs, err := Decode(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, objs...)
+		return nil
+	})
+	return out, err
+}
+
+// Decode reads the objects of a YAML or JSON stream.
+func Decode(b []byte) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+	var out []*unstructured.Unstructured
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); errors.Is(err, io.EOF) {
+			return out, nil
+		} else if err != nil {
+			return nil, err
+		}
+		if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+			continue
+		}
+		// UnmarshalJSON gives the API machinery's types (int64, not float64).
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(raw); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+}
+
+// Objects is a fixed set of objects that answers the plan package's LIST
+// requests, standing in for a cluster: the rendered manifests of a base
+// branch, say.
+type Objects []*unstructured.Unstructured
+
+// List returns the objects of a kind in namespace ("" = all) matching the
+// label selector.
+func (o Objects) List(_ context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return nil, err
+	}
+	var out []*unstructured.Unstructured
+	for _, obj := range o {
+		if obj.GroupVersionKind() == gvk && (namespace == "" || obj.GetNamespace() == namespace) && sel.Matches(labels.Set(obj.GetLabels())) {
+			out = append(out, obj.DeepCopy())
+		}
+	}
+	return out, nil
+}
+
+// Rendered tells the plan package that these objects are rendered intent,
+// not server state: compare them whole, and skip live-cluster checks.
+func (o Objects) Rendered() bool { return true }
