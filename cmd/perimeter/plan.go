@@ -154,13 +154,17 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 func readAgainst(dir, env string) ([]*unstructured.Unstructured, error) {
 	exists := func(p string) bool { _, err := os.Stat(filepath.Join(p, "kustomization.yaml")); return err == nil }
 	overlayDir := filepath.Join(dir, "overlays", env)
+	_, err := os.Stat(filepath.Join(dir, "overlays"))
+	hasOverlays := err == nil
 	switch {
 	case exists(dir):
 		return overlay.BuildDir(dir)
 	case env != "" && exists(overlayDir):
 		return overlay.BuildDir(overlayDir)
-	case env == "" && exists(filepath.Join(dir, "base")) && !exists(filepath.Join(dir, "overlays")):
+	case env == "" && exists(filepath.Join(dir, "base")) && !hasOverlays:
 		return overlay.BuildDir(filepath.Join(dir, "base"))
+	case exists(filepath.Join(dir, "base")) && env != "":
+		return nil, fmt.Errorf("%s has no overlay for environment %q (no %s)", dir, env, filepath.Join(overlayDir, "kustomization.yaml"))
 	case exists(filepath.Join(dir, "base")):
 		return nil, fmt.Errorf("%s is a kustomize tree with overlays; choose one with --env", dir)
 	}

@@ -50,6 +50,10 @@ file:line:col. With --all-envs it checks every declared environment.`,
 					summarize(cmd.ErrOrStderr(), diags)
 					continue
 				}
+				if !validateChecks(cmd.OutOrStdout(), in, src) {
+					failed = true
+					continue
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s is valid.\n", label)
 			}
 			if failed {
