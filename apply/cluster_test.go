@@ -738,3 +738,55 @@ func TestKubectlSeesTheApplySet(t *testing.T) {
 		t.Errorf("kubectl's ApplySet pruning did not recognise perimeter's parent: %v\n%s", err, out)
 	}
 }
+
+// plan --against a rendered tree matches the plan against the cluster for
+// the same states: same actions, boundary summary and field changes.
+func TestAgainstMatchesLivePlan(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	before := s.request(false).Desired
+	s.apply(s.plan(), s.client, apply.Options{})
+	tree := t.TempDir()
+	if _, err := manifest.WriteDir(tree, before); err != nil {
+		t.Fatal(err)
+	}
+	s.write(`
+allow "orders out" {
+  from  = service.orders
+  to    = cidr("198.51.100.0/24")
+  ports = [443]
+}`)
+	src, _ := os.ReadFile(filepath.Join(s.dir, "main.hcl"))
+	os.WriteFile(filepath.Join(s.dir, "main.hcl"), []byte(strings.Replace(string(src), `"/users"`, `"/people"`, 1)), 0o644)
+	live := s.plan()
+	objs, err := manifest.ReadDir(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offline, err := plan.Make(context.Background(), manifest.Objects(objs), s.request(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := func(p *plan.Plan) string {
+		var b strings.Builder
+		for _, c := range p.Changes {
+			fmt.Fprintf(&b, "%s %s\n", c.Action, c.ID())
+			for _, f := range c.Fields {
+				fmt.Fprintf(&b, "  %s: %v -> %v\n", f.Path, f.Before, f.After)
+			}
+		}
+		for _, bc := range p.Boundary {
+			fmt.Fprintf(&b, "boundary %v %s %s %s\n", bc.Added, bc.Kind, bc.Text, bc.Source)
+		}
+		return b.String()
+	}
+	if a, b := summary(live), summary(offline); a != b {
+		t.Errorf("against the cluster:\n%s\nagainst the rendered tree:\n%s", a, b)
+	}
+	if a, c, d := live.Counts(); a != 2 || c != 1 || d != 2 {
+		t.Errorf("live plan counts %d/%d/%d:\n%s", a, c, d, summary(live))
+	}
+	if !offline.Offline || live.Offline {
+		t.Error("Offline marks the wrong plan")
+	}
+}
