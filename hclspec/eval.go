@@ -1,0 +1,60 @@
+package hclspec
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// EvalEndpoint evaluates an endpoint expression written outside the HCL
+// files (a command-line flag such as `service.users` or
+// `cidr("8.8.8.8/32")`) against a decoded intent. It may also name a
+// gateway (`gateway.public`), meaning the gateway's data-plane pods; then
+// the Gateway is returned and the Endpoint is zero. The expression sees
+// service.*, namespace.*, gateway.* and the language's functions, but not
+// var.* or local.*. filename names the expression in diagnostics.
+func (in *Intent) EvalEndpoint(expr, filename string) (Endpoint, *Gateway, hcl.Diagnostics) {
+	x, diags := hclsyntax.ParseExpression([]byte(expr), filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return Endpoint{}, nil, diags
+	}
+	r := in.refs()
+	v, diags := x.Value(in.evalContext())
+	if diags.HasErrors() {
+		return Endpoint{}, nil, diags
+	}
+	if v.IsNull() || !v.IsWhollyKnown() {
+		return Endpoint{}, nil, hcl.Diagnostics{errorAt(x.Range(), "Invalid endpoint", "The endpoint is null. %s", endpointHelp)}
+	}
+	if kindOf(v) == "gateway" {
+		return Endpoint{}, r.gateways[strAttr(v, "id")], nil
+	}
+	e, d := r.endpoint(v, x.Range())
+	if d != nil {
+		return e, nil, hcl.Diagnostics{d}
+	}
+	return e, nil, nil
+}
+
+// evalContext rebuilds the references of a decoded intent.
+func (in *Intent) evalContext() *hcl.EvalContext {
+	return &hcl.EvalContext{Functions: Functions(), Variables: map[string]cty.Value{
+		"namespace": refObject(in.Namespaces, func(n *Namespace) (string, cty.Value) { return n.Label, namespaceVal(n) }),
+		"gateway":   refObject(in.Gateways, func(g *Gateway) (string, cty.Value) { return g.Label, gatewayVal(g) }),
+		"service":   refObject(in.Services, func(s *Service) (string, cty.Value) { return s.Label, serviceVal(s) }),
+	}}
+}
+
+func (in *Intent) refs() *refs {
+	r := &refs{services: map[string]*Service{}, namespaces: map[string]*Namespace{}, gateways: map[string]*Gateway{}}
+	for _, s := range in.Services {
+		r.services[s.Label] = s
+	}
+	for _, n := range in.Namespaces {
+		r.namespaces[n.Label] = n
+	}
+	for _, g := range in.Gateways {
+		r.gateways[g.Label] = g
+	}
+	return r
+}

@@ -1,0 +1,293 @@
+package reach
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/perimeter-dev/perimeter/hclspec"
+)
+
+// Intent evaluates connections between the endpoints of a boundary intent.
+// Each endpoint stands for its pods by one representative pod:
+//
+//   - service.NAME: a pod in the service's namespace labelled with its
+//     selector, with one container port: the target port (a named target
+//     port has no known number, so numeric rules never match it);
+//   - pods("ns", {...}): a pod labelled with the selector, no ports;
+//   - namespace.NAME: a pod without labels (matched only by empty pod
+//     selectors);
+//   - namespaces({...}): a pod without labels in a namespace carrying those
+//     labels (named by kubernetes.io/metadata.name when the selector gives
+//     it);
+//   - cidr(...): one external address, the block's first usable address that
+//     no exception covers;
+//   - a gateway: a pod labelled as its data plane in the data plane's
+//     namespace.
+//
+// Representative pods have no IPs, so ipBlock rules never match them.
+// A connection between two ends that stand for the same pods is evaluated
+// between two distinct pods of that set, not as loopback.
+type Intent struct {
+	Engine *Engine
+	in     *hclspec.Intent
+	pods   map[string]*Pod
+	names  map[*Pod]string // user-facing description
+}
+
+// FromIntent builds the evaluator for an intent and the NetworkPolicies it
+// (or anything else) produced.
+func FromIntent(in *hclspec.Intent, policies []networkingv1.NetworkPolicy) (*Intent, error) {
+	e, err := New(policies, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	w := &Intent{Engine: e, in: in, pods: map[string]*Pod{}, names: map[*Pod]string{}}
+	for _, s := range in.Services {
+		w.servicePod(s)
+	}
+	for _, g := range in.Gateways {
+		w.GatewayPeer(g)
+	}
+	return w, nil
+}
+
+// Describe names a connection end in the user's terms.
+func (w *Intent) Describe(p Peer) string {
+	if p.Pod == nil {
+		return p.IP.String() + " (outside the cluster)"
+	}
+	if d, ok := w.names[p.Pod]; ok {
+		return d
+	}
+	return "pod " + p.Pod.Key()
+}
+
+// pod returns the representative pod for key, creating it.
+func (w *Intent) pod(key string, mk func() (*Pod, string)) *Pod {
+	if p, ok := w.pods[key]; ok {
+		return p
+	}
+	p, desc := mk()
+	w.pods[key] = p
+	w.names[p] = desc
+	w.Engine.pods = append(w.Engine.pods, p)
+	return p
+}
+
+func (w *Intent) servicePod(s *hclspec.Service) *Pod {
+	return w.pod("service/"+s.Label, func() (*Pod, string) {
+		proto := protocol(s.Protocol)
+		port := NamedPort{Name: s.TargetPort.Name, Port: s.TargetPort.Number, Protocol: proto}
+		p := &Pod{Namespace: s.Namespace, Name: s.Name, Labels: s.Selector, Ports: []NamedPort{port}}
+		return p, fmt.Sprintf("service.%s (%s, pods %s; %s)", s.Label, s.Namespace, selectorString(s.Selector), source(s.Range))
+	})
+}
+
+// GatewayPeer is the data plane of a gateway.
+func (w *Intent) GatewayPeer(g *hclspec.Gateway) Peer {
+	return PodPeer(w.pod("gateway/"+g.Label, func() (*Pod, string) {
+		dp := g.DataPlane
+		p := &Pod{Namespace: dp.Namespace, Name: "gateway-" + g.Label, Labels: dp.Selector}
+		return p, fmt.Sprintf("gateway.%s data plane (%s, pods %s; %s)", g.Label, dp.Namespace, selectorString(dp.Selector), source(g.Range))
+	}))
+}
+
+// Peer returns the connection end an endpoint stands for.
+func (w *Intent) Peer(e hclspec.Endpoint) (Peer, error) {
+	switch e.Kind {
+	case hclspec.EndpointService:
+		return PodPeer(w.servicePod(e.Service)), nil
+	case hclspec.EndpointPods:
+		return PodPeer(w.pod("pods/"+e.Namespace+"/"+selectorString(e.PodSelector), func() (*Pod, string) {
+			p := &Pod{Namespace: e.Namespace, Name: "pods-" + selectorString(e.PodSelector), Labels: e.PodSelector}
+			return p, fmt.Sprintf("pods(%q, %s)", e.Namespace, selectorString(e.PodSelector))
+		})), nil
+	case hclspec.EndpointNamespace:
+		return PodPeer(w.anyPod(e.Namespace, fmt.Sprintf("namespace %s (any pod)", e.Namespace))), nil
+	case hclspec.EndpointNamespaces:
+		return PodPeer(w.namespacesPod(e.NamespaceSelector)), nil
+	case hclspec.EndpointCIDR:
+		ip, err := representative(e.CIDR, e.Except)
+		return IPPeer(ip), err
+	}
+	return Peer{}, fmt.Errorf("unknown endpoint kind %q", e.Kind)
+}
+
+func (w *Intent) anyPod(ns, desc string) *Pod {
+	return w.pod("namespace/"+ns, func() (*Pod, string) {
+		return &Pod{Namespace: ns, Name: "any-pod"}, desc
+	})
+}
+
+func (w *Intent) namespacesPod(sel map[string]string) *Pod {
+	name := sel[NamespaceNameLabel]
+	if name == "" {
+		name = "namespaces-" + selectorString(sel)
+	}
+	if _, known := w.Engine.namespaces[name]; !known {
+		w.Engine.namespaces[name] = namespaceLabels(name, sel)
+	}
+	return w.anyPod(name, fmt.Sprintf("namespaces(%s) (any pod)", selectorString(sel)))
+}
+
+// representative is the first usable address of a block that no exception
+// covers: the address itself for a single-address block, otherwise the
+// first address after the network address.
+func representative(cidr string, except []string) (netip.Addr, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	p = p.Masked()
+	var ex []netip.Prefix
+	for _, x := range except {
+		xp, err := netip.ParsePrefix(x)
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		ex = append(ex, xp.Masked())
+	}
+	a := p.Addr()
+	if p.Bits() < a.BitLen()-1 {
+		a = a.Next()
+	}
+	for i := 0; i < 1<<16 && a.IsValid() && p.Contains(a); i, a = i+1, a.Next() {
+		if !coveredBy(a, ex) {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("every address of %s is excepted", cidr)
+}
+
+func coveredBy(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// PortRange is the ports a check or query is about: From..To (equal for one
+// port), or a container port Name, with a protocol.
+type PortRange struct {
+	From, To int32
+	Name     string
+	Protocol corev1.Protocol
+}
+
+// Ports expands the range into single ports.
+func (r PortRange) Ports() []Port {
+	if r.Name != "" {
+		return []Port{{Name: r.Name, Protocol: r.Protocol}}
+	}
+	out := make([]Port, 0, r.To-r.From+1)
+	for n := r.From; n <= r.To && n > 0; n++ {
+		out = append(out, Port{Number: n, Protocol: r.Protocol})
+	}
+	return out
+}
+
+// String renders the range as the language writes it.
+func (r PortRange) String() string {
+	switch {
+	case r.Name != "":
+		return r.Name + "/" + string(r.Protocol)
+	case r.From == 1 && r.To == 65535:
+		return "every " + string(r.Protocol) + " port"
+	case r.From != r.To:
+		return fmt.Sprintf("%d-%d/%s", r.From, r.To, r.Protocol)
+	}
+	return fmt.Sprintf("%d/%s", r.From, r.Protocol)
+}
+
+// PortsFor resolves a check's port: as written, or when left out the
+// destination service's target port.
+func PortsFor(spec hclspec.PortSpec, dst hclspec.Endpoint) (PortRange, error) {
+	if spec.Protocol == "" {
+		if dst.Kind != hclspec.EndpointService {
+			return PortRange{}, fmt.Errorf("the destination is not a service, so it has no target port to default to")
+		}
+		s := dst.Service
+		spec = hclspec.PortSpec{Protocol: s.Protocol, Port: s.TargetPort.Number, Name: s.TargetPort.Name}
+	}
+	r := PortRange{Name: spec.Name, From: spec.Port, To: spec.Port, Protocol: protocol(spec.Protocol)}
+	switch {
+	case spec.Name != "":
+		r.From, r.To = 0, 0
+	case spec.Port == 0:
+		r.From, r.To = 1, 65535
+	case spec.EndPort != 0:
+		r.To = spec.EndPort
+	}
+	return r, nil
+}
+
+// Evaluate answers a connection between two ends; two ends that are the
+// same representative pod are evaluated as two pods of the same set.
+func (w *Intent) Evaluate(from, to Peer, port Port) Verdict {
+	if from.Pod != nil && from.Pod == to.Pod {
+		twin := *to.Pod
+		twin.Name += "-peer"
+		w.names[&twin] = w.names[to.Pod]
+		to = PodPeer(&twin)
+	}
+	return w.Engine.Evaluate(from, to, port)
+}
+
+// RangeVerdict summarises a connection over a range of ports.
+type RangeVerdict struct {
+	Allowed, Denied int
+	// Sample is the verdict on the first port whose outcome differs from the
+	// expectation, or on the first port when none does.
+	Sample Verdict
+}
+
+// EvaluateRange evaluates every port of r; expectAllow picks the sample.
+func (w *Intent) EvaluateRange(from, to Peer, r PortRange, expectAllow bool) RangeVerdict {
+	var out RangeVerdict
+	sampled := false
+	for i, p := range r.Ports() {
+		v := w.Evaluate(from, to, p)
+		if v.Allowed {
+			out.Allowed++
+		} else {
+			out.Denied++
+		}
+		if i == 0 || (!sampled && v.Allowed != expectAllow) {
+			out.Sample = v
+			sampled = v.Allowed != expectAllow
+		}
+	}
+	return out
+}
+
+// source renders an HCL range as file:line, as object annotations do.
+func source(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
+
+func protocol(p string) corev1.Protocol {
+	if p == "" {
+		return corev1.ProtocolTCP
+	}
+	return corev1.Protocol(strings.ToUpper(p))
+}
+
+// selectorString renders labels as {k=v, ...}, sorted.
+func selectorString(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + l[k]
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}

@@ -1,0 +1,90 @@
+package reach
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Objects is what an engine is built from, read from Kubernetes objects:
+// YAML files, a live cluster, or perimeter's own output.
+type Objects struct {
+	Policies   []networkingv1.NetworkPolicy
+	Namespaces []Namespace
+	Pods       []*Pod
+}
+
+// FromObjects picks the NetworkPolicies, Namespaces and Pods out of a list
+// of objects (other kinds are ignored). A pod's addresses come from
+// status.podIPs (or status.podIP) and its ports from its containers.
+func FromObjects(objs []*unstructured.Unstructured) (Objects, error) {
+	var out Objects
+	for _, u := range objs {
+		if err := out.add(u); err != nil {
+			return out, fmt.Errorf("%s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+		}
+	}
+	sort.Slice(out.Pods, func(i, j int) bool { return out.Pods[i].Key() < out.Pods[j].Key() })
+	return out, nil
+}
+
+func (o *Objects) add(u *unstructured.Unstructured) error {
+	conv := runtime.DefaultUnstructuredConverter
+	switch u.GroupVersionKind().GroupKind().String() {
+	case "NetworkPolicy.networking.k8s.io":
+		var np networkingv1.NetworkPolicy
+		if err := conv.FromUnstructured(u.Object, &np); err != nil {
+			return err
+		}
+		o.Policies = append(o.Policies, np)
+	case "Namespace":
+		o.Namespaces = append(o.Namespaces, Namespace{Name: u.GetName(), Labels: u.GetLabels()})
+	case "Pod":
+		var p corev1.Pod
+		if err := conv.FromUnstructured(u.Object, &p); err != nil {
+			return err
+		}
+		pod, err := podOf(&p)
+		if err != nil {
+			return err
+		}
+		o.Pods = append(o.Pods, pod)
+	}
+	return nil
+}
+
+// PoliciesOf converts the NetworkPolicies among objects to their typed form.
+func PoliciesOf(objs []*unstructured.Unstructured) ([]networkingv1.NetworkPolicy, error) {
+	o, err := FromObjects(objs)
+	return o.Policies, err
+}
+
+func podOf(p *corev1.Pod) (*Pod, error) {
+	out := &Pod{Namespace: p.Namespace, Name: p.Name, Labels: p.Labels}
+	ips := p.Status.PodIPs
+	if len(ips) == 0 && p.Status.PodIP != "" {
+		ips = []corev1.PodIP{{IP: p.Status.PodIP}}
+	}
+	for _, ip := range ips {
+		a, err := netip.ParseAddr(ip.IP)
+		if err != nil {
+			return nil, fmt.Errorf("pod IP: %w", err)
+		}
+		out.IPs = append(out.IPs, a)
+	}
+	for _, c := range append(append([]corev1.Container(nil), p.Spec.InitContainers...), p.Spec.Containers...) {
+		for _, cp := range c.Ports {
+			proto := cp.Protocol
+			if proto == "" {
+				proto = corev1.ProtocolTCP
+			}
+			out.Ports = append(out.Ports, NamedPort{Name: cp.Name, Port: cp.ContainerPort, Protocol: proto})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,107 @@
+package views
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/perimeter-dev/perimeter/reach"
+)
+
+// MatrixText writes a reachability matrix as a grid: one row per source,
+// one numbered column per destination (listed below the grid with the
+// port it is probed on); Y is allowed, . denied, - not evaluated.
+func MatrixText(w io.Writer, m reach.Matrix) {
+	width := 0
+	for _, r := range m.Rows {
+		width = max(width, len(r.Label))
+	}
+	fmt.Fprintf(w, "Reachability (rows: from; columns: to, on the port listed below; Y allowed, . denied)\n\n")
+	fmt.Fprintf(w, "%-*s", width+2, "")
+	for j := range m.Cols {
+		fmt.Fprintf(w, "%5s", fmt.Sprintf("[%d]", j+1))
+	}
+	fmt.Fprintln(w)
+	for i, r := range m.Rows {
+		fmt.Fprintf(w, "%-*s", width+2, r.Label)
+		for j := range m.Cols {
+			fmt.Fprintf(w, "%5s", cellMark(m.Cells[i][j]))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+	for j, c := range m.Cols {
+		fmt.Fprintf(w, "%5s %s on %s\n", fmt.Sprintf("[%d]", j+1), c.Label, c.Ports)
+	}
+}
+
+func cellMark(v *reach.Verdict) string {
+	switch {
+	case v == nil:
+		return "-"
+	case v.Allowed:
+		return "Y"
+	}
+	return "."
+}
+
+// MatrixDOT writes a reachability matrix as a Graphviz digraph: one node
+// per workload, grouped by namespace, and one edge per allowed connection,
+// labelled with its port.
+func MatrixDOT(w io.Writer, m reach.Matrix) {
+	nodes := matrixNodes(m)
+	fmt.Fprintln(w, "digraph reachability {")
+	fmt.Fprintln(w, "  rankdir=LR;")
+	fmt.Fprintln(w, `  node [shape=box, style=rounded, fontname="Helvetica"];`)
+	fmt.Fprintln(w, `  edge [fontname="Helvetica", fontsize=10];`)
+	byNS := map[string][]string{}
+	for label, ns := range nodes {
+		byNS[ns] = append(byNS[ns], label)
+	}
+	for i, ns := range sortedKeysOf(byNS) {
+		labels := byNS[ns]
+		sort.Strings(labels)
+		indent := "  "
+		if ns != "" {
+			fmt.Fprintf(w, "  subgraph cluster_%d {\n    label=%s;\n", i, dotQuote("namespace "+ns))
+			indent = "    "
+		}
+		for _, l := range labels {
+			fmt.Fprintf(w, "%s%s;\n", indent, dotQuote(l))
+		}
+		if ns != "" {
+			fmt.Fprintln(w, "  }")
+		}
+	}
+	for i, r := range m.Rows {
+		for j, c := range m.Cols {
+			if v := m.Cells[i][j]; v != nil && v.Allowed {
+				fmt.Fprintf(w, "  %s -> %s [label=%s];\n", dotQuote(r.Label), dotQuote(c.Label), dotQuote(c.Ports.String()))
+			}
+		}
+	}
+	fmt.Fprintln(w, "}")
+}
+
+// matrixNodes maps every row and column label to its namespace.
+func matrixNodes(m reach.Matrix) map[string]string {
+	out := map[string]string{}
+	for _, e := range append(append([]reach.MatrixEnd(nil), m.Rows...), m.Cols...) {
+		out[e.Label] = e.Namespace
+	}
+	return out
+}
+
+func sortedKeysOf(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func dotQuote(s string) string {
+	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+}

@@ -1,0 +1,155 @@
+package views
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/perimeter-dev/perimeter/ownership"
+	"github.com/perimeter-dev/perimeter/reach"
+)
+
+// Describer names a connection end in the user's terms.
+type Describer func(reach.Peer) string
+
+// PolicyLabel names a NetworkPolicy with the HCL block(s) it came from when
+// perimeter made it: `shop/default-deny (namespace "shop", main.hcl:15)`.
+func PolicyLabel(e *reach.Engine, r reach.PolicyRef) string {
+	np := e.Policy(r)
+	if np == nil {
+		return r.String()
+	}
+	blocks, sources := np.Annotations[ownership.AnnotationBlock], np.Annotations[ownership.AnnotationSource]
+	if blocks == "" {
+		return r.String()
+	}
+	b, s := strings.Split(blocks, ", "), strings.Split(sources, ", ")
+	if len(b) != len(s) {
+		return fmt.Sprintf("%s (%s, %s)", r, blocks, sources)
+	}
+	parts := make([]string, len(b))
+	for i := range b {
+		parts[i] = b[i] + ", " + s[i]
+	}
+	return fmt.Sprintf("%s (%s)", r, strings.Join(parts, "; "))
+}
+
+// RuleLabel names the rule that admitted a connection, with its origin.
+func RuleLabel(e *reach.Engine, r reach.RuleRef) string {
+	return fmt.Sprintf("%s %s rule %d", PolicyLabel(e, r.Policy), strings.ToLower(string(r.Direction)), r.Rule)
+}
+
+// ReachReason is a one-line reason for a verdict: which policy and rule
+// allowed it, or which direction has no rule admitting it.
+func ReachReason(e *reach.Engine, v reach.Verdict) string {
+	switch {
+	case v.Loopback:
+		return "allowed: a pod's traffic to itself is never blocked"
+	case v.Unresolved:
+		return fmt.Sprintf("denied: the destination has no container port named %s", v.Port)
+	}
+	var parts []string
+	for _, d := range []struct {
+		name string
+		v    reach.DirectionVerdict
+	}{{"egress", v.Egress}, {"ingress", v.Ingress}} {
+		if s := directionReason(e, d.name, d.v); s != "" && (v.Allowed || !d.v.Allowed()) {
+			parts = append(parts, s)
+		}
+	}
+	verdict := "denied"
+	if v.Allowed {
+		verdict = "allowed"
+	}
+	return verdict + ": " + strings.Join(parts, "; ")
+}
+
+func directionReason(e *reach.Engine, dir string, d reach.DirectionVerdict) string {
+	switch {
+	case !d.Applies:
+		return ""
+	case !d.Isolated:
+		return dir + " open (no policy isolates it)"
+	case d.Allowed():
+		return dir + " by " + ruleList(e, d.AllowedBy)
+	}
+	return fmt.Sprintf("no %s rule admits it (isolated by %s)", dir, policyList(e, d.IsolatedBy))
+}
+
+func ruleList(e *reach.Engine, rules []reach.RuleRef) string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = RuleLabel(e, r)
+	}
+	return strings.Join(out, " and ")
+}
+
+func policyList(e *reach.Engine, refs []reach.PolicyRef) string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = PolicyLabel(e, r)
+	}
+	return strings.Join(out, ", ")
+}
+
+// Verdict renders ALLOWED or DENIED.
+func Verdict(allowed bool) string {
+	if allowed {
+		return "ALLOWED"
+	}
+	return "DENIED"
+}
+
+// WriteReachExplanation writes the chain of reasons behind a verdict: each
+// direction, the policies isolating that end, and the rules admitting the
+// connection or the fact that none does.
+func WriteReachExplanation(w io.Writer, e *reach.Engine, v reach.Verdict, describe Describer) {
+	from, to := describe(v.From), describe(v.To)
+	fmt.Fprintf(w, "%s -> %s on %s: %s\n\n", from, to, v.Port, Verdict(v.Allowed))
+	switch {
+	case v.Loopback:
+		fmt.Fprintln(w, "  A pod's traffic to itself is never blocked by NetworkPolicy.")
+		return
+	case v.Unresolved:
+		fmt.Fprintf(w, "  %s has no container port named %s: there is nothing to connect to.\n", to, v.Port)
+		return
+	}
+	writeDirection(w, e, "Egress", "from", from, v.Egress, to, v.Port)
+	writeDirection(w, e, "Ingress", "to", to, v.Ingress, from, v.Port)
+}
+
+func writeDirection(w io.Writer, e *reach.Engine, dir, prep, subject string, d reach.DirectionVerdict, other string, port reach.Port) {
+	lower := strings.ToLower(dir)
+	switch {
+	case !d.Applies:
+		fmt.Fprintf(w, "%s %s %s: not governed (outside the cluster)\n", dir, prep, subject)
+		return
+	case !d.Isolated:
+		fmt.Fprintf(w, "%s %s %s: allowed\n  no NetworkPolicy selects it for %s, so all %s is open\n", dir, prep, subject, lower, lower)
+		return
+	}
+	fmt.Fprintf(w, "%s %s %s: %s\n  isolated for %s by:\n", dir, prep, subject, strings.ToLower(Verdict(d.Allowed())), lower)
+	for _, r := range d.IsolatedBy {
+		fmt.Fprintf(w, "    NetworkPolicy %s\n", PolicyLabel(e, r))
+	}
+	if !d.Allowed() {
+		fmt.Fprintf(w, "  no %s rule of these policies admits %s on %s\n", lower, other, port)
+		return
+	}
+	fmt.Fprintln(w, "  admitted by:")
+	for _, r := range d.AllowedBy {
+		fmt.Fprintf(w, "    NetworkPolicy %s\n", ruleDetail(e, r))
+	}
+}
+
+func ruleDetail(e *reach.Engine, r reach.RuleRef) string {
+	s := RuleLabel(e, r)
+	peer, port := "every peer", "every port"
+	if r.Peer >= 0 {
+		peer = fmt.Sprintf("peer %d", r.Peer)
+	}
+	if r.Port >= 0 {
+		port = fmt.Sprintf("port %d", r.Port)
+	}
+	return s + " (" + peer + ", " + port + ")"
+}
