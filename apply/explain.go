@@ -41,7 +41,7 @@ func explain(err error) string {
 	case apierrors.IsForbidden(err):
 		return "forbidden: " + st.Message
 	case apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err):
-		return "the API server is unavailable (" + st.Message + "); this object was not written: apply again once the server is back"
+		return "the API server is unavailable (" + st.Message + "); this object was not written; apply again once the server is back"
 	case apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err):
 		return "the API server timed out (" + st.Message + "); the change may or may not have been made: run plan to see where the cluster stands"
 	}
@@ -64,9 +64,9 @@ func explainTransport(err error) string {
 	var op *net.OpError
 	switch {
 	case utilnet.IsConnectionRefused(err) || strings.Contains(uerr.Err.Error(), "connection refused"):
-		return "cannot reach the API server at " + server + ": connection refused; this object was not written: apply again once the server is back"
+		return "cannot reach the API server at " + server + ": connection refused; this object was not written; apply again once the server is back"
 	case errors.As(err, &op) && op.Op == "dial":
-		return fmt.Sprintf("cannot reach the API server at %s (%v); this object was not written: apply again once the server is back", server, op.Err)
+		return fmt.Sprintf("cannot reach the API server at %s (%v); this object was not written; apply again once the server is back", server, op.Err)
 	case utilnet.IsTimeout(err):
 		return fmt.Sprintf("the API server at %s did not answer in time (%v); the change may or may not have been made: run plan to see where the cluster stands", server, uerr.Err)
 	case utilnet.IsProbableEOF(err) || utilnet.IsConnectionReset(err) || utilnet.IsHTTP2ConnectionLost(err):
