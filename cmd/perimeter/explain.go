@@ -14,13 +14,14 @@ import (
 // explainFlags are the connection explain asks about.
 type explainFlags struct {
 	from, to, port string
+	url, method    string
 }
 
 func newExplain() *cobra.Command {
 	var f compileFlags
 	var x explainFlags
 	cmd := &cobra.Command{
-		Use:   "explain [DIR] --from X --to Y [--port P]",
+		Use:   "explain [DIR] (--from X --to Y [--port P] | --url URL)",
 		Short: "Explain whether one endpoint may reach another, and why",
 		Long: `explain compiles the intent in DIR (default: the current directory) and
 prints whether --from may reach --to on --port under the NetworkPolicies it
@@ -32,14 +33,26 @@ block, file:line) admitting the connection, or the fact that none does.
 namespace.NAME, pods("ns", {app = "x"}), namespaces({team = "x"}),
 cidr("8.8.8.8/32"), or gateway.NAME for a gateway's data-plane pods (var.*
 and local.* are not available). --port is one port as in a check ("443/tcp",
-"53/udp", "metrics"); it defaults to the destination service's target port.`,
+"53/udp", "metrics"); it defaults to the destination service's target port.
+
+With --url, explain instead finds, for each gateway, the HTTPRoute rule
+answering the request (Gateway API precedence; rules matching on headers or
+query parameters are skipped) and whether the gateway's data plane may reach
+each backend on its pod port.`,
 		Example: `  perimeter explain --from service.users --to 'cidr("8.8.8.8/32")' --port 443/tcp
-  perimeter explain --from gateway.public --to service.orders`,
+  perimeter explain --from gateway.public --to service.orders
+  perimeter explain --url https://api.example.com/users`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if x.url == "" && (x.from == "" || x.to == "") {
+				return fmt.Errorf("explain needs --from and --to, or --url")
+			}
 			in, src, w, err := loadReach(cmd, dirArg(args), f)
 			if err != nil {
 				return err
+			}
+			if x.url != "" {
+				return explainURL(cmd.OutOrStdout(), in, w, x.url, x.method)
 			}
 			v, diags := explainQuery(in, w, x)
 			if diags.HasErrors() {
@@ -54,8 +67,8 @@ and local.* are not available). --port is one port as in a check ("443/tcp",
 	cmd.Flags().StringVar(&x.from, "from", "", "source endpoint expression (required)")
 	cmd.Flags().StringVar(&x.to, "to", "", "destination endpoint expression (required)")
 	cmd.Flags().StringVar(&x.port, "port", "", "destination port, e.g. 443/tcp (default: the destination service's target port)")
-	_ = cmd.MarkFlagRequired("from")
-	_ = cmd.MarkFlagRequired("to")
+	cmd.Flags().StringVar(&x.url, "url", "", "instead of --from/--to: which route and backend answer this URL, and may the gateway reach it")
+	cmd.Flags().StringVar(&x.method, "method", "GET", "the request method, with --url")
 	return cmd
 }
 
