@@ -596,7 +596,7 @@ func TestWaitForRoutes(t *testing.T) {
 	p := s.plan()
 	s.apply(p, s.client, apply.Options{})
 	wait := func() apply.RouteStatus {
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		st := apply.Wait(ctx, s.client, p, 50*time.Millisecond)
 		if len(st) != 1 {

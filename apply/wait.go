@@ -58,7 +58,11 @@ func Wait(ctx context.Context, g Getter, p *plan.Plan, interval time.Duration) [
 
 func routeStatus(ctx context.Context, g Getter, c plan.Change) RouteStatus {
 	rs := RouteStatus{Object: c.ID(), Source: c.Source}
-	obj, err := g.Get(ctx, c.GVK(), c.Namespace, c.Name)
+	// The overall deadline ends the polling, not a read in flight: a read cut
+	// short would replace what the route says with a timeout.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	obj, err := g.Get(rctx, c.GVK(), c.Namespace, c.Name)
 	switch {
 	case err != nil:
 		rs.Problem = "cannot read the route: " + err.Error()
