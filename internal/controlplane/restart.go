@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,20 +50,37 @@ func (cp *ControlPlane) StartAPIServer() error {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	// Tell the reaper about the new process as soon as it exists, as Start does.
+	// Tell the reaper about the new process as soon as it exists: as Start
+	// does, and also through a cheap 1ms poll of our own children, so that
+	// the window in which dying would leave it running is a few ms, not 25.
 	watchCtx, stopWatch := context.WithCancel(context.Background())
-	watched := make(chan struct{})
+	var watchers sync.WaitGroup
 	if cp.reaper != nil {
+		watchers.Add(2)
 		go func() {
-			defer close(watched)
+			defer watchers.Done()
 			cp.reaper.watchChildren(watchCtx)
 		}()
-	} else {
-		close(watched)
+		go func() {
+			defer watchers.Done()
+			for {
+				if pids := apiServerChildren(); len(pids) > 0 {
+					for _, pid := range pids {
+						cp.reaper.add(pid)
+					}
+					return
+				}
+				select {
+				case <-watchCtx.Done():
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}()
 	}
 	err := cp.env.ControlPlane.APIServer.Start()
 	stopWatch()
-	<-watched
+	watchers.Wait()
 	if cp.reaper != nil {
 		cp.reaper.resetToChildren()
 	}
@@ -113,4 +135,43 @@ func (cp *ControlPlane) waitReady(timeout time.Duration) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// apiServerChildren lists our child processes named kube-apiserver that
+// lead their own process group, from /proc/self/task/*/children: a few
+// small reads, unlike controlPlaneChildren's walk of every process.
+// (Linux with CONFIG_PROC_CHILDREN; elsewhere it finds nothing.)
+func apiServerChildren() []int {
+	files, _ := filepath.Glob("/proc/self/task/*/children")
+	var pids []int
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, field := range strings.Fields(string(data)) {
+			pid, err := strconv.Atoi(field)
+			if err != nil {
+				continue
+			}
+			stat, err := os.ReadFile("/proc/" + field + "/stat")
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid pgrp ...; comm may contain spaces.
+			s := string(stat)
+			open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+			if open < 0 || closing < open || s[open+1:closing] != "kube-apiserver" {
+				continue
+			}
+			fields := strings.Fields(s[closing+1:])
+			if len(fields) < 3 {
+				continue
+			}
+			if pgrp, _ := strconv.Atoi(fields[2]); pgrp == pid {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
 }
