@@ -69,14 +69,8 @@ func Write(dir string, t Tree) (Changes, error) {
 	if err != nil {
 		return c, err
 	}
-	for _, p := range c.Write {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return c, err
-		}
-		if err := os.WriteFile(full, t[p], 0o644); err != nil {
-			return c, err
-		}
+	if err := writeFiles(dir, t, c.Write); err != nil {
+		return c, err
 	}
 	for _, p := range c.Remove {
 		full := filepath.Join(dir, filepath.FromSlash(p))
@@ -143,4 +137,44 @@ func BuildDir(dir string) ([]*unstructured.Unstructured, error) {
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// writeFiles writes paths with a few writers in flight: creating ten
+// thousand small files is dominated by file-system latency, not CPU.
+func writeFiles(dir string, t Tree, paths []string) error {
+	made := map[string]bool{}
+	for _, p := range paths {
+		d := filepath.Dir(filepath.Join(dir, filepath.FromSlash(p)))
+		if !made[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+			made[d] = true
+		}
+	}
+	const writers = 16
+	errs := make(chan error, writers)
+	next := make(chan string)
+	for w := 0; w < writers; w++ {
+		go func() {
+			var first error
+			for p := range next {
+				if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), t[p], 0o644); err != nil && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		}()
+	}
+	for _, p := range paths {
+		next <- p
+	}
+	close(next)
+	var first error
+	for w := 0; w < writers; w++ {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/types"
@@ -54,37 +56,63 @@ func Build(envs []Environment) (Tree, error) {
 		byEnv[i] = index(e.Objects)
 	}
 	t := Tree{}
+	objects := map[string]*unstructured.Unstructured{} // file -> object, marshalled at the end
 	var baseFiles []string
 	for _, obj := range envs[0].Objects {
 		if !inAll(byEnv, key(obj)) {
 			continue
 		}
 		name := fileName(obj)
-		if err := t.addObject("base/"+name, obj); err != nil {
-			return nil, err
-		}
+		objects["base/"+name] = obj
 		baseFiles = append(baseFiles, name)
 	}
 	if err := t.addKustomization("base", &types.Kustomization{Resources: baseFiles}); err != nil {
 		return nil, err
 	}
-	for i, e := range envs {
-		if err := t.addOverlay(e, byEnv, i, envs[0]); err != nil {
+	for _, e := range envs {
+		if err := t.addOverlay(e, byEnv, objects); err != nil {
 			return nil, err
 		}
 	}
-	return t, nil
+	return t, t.marshalAll(objects)
 }
 
-func (t Tree) addOverlay(e Environment, byEnv []map[string]*unstructured.Unstructured, i int, first Environment) error {
+// marshalAll renders the objects' YAML on every core.
+func (t Tree) marshalAll(objects map[string]*unstructured.Unstructured) error {
+	paths := make([]string, 0, len(objects))
+	for p := range objects {
+		paths = append(paths, p)
+	}
+	out := make([][]byte, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(paths); i += workers {
+				out[i], errs[i] = manifest.Marshal(objects[paths[i]])
+			}
+		}(w)
+	}
+	wg.Wait()
+	for i, p := range paths {
+		if errs[i] != nil {
+			return fmt.Errorf("%s: %w", p, errs[i])
+		}
+		t[p] = out[i]
+	}
+	return nil
+}
+
+func (t Tree) addOverlay(e Environment, byEnv []map[string]*unstructured.Unstructured, objects map[string]*unstructured.Unstructured) error {
 	dir := "overlays/" + e.Name
 	k := &types.Kustomization{Resources: []string{"../../base"}}
 	for _, obj := range e.Objects {
 		name := fileName(obj)
 		if !inAll(byEnv, key(obj)) {
-			if err := t.addObject(dir+"/"+name, obj); err != nil {
-				return err
-			}
+			objects[dir+"/"+name] = obj
 			k.Resources = append(k.Resources, name)
 			continue
 		}
@@ -103,15 +131,6 @@ func (t Tree) addOverlay(e Environment, byEnv []map[string]*unstructured.Unstruc
 			Gvk: resid.Gvk{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}, Name: obj.GetName(), Namespace: obj.GetNamespace()}}})
 	}
 	return t.addKustomization(dir, k)
-}
-
-func (t Tree) addObject(p string, obj *unstructured.Unstructured) error {
-	b, err := manifest.Marshal(obj)
-	if err != nil {
-		return err
-	}
-	t[p] = b
-	return nil
 }
 
 func (t Tree) addKustomization(dir string, k *types.Kustomization) error {
