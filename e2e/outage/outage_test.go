@@ -22,8 +22,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,7 +72,8 @@ func TestMain(m *testing.M) {
 		}
 		if shared.binErr == nil {
 			// The CLI test's binary, built while the control plane starts.
-			binDir, err := os.MkdirTemp("", "perimeter-outage-cli-")
+			sweepCLIBuilds()
+			binDir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", cliBuildPrefix, os.Getpid()))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
@@ -580,6 +583,27 @@ var cli struct {
 	cancel context.CancelFunc
 }
 
+// cliBuildPrefix names the temporary folders the CLI is built into,
+// followed by the building process's id.
+const cliBuildPrefix = "perimeter-outage-cli-"
+
+// sweepCLIBuilds removes the build folders of test processes that died
+// without cleaning up (a -timeout panic, SIGKILL).
+func sweepCLIBuilds() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), cliBuildPrefix+"*"))
+	for _, dir := range dirs {
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), cliBuildPrefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			continue // still running
+		}
+		_ = os.RemoveAll(dir)
+	}
+}
+
 // startCLIBuild starts `go build ./cmd/perimeter` into dir.
 func startCLIBuild(dir string) {
 	cli.done = make(chan struct{})
@@ -613,6 +637,14 @@ func buildCLI(t *testing.T) string {
 	<-cli.done
 	if cli.err != nil {
 		t.Fatal(cli.err)
+	}
+	// Into the control plane's folder, which its reaper removes even when
+	// this process dies without running TestMain's cleanup.
+	if moved := filepath.Join(shared.cp.Dir(), "perimeter"); cli.bin != moved {
+		if err := os.Rename(cli.bin, moved); err != nil {
+			t.Fatal(err)
+		}
+		cli.bin = moved
 	}
 	t.Logf("built perimeter in %v (waited %v for it)", cli.took.Round(10*time.Millisecond), time.Since(waited).Round(10*time.Millisecond))
 	return cli.bin
