@@ -63,7 +63,7 @@ func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, e
 		return r.report, nil // nothing to write, not even the parent
 	}
 	if err := r.parent(ctx, true); err != nil {
-		return nil, fmt.Errorf("recording ApplySet parent %s/%s: %w", p.StateNamespace, ownership.ParentName(p.Stack), err)
+		return nil, fmt.Errorf("recording ApplySet parent ConfigMap %s/%s: %s; nothing was changed", p.StateNamespace, ownership.ParentName(p.Stack), explain(err))
 	}
 	for _, batch := range r.batches(false) {
 		r.runBatch(ctx, batch)
