@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/generate/overlay"
 	"github.com/perimeter-dev/perimeter/hclspec"
 )
@@ -68,15 +67,9 @@ func render(src, out string) int {
 	began := time.Now()
 	sources, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(src)})
 	checkDiags(diags.HasErrors(), diags.Error())
-	var envs []overlay.Environment
 	start := time.Now()
-	for _, name := range hclspec.EnvironmentNames(sources) {
-		in, diags := hclspec.Decode(sources, hclspec.Options{Env: name})
-		checkDiags(diags.HasErrors(), diags.Error())
-		objs, diags := generate.Objects(in)
-		checkDiags(diags.HasErrors(), diags.Error())
-		envs = append(envs, overlay.Environment{Name: name, Objects: objs})
-	}
+	envs, diags := overlay.Compile(sources, nil)
+	checkDiags(diags.HasErrors(), diags.Error())
 	compiled := time.Now()
 	tree, err := overlay.Build(envs)
 	check(err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -73,15 +74,11 @@ func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string,
 	if len(names) == 0 {
 		return fmt.Errorf("--kustomize renders one overlay per environment, and %s declares none", dir)
 	}
-	var envs []overlay.Environment
-	for _, name := range names {
-		opts := f.options()
-		opts.Env = name
-		_, objs, err := compile(cmd, dir, compileFlags{env: name, vars: opts.Vars})
-		if err != nil {
-			return err
-		}
-		envs = append(envs, overlay.Environment{Name: name, Objects: objs})
+	envs, diags := overlay.Compile(src, f.vars)
+	printDiagnostics(cmd.ErrOrStderr(), src, dedupe(diags))
+	if diags.HasErrors() {
+		summarize(cmd.ErrOrStderr(), dedupe(diags))
+		return errDiagnostics
 	}
 	tree, err := overlay.Build(envs)
 	if err != nil {
@@ -123,4 +120,19 @@ func writeObjects(cmd *cobra.Command, objs []*unstructured.Unstructured, out str
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "Wrote %d objects to %s.\n", len(files), out)
 	return nil
+}
+
+// dedupe drops repeats of the same diagnostic at the same place (every
+// environment reports the intent's warnings again).
+func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[string]bool{}
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		k := fmt.Sprintf("%d|%s|%s|%v", d.Severity, d.Summary, d.Detail, d.Subject)
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
