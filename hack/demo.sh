@@ -35,6 +35,9 @@ kubectl api-resources --api-group=gateway.networking.k8s.io
 step "perimeter render $example"
 bin/perimeter render "$example" | tee "$root/.cache/cluster/demo-rendered.yaml"
 
+step "perimeter check $example   (the check blocks, against the compiled policies)"
+bin/perimeter check "$example"
+
 # The stack does not own its namespaces: create them as a platform team would.
 for ns in infra $(awk '$1 == "namespace:" && /^  / { print $2 }' "$root/.cache/cluster/demo-rendered.yaml" | sort -u); do
 	kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null

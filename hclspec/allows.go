@@ -115,7 +115,14 @@ func (d *decoder) decodeChecks(in *Intent) {
 		}
 		r := open(b.Body, checkSchema, d.ctx, b.DefRange)
 		c := &Check{Label: b.Labels[0], Origin: origin(b)}
-		from, to := r.endpoints("from", &d.refs), r.endpoints("to", &d.refs)
+		var from []Endpoint
+		if g := d.gatewayRef(r, "from"); g != nil {
+			c.FromGateway = g
+			from = []Endpoint{{Range: r.attrRange("from")}}
+		} else {
+			from = r.endpoints("from", &d.refs)
+		}
+		to := r.endpoints("to", &d.refs)
 		if len(from) > 1 || len(to) > 1 {
 			r.errorf(b.DefRange, "One pair per check", "A check tests one source and one destination.")
 		}
@@ -149,4 +156,17 @@ func checkServicePort(r *body, a *Allow, t Endpoint) {
 				p.Port, t.Service.Label, t.Service.TargetPort)
 		}
 	}
+}
+
+// gatewayRef returns the gateway an attribute names as gateway.NAME, or nil.
+func (d *decoder) gatewayRef(r *body, name string) *Gateway {
+	a, ok := r.attrs[name]
+	if !ok {
+		return nil
+	}
+	v, diags := a.Expr.Value(r.ctx)
+	if diags.HasErrors() || kindOf(v) != "gateway" {
+		return nil
+	}
+	return d.refs.gateways[strAttr(v, "id")]
 }

@@ -249,10 +249,13 @@ type GRPCMatch struct {
 
 // Check is an expectation about connectivity, evaluated by `perimeter check`.
 type Check struct {
-	Label  string
-	From   Endpoint
-	To     Endpoint
-	Port   PortSpec
-	Expect string // "allow" or "deny"
+	Label string
+	// FromGateway is set when the check's source is gateway.NAME: the
+	// gateway's data-plane pods. From then holds only the source range.
+	FromGateway *Gateway
+	From        Endpoint
+	To          Endpoint
+	Port        PortSpec
+	Expect      string // "allow" or "deny"
 	Origin
 }

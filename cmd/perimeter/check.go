@@ -102,7 +102,13 @@ func evaluateChecks(in *hclspec.Intent, w *reach.Intent, src *hclspec.Sources) [
 
 func evaluateCheck(c *hclspec.Check, w *reach.Intent, src *hclspec.Sources) checkResult {
 	r := checkResult{check: c, what: exprText(src, c.From.Range) + " -> " + exprText(src, c.To.Range)}
-	from, err := w.Peer(c.From)
+	var from reach.Peer
+	var err error
+	if c.FromGateway != nil {
+		from = w.GatewayPeer(c.FromGateway)
+	} else {
+		from, err = w.Peer(c.From)
+	}
 	var to reach.Peer
 	if err == nil {
 		to, err = w.Peer(c.To)

@@ -60,3 +60,30 @@ allow "users pays" {
   to    = cidr("203.0.113.0/24") # payment provider
   ports = ["443/tcp"]
 }
+
+check "users reaches the payment provider" {
+  from   = service.users
+  to     = cidr("203.0.113.10/32")
+  port   = "443/tcp"
+  expect = "allow"
+}
+
+check "users cannot reach the rest of the internet" {
+  from   = service.users
+  to     = cidr("8.8.8.8/32")
+  port   = "443/tcp"
+  expect = "deny"
+}
+
+check "restricted-service sends nothing out" {
+  from   = service.restricted
+  to     = cidr("203.0.113.10/32")
+  port   = "443/tcp"
+  expect = "deny"
+}
+
+check "the gateway reaches users on its pod port" {
+  from   = gateway.public
+  to     = service.users
+  expect = "allow"
+}
