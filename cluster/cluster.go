@@ -48,6 +48,9 @@ func Connect(opts Options) (*Client, error) {
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.Context}
 	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := loader.ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		return nil, fmt.Errorf("no kubeconfig found: set KUBECONFIG or pass --kubeconfig (and --context), as for kubectl")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
