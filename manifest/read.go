@@ -65,6 +65,9 @@ func Decode(b []byte) ([]*unstructured.Unstructured, error) {
 		if err := u.UnmarshalJSON(raw); err != nil {
 			return nil, err
 		}
+		if u.GetAPIVersion() == "" || u.GetKind() == "" {
+			return nil, fmt.Errorf("a document without apiVersion and kind")
+		}
 		out = append(out, u)
 	}
 }
