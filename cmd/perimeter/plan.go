@@ -15,6 +15,7 @@ import (
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/generate/overlay"
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/lint"
 	"github.com/perimeter-dev/perimeter/manifest"
 	"github.com/perimeter-dev/perimeter/ownership"
 	"github.com/perimeter-dev/perimeter/plan"
@@ -49,7 +50,7 @@ func newPlan() *cobra.Command {
 	var cf compileFlags
 	var kf clusterFlags
 	var out, format string
-	var detailed bool
+	var detailed, strict bool
 	cmd := &cobra.Command{
 		Use:   "plan [DIR]",
 		Short: "Show what apply would change in the cluster",
@@ -84,6 +85,10 @@ present), 1 on errors.`,
 			if out != "" && format == "text" {
 				fmt.Fprintf(cmd.OutOrStdout(), "\nSaved the plan to %s. Apply exactly this plan with: perimeter apply %s\n", out, out)
 			}
+			if strict && len(p.Warnings) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "Error: the plan has %d warning(s) and --strict treats them as errors\n", len(p.Warnings))
+				return errExit{code: 1}
+			}
 			if detailed && p.HasChanges() {
 				return errExit{code: 2}
 			}
@@ -96,6 +101,7 @@ present), 1 on errors.`,
 	cmd.Flags().StringVar(&out, "out", "", "write the plan to this file, for perimeter apply FILE")
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text, json, markdown or diff")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
+	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (including lint findings) as errors: exit 1")
 	return cmd
 }
 
@@ -144,6 +150,9 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 	p, err := plan.Make(context.Background(), reader, planRequest(in, objs, tgt))
 	if err != nil {
 		return nil, planError(err)
+	}
+	if !destroy {
+		p.Warnings = append(p.Warnings, lint.Plan(context.Background(), reader, in, objs)...)
 	}
 	return p, nil
 }

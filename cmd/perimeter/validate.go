@@ -7,11 +7,12 @@ import (
 
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/lint"
 )
 
 func newValidate() *cobra.Command {
 	var f compileFlags
-	var all bool
+	var all, strict bool
 	cmd := &cobra.Command{
 		Use:   "validate [DIR]",
 		Short: "Parse, type-check and compile the intent, reporting problems",
@@ -40,6 +41,7 @@ file:line:col. With --all-envs it checks every declared environment.`,
 					_, d := generate.Objects(in)
 					diags = append(diags, d...)
 				}
+				diags = lint.Validate(in, diags, strict)
 				printDiagnostics(cmd.ErrOrStderr(), src, diags)
 				label := "The intent"
 				if env != "" {
@@ -64,5 +66,6 @@ file:line:col. With --all-envs it checks every declared environment.`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&all, "all-envs", false, "validate every declared environment")
+	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (including lint findings) as errors")
 	return cmd
 }

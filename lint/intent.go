@@ -1,0 +1,163 @@
+package lint
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/ownership"
+	"github.com/perimeter-dev/perimeter/reach"
+)
+
+// Intent lints an intent and the objects it compiles to: managed
+// namespaces leaving egress open, workloads whose egress is restricted
+// without DNS, allow ports that match no target port of the destination
+// service, and policy rules made redundant by broader ones.
+func Intent(in *hclspec.Intent, objs []*unstructured.Unstructured) []Finding {
+	var out []Finding
+	out = append(out, egressOpen(in)...)
+	out = append(out, egressWithoutDNS(in, objs)...)
+	out = append(out, allowPorts(in)...)
+	policies := policiesOf(objs)
+	out = append(out, redundant(policies, origins(in), userRule)...)
+	return sortFindings(out)
+}
+
+// egressOpen warns at each managed namespace that does not deny egress.
+func egressOpen(in *hclspec.Intent) []Finding {
+	var out []Finding
+	for _, n := range in.Namespaces {
+		if n.DenyEgress {
+			continue
+		}
+		r := n.Range
+		out = append(out, Finding{Summary: "Egress left open", Source: generate.Source(r), Range: &r,
+			Detail: fmt.Sprintf("Pods in managed namespace %q may send traffic anywhere, including the cloud metadata service. Add \"egress\" to default_deny (DNS stays open) and allow what they need.", n.Name)})
+	}
+	return out
+}
+
+// egressWithoutDNS warns at each service whose egress the compiled
+// policies restrict without admitting cluster DNS. A namespace denying
+// egress with dns = false is already reported by hclspec.
+func egressWithoutDNS(in *hclspec.Intent, objs []*unstructured.Unstructured) []Finding {
+	pols, err := reach.PoliciesOf(objs)
+	if err != nil {
+		return nil
+	}
+	w, err := reach.FromIntent(in, pols)
+	if err != nil {
+		return nil
+	}
+	dns, err := w.Peer(hclspec.Endpoint{Kind: hclspec.EndpointPods, Namespace: in.ClusterDNS.Namespace, PodSelector: in.ClusterDNS.Selector})
+	if err != nil {
+		return nil
+	}
+	var out []Finding
+	for _, s := range in.Services {
+		if ns := namespaceOf(in, s.Namespace); ns != nil && ns.DenyEgress && !ns.DNS {
+			continue
+		}
+		from, _ := w.Peer(hclspec.Endpoint{Kind: hclspec.EndpointService, Service: s, Namespace: s.Namespace})
+		v := w.Evaluate(from, dns, reach.Port{Number: 53, Protocol: corev1.ProtocolUDP})
+		if v.Egress.Allowed() {
+			continue
+		}
+		r := s.Range
+		out = append(out, Finding{Summary: "Egress denied without DNS", Source: generate.Source(r), Range: &r,
+			Detail: fmt.Sprintf("service.%s cannot resolve names: its egress is restricted and no policy admits DNS (53/UDP to %s). If that is intended, connect by IP block only; otherwise remove dns = false.", s.Label, in.ClusterDNS.Namespace)})
+	}
+	return out
+}
+
+func namespaceOf(in *hclspec.Intent, name string) *hclspec.Namespace {
+	for _, n := range in.Namespaces {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// allowPorts warns when an allow's ports to a service match none of its
+// target (pod) port. A Service port given instead is reported by hclspec.
+func allowPorts(in *hclspec.Intent) []Finding {
+	var out []Finding
+	for _, a := range in.Allows {
+		if len(a.Ports) == 0 {
+			continue
+		}
+		for _, t := range a.To {
+			if t.Kind != hclspec.EndpointService || coversTarget(a.Ports, t.Service) || listsServicePort(a.Ports, t.Service) {
+				continue
+			}
+			r := a.Range
+			out = append(out, Finding{Summary: "Port matches no target port", Source: generate.Source(r), Range: &r,
+				Detail: fmt.Sprintf("None of the ports %s is the pod port of service.%s (%s/%s), so the connection stays closed.",
+					portList(a.Ports), t.Service.Label, t.Service.TargetPort, strings.ToUpper(proto(t.Service.Protocol)))})
+		}
+	}
+	return out
+}
+
+// coversTarget reports whether some port covers the service's target port;
+// a named target port counts as covered by any numeric port (its number is
+// not known).
+func coversTarget(ports []hclspec.PortSpec, s *hclspec.Service) bool {
+	for _, p := range ports {
+		if !strings.EqualFold(p.Protocol, proto(s.Protocol)) {
+			continue
+		}
+		tp := s.TargetPort
+		switch {
+		case p.Name != "":
+			if p.Name == tp.Name {
+				return true
+			}
+		case p.Port == 0, tp.Name != "":
+			return true
+		case p.EndPort != 0 && tp.Number >= p.Port && tp.Number <= p.EndPort, p.EndPort == 0 && tp.Number == p.Port:
+			return true
+		}
+	}
+	return false
+}
+
+// listsServicePort mirrors hclspec's "Service port in a NetworkPolicy"
+// warning, so one mistake is reported once.
+func listsServicePort(ports []hclspec.PortSpec, s *hclspec.Service) bool {
+	if s.TargetPort.Number == s.Port {
+		return false
+	}
+	for _, p := range ports {
+		if p.Name == "" && p.EndPort == 0 && p.Port == s.Port {
+			return true
+		}
+	}
+	return false
+}
+
+func proto(p string) string {
+	if p == "" {
+		return "tcp"
+	}
+	return p
+}
+
+func portList(ps []hclspec.PortSpec) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// userRule keeps redundancy findings the user can act on: rules perimeter
+// derives from routes (admitting a gateway's data plane) are left out.
+func userRule(a, _ *policy) bool {
+	return !strings.Contains(a.obj.GetAnnotations()[ownership.AnnotationBlock], "gateway \"")
+}

@@ -1,0 +1,324 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/ownership"
+	"github.com/perimeter-dev/perimeter/plan"
+	"github.com/perimeter-dev/perimeter/reach"
+)
+
+// Live is what the live lints read: NetworkPolicies, Services, Pods and
+// Namespaces, from a cluster or from YAML files.
+type Live struct {
+	Policies, Services, Pods, Namespaces []*unstructured.Unstructured
+}
+
+// Kinds the live lints read, one LIST each.
+var (
+	networkPolicyGVK = schema.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}
+	serviceGVK       = schema.GroupVersionKind{Version: "v1", Kind: "Service"}
+	podGVK           = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
+	namespaceGVK     = schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
+)
+
+// Read lists the objects of every namespace the live lints need: one LIST
+// per kind.
+func Read(ctx context.Context, r plan.Reader) (Live, error) {
+	var l Live
+	for _, k := range []struct {
+		gvk  schema.GroupVersionKind
+		into *[]*unstructured.Unstructured
+	}{{networkPolicyGVK, &l.Policies}, {serviceGVK, &l.Services}, {podGVK, &l.Pods}, {namespaceGVK, &l.Namespaces}} {
+		objs, err := r.List(ctx, k.gvk, "", "")
+		if err != nil {
+			return l, err
+		}
+		*k.into = objs
+	}
+	return l, nil
+}
+
+// Split picks the kinds the live lints read out of objs (as read by
+// manifest.ReadDir).
+func Split(objs []*unstructured.Unstructured) Live {
+	var l Live
+	for _, o := range objs {
+		switch o.GroupVersionKind().GroupKind() {
+		case networkPolicyGVK.GroupKind():
+			l.Policies = append(l.Policies, o)
+		case serviceGVK.GroupKind():
+			l.Services = append(l.Services, o)
+		case podGVK.GroupKind():
+			l.Pods = append(l.Pods, o)
+		case namespaceGVK.GroupKind():
+			l.Namespaces = append(l.Namespaces, o)
+		}
+	}
+	return l
+}
+
+// Plan is the lint of a plan: the intent's findings, then the live ones,
+// as plan warnings. A failure to read the cluster is itself a warning.
+func Plan(ctx context.Context, r plan.Reader, in *hclspec.Intent, desired []*unstructured.Unstructured) []plan.Warning {
+	fs := Intent(in, desired)
+	live, err := Read(ctx, r)
+	if err != nil {
+		fs = append(fs, Finding{Summary: "Live checks skipped", Detail: err.Error()})
+	} else {
+		fs = append(fs, Objects(in, desired, live)...)
+	}
+	return Warnings(sortFindings(fs))
+}
+
+// Objects lints the policies that will be in force once desired is applied
+// (desired plus the live policies the stack does not own) against live
+// Services, Pods and Namespaces: routes whose backends the gateway's data
+// plane cannot reach, ipBlock ingress behind load balancers that rewrite
+// source IPs, policies that select no pod, ports no selected pod or Service
+// uses, and live rules made redundant by broader ones. With an intent, only
+// the namespaces it touches are looked at; without one (in == nil), all.
+func Objects(in *hclspec.Intent, desired []*unstructured.Unstructured, live Live) []Finding {
+	ranges := map[string]hcl.Range{}
+	owned := func(*unstructured.Unstructured) bool { return false }
+	if in != nil {
+		ranges = origins(in)
+		owned = func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, in.Stack, in.StateNamespace) }
+	}
+	var objs []*unstructured.Unstructured
+	objs = append(objs, desired...)
+	for _, o := range live.Policies {
+		if !owned(o) {
+			objs = append(objs, o)
+		}
+	}
+	all := policiesOf(objs)
+	scope := scopeOf(in)
+	var pols []*policy
+	for _, p := range all {
+		if scope == nil || scope[p.np.Namespace] {
+			pols = append(pols, p)
+		}
+	}
+	var out []Finding
+	out = append(out, unreachableBackends(in, all, live)...)
+	for _, p := range pols {
+		out = append(out, ipBlockBehindLB(p, live.Services, ranges)...)
+		out = append(out, selectsNothing(p, live.Pods, ranges)...)
+		out = append(out, unusedPorts(p, live.Services, live.Pods, ranges)...)
+	}
+	isLive := func(p *policy) bool { return !isDesired(p.obj, desired) }
+	out = append(out, redundant(pols, ranges, func(a, b *policy) bool { return isLive(a) || isLive(b) })...)
+	return sortFindings(out)
+}
+
+func isDesired(o *unstructured.Unstructured, desired []*unstructured.Unstructured) bool {
+	for _, d := range desired {
+		if d == o {
+			return true
+		}
+	}
+	return false
+}
+
+// scopeOf is the set of namespaces an intent touches, nil for every one.
+func scopeOf(in *hclspec.Intent) map[string]bool {
+	if in == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, n := range in.Namespaces {
+		out[n.Name] = true
+	}
+	for _, s := range in.Services {
+		out[s.Namespace] = true
+	}
+	for _, g := range in.Gateways {
+		out[g.DataPlane.Namespace] = true
+	}
+	return out
+}
+
+// unreachableBackends warns at each route whose gateway's data plane may
+// not reach a backend on its pod port under the policies in force: the
+// generated ingress side always admits it, so this catches live egress
+// restrictions on the data plane and imported policies.
+func unreachableBackends(in *hclspec.Intent, pols []*policy, live Live) []Finding {
+	if in == nil {
+		return nil
+	}
+	e, err := engineOf(pols, live.Namespaces)
+	if err != nil {
+		return []Finding{{Summary: "Live checks skipped", Detail: err.Error()}}
+	}
+	var out []Finding
+	check := func(kind, ns, name string, o hclspec.Origin, parents []hclspec.ParentRef, backends []hclspec.Backend) {
+		for _, pr := range parents {
+			for _, b := range backends {
+				if msg := blocked(e, pr.Gateway, b.Service); msg != "" {
+					r := o.Range
+					out = append(out, Finding{Summary: "Backend unreachable from the gateway", Object: kind + " " + ns + "/" + name,
+						Source: generate.Source(r), Range: &r, Detail: msg})
+				}
+			}
+		}
+	}
+	for _, r := range in.HTTPRoutes {
+		for _, rule := range r.Rules {
+			check("HTTPRoute", r.Namespace, r.Name, r.Origin, r.Parents, rule.Backends)
+		}
+	}
+	for _, r := range in.GRPCRoutes {
+		for _, rule := range r.Rules {
+			check("GRPCRoute", r.Namespace, r.Name, r.Origin, r.Parents, rule.Backends)
+		}
+	}
+	return out
+}
+
+func engineOf(pols []*policy, namespaces []*unstructured.Unstructured) (*reach.Engine, error) {
+	nps := make([]networkingv1.NetworkPolicy, 0, len(pols))
+	for _, p := range pols {
+		nps = append(nps, p.np)
+	}
+	var nss []reach.Namespace
+	for _, n := range namespaces {
+		nss = append(nss, reach.Namespace{Name: n.GetName(), Labels: n.GetLabels()})
+	}
+	return reach.New(nps, nss, nil)
+}
+
+// blocked explains why gateway g's data plane cannot reach service s on its
+// target port, or returns "".
+func blocked(e *reach.Engine, g *hclspec.Gateway, s *hclspec.Service) string {
+	if g == nil || s == nil {
+		return ""
+	}
+	proto := corev1.Protocol(strings.ToUpper(proto(s.Protocol)))
+	from := &reach.Pod{Namespace: g.DataPlane.Namespace, Name: "gateway-" + g.Label, Labels: g.DataPlane.Selector}
+	to := &reach.Pod{Namespace: s.Namespace, Name: s.Name, Labels: s.Selector,
+		Ports: []reach.NamedPort{{Name: s.TargetPort.Name, Port: s.TargetPort.Number, Protocol: proto}}}
+	port := reach.Port{Number: s.TargetPort.Number, Name: s.TargetPort.Name, Protocol: proto}
+	v := e.Evaluate(reach.PodPeer(from), reach.PodPeer(to), port)
+	if v.Allowed {
+		return ""
+	}
+	side, by := "the backend's ingress", v.Ingress.IsolatedBy
+	if !v.Egress.Allowed() {
+		side, by = "the data plane's egress", v.Egress.IsolatedBy
+	}
+	return fmt.Sprintf("gateway.%s's data plane (%s) cannot reach service.%s on %s: %s is restricted by %s and no rule admits it.",
+		g.Label, g.DataPlane.Namespace, s.Label, port, side, refs(by))
+}
+
+func refs(rs []reach.PolicyRef) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ipBlockBehindLB warns when a policy admits ingress by ipBlock to pods
+// behind a LoadBalancer or NodePort Service whose externalTrafficPolicy is
+// not Local: the client source IPs are rewritten before the pod sees them.
+func ipBlockBehindLB(p *policy, services []*unstructured.Unstructured, ranges map[string]hcl.Range) []Finding {
+	in, _ := reach.EffectiveTypes(p.np.Spec)
+	cidrs := ingressBlocks(p)
+	if !in || len(cidrs) == 0 {
+		return nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&p.np.Spec.PodSelector)
+	if err != nil {
+		return nil
+	}
+	var out []Finding
+	for _, s := range typedServices(services, p.np.Namespace) {
+		typ, etp := s.Spec.Type, s.Spec.ExternalTrafficPolicy
+		if (typ != corev1.ServiceTypeLoadBalancer && typ != corev1.ServiceTypeNodePort) || etp == corev1.ServiceExternalTrafficPolicyLocal ||
+			len(s.Spec.Selector) == 0 || !sel.Matches(labels.Set(s.Spec.Selector)) {
+			continue
+		}
+		if etp == "" {
+			etp = corev1.ServiceExternalTrafficPolicyCluster
+		}
+		out = append(out, objectFinding(p.obj, ranges, "ipBlock ingress behind a load balancer",
+			"It admits %s by source address, but Service %s/%s (type %s, externalTrafficPolicy %s) rewrites client source IPs, so the rule does not see them. Set externalTrafficPolicy: Local on the Service.",
+			strings.Join(cidrs, ", "), s.Namespace, s.Name, typ, etp))
+	}
+	return out
+}
+
+func ingressBlocks(p *policy) []string {
+	var out []string
+	for _, r := range p.np.Spec.Ingress {
+		for _, peer := range r.From {
+			if peer.IPBlock != nil {
+				out = append(out, peer.IPBlock.CIDR)
+			}
+		}
+	}
+	return out
+}
+
+// typedServices converts the Services of a namespace, sorted by name.
+func typedServices(objs []*unstructured.Unstructured, ns string) []corev1.Service {
+	var out []corev1.Service
+	for _, o := range objs {
+		var s corev1.Service
+		if o.GetNamespace() == ns && runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &s) == nil {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// typedPods converts the Pods of a namespace.
+func typedPods(objs []*unstructured.Unstructured, ns string) []corev1.Pod {
+	var out []corev1.Pod
+	for _, o := range objs {
+		var p corev1.Pod
+		if o.GetNamespace() == ns && runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &p) == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// selectsNothing warns when a policy with a pod selector selects none of
+// the pods of a namespace that has pods (an empty namespace is not yet
+// deployed; a baseline selecting every pod is meant for future pods).
+func selectsNothing(p *policy, pods []*unstructured.Unstructured, ranges map[string]hcl.Range) []Finding {
+	ps := p.np.Spec.PodSelector
+	if len(ps.MatchLabels) == 0 && len(ps.MatchExpressions) == 0 {
+		return nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(&ps)
+	nsPods := typedPods(pods, p.np.Namespace)
+	if err != nil || len(nsPods) == 0 {
+		return nil
+	}
+	for _, pod := range nsPods {
+		if sel.Matches(labels.Set(pod.Labels)) {
+			return nil
+		}
+	}
+	return []Finding{objectFinding(p.obj, ranges, "Policy selects no pods",
+		"Its podSelector %s matches none of the %d pod(s) in namespace %q, so it has no effect.",
+		metav1.FormatLabelSelector(&ps), len(nsPods), p.np.Namespace)}
+}

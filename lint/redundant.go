@@ -1,0 +1,204 @@
+package lint
+
+import (
+	"net/netip"
+	"reflect"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/perimeter-dev/perimeter/reach"
+)
+
+// policy is a NetworkPolicy with the object it was read from.
+type policy struct {
+	obj *unstructured.Unstructured
+	np  networkingv1.NetworkPolicy
+}
+
+// policiesOf converts the NetworkPolicies among objs, sorted by
+// namespace/name; ones that do not convert are skipped.
+func policiesOf(objs []*unstructured.Unstructured) []*policy {
+	var out []*policy
+	for _, o := range objs {
+		if o.GroupVersionKind().GroupKind().String() != "NetworkPolicy.networking.k8s.io" {
+			continue
+		}
+		p := &policy{obj: o}
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &p.np) == nil {
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return objectID(out[i].obj) < objectID(out[j].obj) })
+	return out
+}
+
+// ruleRef is one rule of a policy in one direction.
+type ruleRef struct {
+	p     *policy
+	dir   reach.Direction
+	index int
+	peers []networkingv1.NetworkPolicyPeer
+	ports []networkingv1.NetworkPolicyPort
+}
+
+func rulesOf(p *policy) []ruleRef {
+	var out []ruleRef
+	in, eg := reach.EffectiveTypes(p.np.Spec)
+	if in {
+		for i, r := range p.np.Spec.Ingress {
+			out = append(out, ruleRef{p, reach.Ingress, i, r.From, r.Ports})
+		}
+	}
+	if eg {
+		for i, r := range p.np.Spec.Egress {
+			out = append(out, ruleRef{p, reach.Egress, i, r.To, r.Ports})
+		}
+	}
+	return out
+}
+
+// redundant reports each rule that a broader rule of another (or the same)
+// policy in the namespace already admits: it selects at least the same pods
+// and admits at least the same peers and ports. Of two identical rules, the
+// later one is reported. report filters the pairs (redundant, broader).
+func redundant(policies []*policy, ranges map[string]hcl.Range, report func(a, b *policy) bool) []Finding {
+	var rules []ruleRef
+	for _, p := range policies {
+		rules = append(rules, rulesOf(p)...)
+	}
+	var out []Finding
+	for i, a := range rules {
+		for j, b := range rules {
+			if i == j || a.dir != b.dir || a.p.np.Namespace != b.p.np.Namespace || !covers(b, a) || (covers(a, b) && j > i) || !report(a.p, b.p) {
+				continue
+			}
+			out = append(out, objectFinding(a.p.obj, ranges, "Redundant rule",
+				"%s rule %d admits nothing that %s rule %d of %s does not already admit.",
+				lower(a.dir), a.index, lower(b.dir), b.index, objectID(b.p.obj)))
+			break
+		}
+	}
+	return out
+}
+
+func lower(d reach.Direction) string {
+	if d == reach.Ingress {
+		return "ingress"
+	}
+	return "egress"
+}
+
+// covers reports whether rule b admits everything rule a does.
+func covers(b, a ruleRef) bool {
+	return selectsSuperset(b.p.np, a.p.np) && peersCover(b.peers, a.peers) && portsCover(b.ports, a.ports)
+}
+
+// selectsSuperset reports whether policy b selects every pod a selects
+// (judged from matchLabels; selectors with expressions must be equal).
+func selectsSuperset(b, a networkingv1.NetworkPolicy) bool {
+	bs, as := b.Spec.PodSelector, a.Spec.PodSelector
+	if len(bs.MatchExpressions) > 0 || len(as.MatchExpressions) > 0 {
+		return reflect.DeepEqual(bs, as)
+	}
+	return subset(bs.MatchLabels, as.MatchLabels)
+}
+
+// subset reports whether every label of small is in big.
+func subset(small, big map[string]string) bool {
+	for k, v := range small {
+		if w, ok := big[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func peersCover(b, a []networkingv1.NetworkPolicyPeer) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if len(a) == 0 {
+		return false
+	}
+	for _, pa := range a {
+		if !anyPeerCovers(b, pa) {
+			return false
+		}
+	}
+	return true
+}
+
+func anyPeerCovers(b []networkingv1.NetworkPolicyPeer, pa networkingv1.NetworkPolicyPeer) bool {
+	for _, pb := range b {
+		if reflect.DeepEqual(pb, pa) || blockCovers(pb.IPBlock, pa.IPBlock) {
+			return true
+		}
+	}
+	return false
+}
+
+// blockCovers reports whether ipBlock b (without exceptions) contains a.
+func blockCovers(b, a *networkingv1.IPBlock) bool {
+	if b == nil || a == nil || len(b.Except) > 0 {
+		return false
+	}
+	pb, err1 := netip.ParsePrefix(b.CIDR)
+	pa, err2 := netip.ParsePrefix(a.CIDR)
+	return err1 == nil && err2 == nil && pb.Bits() <= pa.Bits() && pb.Masked().Contains(pa.Addr())
+}
+
+func portsCover(b, a []networkingv1.NetworkPolicyPort) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if len(a) == 0 {
+		return false
+	}
+	for _, pa := range a {
+		found := false
+		for _, pb := range b {
+			found = found || portCovers(pb, pa)
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func portCovers(b, a networkingv1.NetworkPolicyPort) bool {
+	if protocolOf(b.Protocol) != protocolOf(a.Protocol) {
+		return false
+	}
+	switch {
+	case b.Port == nil:
+		return true
+	case a.Port == nil:
+		return false
+	case b.Port.Type == intstr.String || a.Port.Type == intstr.String:
+		return b.Port.Type == a.Port.Type && b.Port.StrVal == a.Port.StrVal && b.EndPort == nil && a.EndPort == nil
+	}
+	bLo, bHi := portRange(b)
+	aLo, aHi := portRange(a)
+	return bLo <= aLo && aHi <= bHi
+}
+
+func portRange(p networkingv1.NetworkPolicyPort) (int32, int32) {
+	if p.EndPort != nil {
+		return p.Port.IntVal, *p.EndPort
+	}
+	return p.Port.IntVal, p.Port.IntVal
+}
+
+func protocolOf(p *corev1.Protocol) corev1.Protocol {
+	if p == nil {
+		return corev1.ProtocolTCP
+	}
+	return *p
+}
