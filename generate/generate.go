@@ -46,6 +46,7 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 	c.routes()
 	c.referenceGrants()
 	c.policies()
+	c.passthroughs()
 	if c.diags.HasErrors() {
 		return nil, c.diags
 	}

@@ -27,6 +27,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "grpc_route", LabelNames: []string{"name"}},
 	{Type: "allow", LabelNames: []string{"name"}},
 	{Type: "check", LabelNames: []string{"name"}},
+	{Type: "policy", LabelNames: []string{"name"}},
 }}
 
 // Load reads and decodes the intent in dir.
@@ -89,6 +90,7 @@ func (d *decoder) decode(opts Options) *Intent {
 	d.decodeGRPCRoutes(in)
 	d.decodeAllows(in)
 	d.decodeChecks(in)
+	d.decodePassthroughs(in)
 	d.checkServiceDNS(in)
 	return in
 }

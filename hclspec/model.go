@@ -21,6 +21,8 @@ type Intent struct {
 	GRPCRoutes []*GRPCRoute
 	Allows     []*Allow
 	Checks     []*Check
+	// Passthrough are NetworkPolicies kept verbatim (policy blocks).
+	Passthrough []*Passthrough
 }
 
 // Origin names the HCL block an intent element came from.
