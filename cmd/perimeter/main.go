@@ -51,6 +51,6 @@ from HCL into Gateway API routes and NetworkPolicies.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newValidate(), newFmt(), newRender(), newPlan(), newShow(), newApply(), newDestroy(), newCheck(), newExplain(), newMatrix())
+	root.AddCommand(newValidate(), newFmt(), newRender(), newPlan(), newShow(), newApply(), newDestroy(), newCheck(), newExplain(), newMatrix(), newDoctor())
 	return root
 }
