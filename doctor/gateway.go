@@ -121,8 +121,8 @@ func classFindings(classes []*unstructured.Unstructured) []Finding {
 		switch status {
 		case "True":
 			out = append(out, Finding{OK, "gatewayclass", fmt.Sprintf("%s (controller %s) is accepted", c.GetName(), ctrl)})
-		case "":
-			out = append(out, Finding{Warning, "gatewayclass", fmt.Sprintf("%s (controller %s) has no Accepted condition: is its controller running?", c.GetName(), ctrl)})
+		case "", "Unknown":
+			out = append(out, Finding{Warning, "gatewayclass", fmt.Sprintf("%s (controller %s) is not accepted yet (%s): is its controller running?", c.GetName(), ctrl, or(msg, "no Accepted condition"))})
 		default:
 			out = append(out, Finding{Warning, "gatewayclass", fmt.Sprintf("%s (controller %s) is not accepted (Accepted=%s, %s: %s)", c.GetName(), ctrl, status, reason, msg)})
 		}
