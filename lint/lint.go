@@ -41,7 +41,7 @@ func sortFindings(fs []Finding) []Finding {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.Source != b.Source {
-			return a.Source < b.Source
+			return sourceLess(a.Source, b.Source)
 		}
 		if a.Object != b.Object {
 			return a.Object < b.Object

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"reflect"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -66,10 +68,13 @@ func rulesOf(p *policy) []ruleRef {
 // redundant reports each rule that a broader rule of another (or the same)
 // policy in the namespace already admits: it selects at least the same pods
 // and admits at least the same peers and ports. Of two identical rules, the
-// later one is reported. report filters the pairs (redundant, broader).
+// one from the later HCL block (or, without one, the later policy by
+// namespace/name) is reported. report filters the pairs (redundant, broader).
 func redundant(policies []*policy, ranges map[string]hcl.Range, report func(a, b *policy) bool) []Finding {
+	ordered := append([]*policy(nil), policies...)
+	sort.SliceStable(ordered, func(i, j int) bool { return sourceLess(sourceOf(ordered[i].obj), sourceOf(ordered[j].obj)) })
 	var rules []ruleRef
-	for _, p := range policies {
+	for _, p := range ordered {
 		rules = append(rules, rulesOf(p)...)
 	}
 	var out []Finding
@@ -197,8 +202,31 @@ func portRange(p networkingv1.NetworkPolicyPort) (int32, int32) {
 }
 
 func protocolOf(p *corev1.Protocol) corev1.Protocol {
-	if p == nil {
+	if p == nil || *p == "" {
 		return corev1.ProtocolTCP
 	}
 	return *p
+}
+
+// sourceLess orders "file:line" sources by file, then line number; objects
+// without a source come after those with one.
+func sourceLess(a, b string) bool {
+	if a == "" || b == "" {
+		return a != "" && b == ""
+	}
+	af, al := splitSource(a)
+	bf, bl := splitSource(b)
+	if af != bf {
+		return af < bf
+	}
+	return al < bl
+}
+
+func splitSource(s string) (string, int) {
+	i := strings.LastIndex(s, ":")
+	if i < 0 {
+		return s, 0
+	}
+	n, _ := strconv.Atoi(s[i+1:])
+	return s[:i], n
 }
