@@ -35,7 +35,7 @@ func egressOpen(in *hclspec.Intent) []Finding {
 			continue
 		}
 		r := n.Range
-		out = append(out, Finding{Summary: "Egress left open", Source: generate.Source(r), Range: &r,
+		out = append(out, Finding{Summary: "Egress left open", Source: generate.Source(r), Range: &r, Block: n.Block,
 			Detail: fmt.Sprintf("Pods in managed namespace %q may send traffic anywhere, including the cloud metadata service. Add \"egress\" to default_deny (DNS stays open) and allow what they need.", n.Name)})
 	}
 	return out
@@ -68,7 +68,7 @@ func egressWithoutDNS(in *hclspec.Intent, objs []*unstructured.Unstructured) []F
 			continue
 		}
 		r := s.Range
-		out = append(out, Finding{Summary: "Egress denied without DNS", Source: generate.Source(r), Range: &r,
+		out = append(out, Finding{Summary: "Egress denied without DNS", Source: generate.Source(r), Range: &r, Block: s.Block,
 			Detail: fmt.Sprintf("service.%s cannot resolve names: its egress is restricted and no policy admits DNS (53/UDP to %s). If that is intended, connect by IP block only; otherwise remove dns = false.", s.Label, in.ClusterDNS.Namespace)})
 	}
 	return out
@@ -96,7 +96,7 @@ func allowPorts(in *hclspec.Intent) []Finding {
 				continue
 			}
 			r := a.Range
-			out = append(out, Finding{Summary: "Port matches no target port", Source: generate.Source(r), Range: &r,
+			out = append(out, Finding{Summary: "Port matches no target port", Source: generate.Source(r), Range: &r, Block: a.Block,
 				Detail: fmt.Sprintf("None of the ports %s is the pod port of service.%s (%s/%s), so the connection stays closed.",
 					portList(a.Ports), t.Service.Label, t.Service.TargetPort, strings.ToUpper(proto(t.Service.Protocol)))})
 		}

@@ -31,6 +31,7 @@ type Finding struct {
 	Summary string
 	Detail  string
 	Object  string     // "Kind namespace/name", "" for an intent block
+	Block   string     // the intent block, e.g. `namespace "shop"`, when known
 	Source  string     // file:line of the HCL block, "" when unknown
 	Range   *hcl.Range // the HCL block, when known
 }
@@ -78,7 +79,11 @@ func Diagnostics(fs []Finding) hcl.Diagnostics {
 func Warnings(fs []Finding) []plan.Warning {
 	var out []plan.Warning
 	for _, f := range fs {
-		out = append(out, plan.Warning{Summary: f.Summary, Detail: f.Detail, Object: f.Object, Source: f.Source})
+		obj := f.Object
+		if obj == "" {
+			obj = f.Block
+		}
+		out = append(out, plan.Warning{Summary: f.Summary, Detail: f.Detail, Object: obj, Source: f.Source})
 	}
 	return out
 }
