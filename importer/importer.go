@@ -1,0 +1,132 @@
+// Package importer turns existing Kubernetes objects — Ingresses,
+// IngressClasses, Services and NetworkPolicies, read from YAML or a cluster —
+// into perimeter intent written as formatted HCL, with a report of every
+// annotation, field or policy that could not be carried over exactly.
+//
+// The promise is meaning, not shape: the imported intent compiles to routes
+// with the same host, path and backend tuples as the Ingresses, and to
+// policies with the same allow/deny verdict for every pod pair and port as
+// the input policies. What the language cannot express exactly is either
+// kept verbatim (NetworkPolicies, as policy blocks) or reported.
+package importer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Options configure an import.
+type Options struct {
+	// Gateway is "namespace/name" or "namespace/name:listener": the Gateway
+	// the imported routes attach to.
+	Gateway string
+	// Implementation of that gateway: envoy-gateway (default), istio, custom.
+	Implementation string
+	// Stack is the stack name (default "imported").
+	Stack string
+}
+
+// Severity says how a report entry affects the result.
+type Severity string
+
+// Severities of report entries.
+const (
+	Translated Severity = "translated" // carried over; the note says how
+	Warning    Severity = "warning"    // carried over, but behaviour may differ
+	Dropped    Severity = "not translated"
+	Kept       Severity = "kept verbatim"
+)
+
+// Entry is one line of the import report: what happened to one annotation,
+// field or object.
+type Entry struct {
+	Object   string // Kind namespace/name
+	Item     string // the annotation or field; "" for the object itself
+	Severity Severity
+	Why      string
+}
+
+// Result is the imported intent and its report.
+type Result struct {
+	HCL    []byte
+	Report []Entry
+}
+
+// Import converts objects into intent. Kinds other than Ingress,
+// IngressClass, Service, NetworkPolicy and Namespace are listed in the
+// report as not imported. The output is deterministic: it does not depend
+// on the order of objs.
+func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
+	m, err := newModel(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.load(objs); err != nil {
+		return nil, err
+	}
+	m.ingresses()
+	m.policies()
+	m.sortReport()
+	return &Result{HCL: m.write(), Report: m.report}, nil
+}
+
+// ReportText renders the report, one entry per line, grouped by object.
+func ReportText(entries []Entry) string {
+	if len(entries) == 0 {
+		return "Everything was imported exactly.\n"
+	}
+	var b strings.Builder
+	last := ""
+	for _, e := range entries {
+		if e.Object != last {
+			fmt.Fprintf(&b, "%s\n", e.Object)
+			last = e.Object
+		}
+		item := e.Item
+		if item == "" {
+			item = "(object)"
+		}
+		fmt.Fprintf(&b, "  - %s: %s: %s\n", item, e.Severity, strings.ReplaceAll(e.Why, "\n", "\n      "))
+	}
+	return b.String()
+}
+
+// ReportMarkdown renders the report as a Markdown document.
+func ReportMarkdown(entries []Entry) string {
+	var b strings.Builder
+	b.WriteString("# Import report\n\n")
+	if len(entries) == 0 {
+		b.WriteString("Everything was imported exactly.\n")
+		return b.String()
+	}
+	b.WriteString("| object | item | result | why |\n|---|---|---|---|\n")
+	for _, e := range entries {
+		why := strings.ReplaceAll(strings.ReplaceAll(e.Why, "|", `\|`), "\n", "<br>")
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", e.Object, "`"+e.Item+"`", e.Severity, why)
+	}
+	return b.String()
+}
+
+func (m *model) note(obj, item string, sev Severity, format string, args ...any) {
+	m.report = append(m.report, Entry{Object: obj, Item: item, Severity: sev, Why: fmt.Sprintf(format, args...)})
+}
+
+func (m *model) sortReport() {
+	sort.SliceStable(m.report, func(i, j int) bool {
+		a, b := m.report[i], m.report[j]
+		if a.Object != b.Object {
+			return a.Object < b.Object
+		}
+		return a.Item < b.Item
+	})
+}
+
+func objectRef(u *unstructured.Unstructured) string {
+	if u.GetNamespace() == "" {
+		return u.GetKind() + " " + u.GetName()
+	}
+	return u.GetKind() + " " + u.GetNamespace() + "/" + u.GetName()
+}

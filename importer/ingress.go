@@ -1,0 +1,348 @@
+package importer
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	netv1 "k8s.io/api/networking/v1"
+)
+
+const nginx = "nginx.ingress.kubernetes.io/"
+
+// ignoredAnnotations carry no routing meaning.
+var ignoredAnnotations = map[string]bool{
+	"kubectl.kubernetes.io/last-applied-configuration": true,
+}
+
+// ingresses turns every Ingress into routes: primary Ingresses first, then
+// canaries merged into the primary rule for the same host and path.
+func (m *model) ingresses() {
+	var canaries []*netv1.Ingress
+	index := map[string]*rule{} // ns|host|pathType|path -> rule of a primary Ingress
+	for _, in := range m.inIngresses {
+		if in.Annotations[nginx+"canary"] == "true" {
+			canaries = append(canaries, in)
+			continue
+		}
+		m.ingress(in, index)
+	}
+	for _, in := range canaries {
+		m.canary(in, index)
+	}
+}
+
+// ingressSettings are the annotations that shape every rule of an Ingress.
+type ingressSettings struct {
+	rewrite  string
+	captured bool // rewrite-target "/$2" with paths like /prefix(/|$)(.*)
+	redirect *redirect
+	timeout  string
+	grpc     bool
+}
+
+func ref(in *netv1.Ingress) string { return "Ingress " + in.Namespace + "/" + in.Name }
+
+func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
+	set := m.annotations(in)
+	m.tls(in)
+	m.namespace(in.Namespace)
+	if in.Spec.IngressClassName != nil {
+		m.note(ref(in), "spec.ingressClassName", Translated, "class %q is replaced by gateway %s/%s.", *in.Spec.IngressClassName, m.gwNS, m.gwName)
+	}
+	byHost := map[string][]netv1.HTTPIngressPath{}
+	var hosts []string
+	for _, r := range in.Spec.Rules {
+		if _, seen := byHost[r.Host]; !seen {
+			hosts = append(hosts, r.Host)
+		}
+		if r.HTTP != nil {
+			byHost[r.Host] = append(byHost[r.Host], r.HTTP.Paths...)
+		} else {
+			byHost[r.Host] = append(byHost[r.Host], netv1.HTTPIngressPath{})
+		}
+	}
+	sort.Strings(hosts)
+	for _, host := range hosts {
+		name := in.Name
+		if len(hosts) > 1 || in.Spec.DefaultBackend != nil {
+			name = in.Name + "-" + hostSlug(host)
+		}
+		rt := m.newRoute(in, name, host, set.grpc)
+		for _, p := range byHost[host] {
+			if p.Backend.Service == nil && p.Backend.Resource == nil {
+				continue // a host without paths: the default backend answers
+			}
+			m.addPath(in, rt, host, p, set, index)
+		}
+		if len(rt.rules) == 0 {
+			m.dropRoute(rt)
+		}
+	}
+	if d := in.Spec.DefaultBackend; d != nil {
+		rt := m.newRoute(in, in.Name+"-default", "", set.grpc)
+		m.addPath(in, rt, "", netv1.HTTPIngressPath{Path: "/", Backend: *d}, set, index)
+		if len(rt.rules) == 0 {
+			m.dropRoute(rt)
+		}
+	}
+}
+
+func hostSlug(host string) string {
+	if host == "" {
+		return "any-host"
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(host, "*", "wildcard"), ".", "-")
+}
+
+func (m *model) newRoute(in *netv1.Ingress, name, host string, grpc bool) *route {
+	kind := "route"
+	if grpc {
+		kind = "grpc_route"
+	}
+	key := in.Namespace + "/" + name
+	rt := &route{label: m.uniqueLabel(kind, name, key), ns: in.Namespace, grpc: grpc, key: key}
+	if host != "" {
+		rt.hostnames = []string{host}
+	}
+	rt.comments = append(rt.comments, "from "+ref(in))
+	m.routes = append(m.routes, rt)
+	return rt
+}
+
+func (m *model) dropRoute(rt *route) {
+	m.routes = m.routes[:len(m.routes)-1]
+}
+
+// addPath adds one Ingress path as a rule.
+func (m *model) addPath(in *netv1.Ingress, rt *route, host string, p netv1.HTTPIngressPath, set ingressSettings, index map[string]*rule) {
+	r := &rule{path: p.Path, timeout: set.timeout}
+	if r.path == "" {
+		r.path = "/"
+	}
+	if p.PathType != nil {
+		switch *p.PathType {
+		case netv1.PathTypeExact:
+			r.pathType = "exact"
+		case netv1.PathTypeImplementationSpecific:
+			m.note(ref(in), "pathType "+p.Path, Warning, "ImplementationSpecific is imported as Prefix; ingress-nginx treats it as a prefix unless use-regex is set.")
+		}
+	}
+	if p.Backend.Resource != nil {
+		m.note(ref(in), "backend "+p.Path, Dropped, "resource backends (%s %s) have no Gateway API equivalent; the path is not imported.", p.Backend.Resource.Kind, p.Backend.Resource.Name)
+		return
+	}
+	if rt.grpc && r.path != "/" {
+		m.note(ref(in), "path "+r.path, Warning, "a gRPC route matches services and methods, not paths: this path is imported as a rule for every method.")
+	}
+	if !m.plainPath(in, r, set) {
+		return
+	}
+	if set.redirect != nil {
+		r.redirect = set.redirect
+	} else {
+		svc := p.Backend.Service
+		r.backends = []backend{{svc: m.serviceBlock(ref(in), in.Namespace, svc.Name, svc.Port)}}
+		m.isolated(r.backends[0].svc)
+		if !set.captured || capturePath.MatchString(p.Path) {
+			r.rewritePrefix = set.rewrite
+		}
+	}
+	rt.rules = append(rt.rules, r)
+	index[in.Namespace+"|"+host+"|"+r.pathType+"|"+r.path] = r
+}
+
+// tls records each TLS section as a note on the listener.
+func (m *model) tls(in *netv1.Ingress) {
+	for _, t := range in.Spec.TLS {
+		hosts := strings.Join(t.Hosts, ", ")
+		if hosts == "" {
+			hosts = "every host"
+		}
+		m.tlsNotes = append(m.tlsNotes, fmt.Sprintf("TLS for %s needs certificate Secret %s/%s on this listener (from %s)", hosts, in.Namespace, t.SecretName, ref(in)))
+		m.note(ref(in), "spec.tls", Translated, "TLS for %s: a note on the gateway's listener; the listener must terminate TLS with Secret %s/%s (copy it or add a ReferenceGrant).", hosts, in.Namespace, t.SecretName)
+	}
+}
+
+// annotations translates the Ingress's annotations into rule settings and
+// reports every one of them.
+func (m *model) annotations(in *netv1.Ingress) ingressSettings {
+	var set ingressSettings
+	keys := make([]string, 0, len(in.Annotations))
+	for k := range in.Annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m.annotation(in, k, in.Annotations[k], &set)
+	}
+	return set
+}
+
+func (m *model) annotation(in *netv1.Ingress, key, value string, set *ingressSettings) {
+	obj := ref(in)
+	name, isNginx := strings.CutPrefix(key, nginx)
+	switch {
+	case ignoredAnnotations[key]:
+	case key == "kubernetes.io/ingress.class":
+		m.note(obj, key, Translated, "class %q is replaced by gateway %s/%s.", value, m.gwNS, m.gwName)
+	case !isNginx:
+		m.note(obj, key, Dropped, "not an ingress-nginx annotation; perimeter does not know its meaning.")
+	case name == "rewrite-target":
+		m.rewrite(obj, key, value, in, set)
+	case name == "ssl-redirect" || name == "force-ssl-redirect":
+		m.sslRedirect(obj, key, value, in)
+	case name == "permanent-redirect" || name == "temporal-redirect":
+		m.redirect(obj, key, value, name, in, set)
+	case name == "permanent-redirect-code":
+		if set.redirect != nil || in.Annotations[nginx+"permanent-redirect"] != "" {
+			m.note(obj, key, Translated, "the redirect's status code.")
+		} else {
+			m.note(obj, key, Dropped, "no permanent-redirect to apply it to.")
+		}
+	case name == "proxy-read-timeout" || name == "proxy-send-timeout":
+		m.timeout(obj, key, in, set)
+	case name == "backend-protocol":
+		m.backendProtocol(obj, key, value, set)
+	case name == "whitelist-source-range" || name == "denylist-source-range":
+		m.note(obj, key, Warning, "source ranges (%s) are not a routing feature in Gateway API. Restrict the backend with a NetworkPolicy ipBlock (an allow block with cidr(...)) instead — and note that a load balancer that rewrites source IPs (no externalTrafficPolicy: Local, no PROXY protocol) hides the client address from both.", value)
+	case strings.HasPrefix(name, "canary"):
+		m.note(obj, key, Dropped, "canary annotations only apply to an Ingress marked canary: \"true\".")
+	case strings.HasPrefix(name, "enable-cors") || strings.HasPrefix(name, "cors-"):
+		m.note(obj, key, Dropped, "the intent language has no CORS filter yet (HTTPRoute CORS); configure CORS in the application or on the gateway.")
+	default:
+		m.note(obj, key, Dropped, "no Gateway API standard-channel equivalent is translated for this annotation.")
+	}
+}
+
+func (m *model) rewrite(obj, key, value string, in *netv1.Ingress, set *ingressSettings) {
+	if value == "/$2" {
+		set.rewrite, set.captured = "/", true
+		m.note(obj, key, Translated, "paths of the form /prefix(/|$)(.*) become prefix /prefix with rewrite { prefix = \"/\" }; other regular-expression paths are reported.")
+		return
+	}
+	if strings.Contains(value, "$") || in.Annotations[nginx+"use-regex"] == "true" {
+		m.note(obj, key, Dropped, "%q uses regular-expression captures; Gateway API rewrites only replace a path prefix or the full path. Rewrite the rules by hand (rewrite { prefix = ... }).", value)
+		return
+	}
+	set.rewrite = value
+	m.note(obj, key, Translated, "rewrite { prefix = %q }: the matched path prefix is replaced (ReplacePrefixMatch).", value)
+}
+
+func (m *model) sslRedirect(obj, key, value string, in *netv1.Ingress) {
+	if value != "true" {
+		m.note(obj, key, Translated, "%q: Gateway listeners do not redirect unless told to; nothing to add.", value)
+		return
+	}
+	var hosts []string
+	for _, r := range in.Spec.Rules {
+		if r.Host != "" && !slices.Contains(hosts, strconv.Quote(r.Host)) {
+			hosts = append(hosts, strconv.Quote(r.Host))
+		}
+	}
+	sort.Strings(hosts)
+	m.note(obj, key, Warning, "HTTP-to-HTTPS redirects belong to a route on the gateway's plain-HTTP listener; add:\n"+
+		"route %q {\n  namespace = %q\n  gateway   = gateway.%s\n  listener  = \"http\"\n  hostnames = [%s]\n  rule {\n    redirect {\n      scheme = \"https\"\n      status = 301\n    }\n  }\n}",
+		in.Name+"-https-redirect", in.Namespace, identifier(m.gwName), strings.Join(hosts, ", "))
+}
+
+func (m *model) redirect(obj, key, value, name string, in *netv1.Ingress, set *ingressSettings) {
+	u, err := url.Parse(value)
+	if err != nil || u.Host == "" {
+		m.note(obj, key, Dropped, "%q is not an absolute URL.", value)
+		return
+	}
+	status := 302
+	if name == "permanent-redirect" {
+		status = 301
+		if c, err := strconv.Atoi(in.Annotations[nginx+"permanent-redirect-code"]); err == nil {
+			status = c
+		}
+	}
+	r := &redirect{scheme: u.Scheme, hostname: u.Hostname(), status: status}
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		r.port = int32(p)
+	}
+	if u.Path != "" {
+		r.path = u.Path
+	}
+	set.redirect = r
+	if u.RawQuery != "" {
+		m.note(obj, key, Warning, "redirect to %s; the query string is dropped (Gateway API redirects cannot set one).", value)
+		return
+	}
+	m.note(obj, key, Translated, "redirect { ... status = %d } on every rule of this Ingress.", status)
+}
+
+func (m *model) timeout(obj, key string, in *netv1.Ingress, set *ingressSettings) {
+	longest := 0
+	for _, k := range []string{nginx + "proxy-read-timeout", nginx + "proxy-send-timeout"} {
+		if n, err := strconv.Atoi(in.Annotations[k]); err == nil && n > longest {
+			longest = n
+		}
+	}
+	if longest == 0 {
+		m.note(obj, key, Dropped, "%q is not a number of seconds.", in.Annotations[key])
+		return
+	}
+	set.timeout = fmt.Sprintf("%ds", longest)
+	m.note(obj, key, Warning, "timeout = %q (the longer of read and send): Gateway API times the whole request, ingress-nginx times each read or send.", set.timeout)
+}
+
+func (m *model) backendProtocol(obj, key, value string, set *ingressSettings) {
+	switch strings.ToUpper(value) {
+	case "GRPC", "GRPCS":
+		set.grpc = true
+		m.note(obj, key, Translated, "%s: the Ingress becomes a grpc_route.", value)
+		if strings.EqualFold(value, "GRPCS") {
+			m.note(obj, key, Warning, "TLS to the backend (GRPCS) needs a BackendTLSPolicy, which perimeter does not write.")
+		}
+	case "HTTP":
+		m.note(obj, key, Translated, "HTTP is the default.")
+	default:
+		m.note(obj, key, Dropped, "%s backends are not translated (HTTPS needs a BackendTLSPolicy).", value)
+	}
+}
+
+// capturePath is ingress-nginx's idiom for "strip this prefix".
+var capturePath = regexp.MustCompile(`^\^?(/[-A-Za-z0-9/._~]*?)/?\(/\|\$\)\(\.\*\)$`)
+
+// validPath is what Gateway API accepts as a path.
+var validPath = regexp.MustCompile(`^/[-A-Za-z0-9/._~!$&'()*+,;=:@%]*$`)
+
+// plainPath turns the capture idiom into a prefix and reports paths that
+// are regular expressions; it returns false when the path is not imported.
+func (m *model) plainPath(in *netv1.Ingress, r *rule, set ingressSettings) bool {
+	if c := capturePath.FindStringSubmatch(r.path); c != nil && set.captured {
+		r.path, r.pathType = c[1], ""
+		if r.path == "" {
+			r.path = "/"
+		}
+		return true
+	}
+	regex := in.Annotations[nginx+"use-regex"] == "true" || set.captured
+	if !validPath.MatchString(r.path) || (regex && strings.ContainsAny(r.path, "^$()[]*+?|{}\\")) {
+		m.note(ref(in), "path "+r.path, Dropped, "a regular-expression path has no Gateway API standard-channel equivalent (RegularExpression matching is implementation-specific); write the rule by hand.")
+		return false
+	}
+	if set.captured {
+		m.note(ref(in), "path "+r.path, Warning, "not of the form /prefix(/|$)(.*): imported as a prefix without the rewrite.")
+	}
+	return true
+}
+
+// isolated reports, once per service, that exposing it through the gateway
+// isolates its pods for ingress.
+func (m *model) isolated(s *service) {
+	obj := "Service " + s.ns + "/" + s.name
+	for _, e := range m.report {
+		if e.Object == obj && e.Item == "ingress isolation" {
+			return
+		}
+	}
+	m.note(obj, "ingress isolation", Warning, "as a route backend it gets a NetworkPolicy admitting the gateway's data-plane pods on its target port; from then on only the gateway and allow blocks naming it may reach its pods. Add allow blocks for in-cluster callers.")
+}

@@ -1,0 +1,271 @@
+package importer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	netv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// model is the intent being assembled from the input objects.
+type model struct {
+	opts       Options
+	gwNS       string
+	gwName     string
+	gwListener string
+	tlsNotes   []string
+
+	services    map[string]*corev1.Service // ns/name
+	inIngresses []*netv1.Ingress
+	inPolicies  []*netv1.NetworkPolicy
+	nsLabels    map[string]map[string]string
+
+	blocks     map[string]*service // ns/name/port -> service block
+	labels     map[string]string   // block type + label -> key that owns it
+	namespaces map[string]*namespace
+	routes     []*route
+	allows     []*allow
+	passthru   []*passthrough
+	report     []Entry
+}
+
+// service is a service block: one port of a Kubernetes Service.
+type service struct {
+	label, name, ns string
+	selector        map[string]string
+	port            int32
+	target          string // number or name; "" = same as port
+	protocol        string
+	placeholder     bool
+	noDNS           bool
+}
+
+type namespace struct {
+	name            string
+	denyIn, denyOut bool
+	noDNS           bool // egress allows in it must not get perimeter's DNS rule
+}
+
+// route is a route or grpc_route block.
+type route struct {
+	label, name, ns string
+	grpc            bool
+	hostnames       []string
+	rules           []*rule
+	comments        []string
+	key             string // namespace/ingress/host, for canary merging
+}
+
+type rule struct {
+	path, pathType string // pathType "exact" or "" (prefix)
+	headers        map[string]string
+	backends       []backend
+	redirect       *redirect
+	rewritePrefix  string
+	timeout        string
+}
+
+type backend struct {
+	svc    *service
+	weight int32 // 0: no weight written
+}
+
+type redirect struct {
+	scheme, hostname, path string
+	port                   int32
+	status                 int
+}
+
+type allow struct {
+	label    string
+	from, to []endpoint
+	ports    []string // nil: all ports (or the service's target port; see allows)
+	comment  string
+}
+
+// endpoint is one side of an allow, as an HCL expression.
+type endpoint struct {
+	svc     *service          // service.X
+	ns      string            // namespace.X when pods == nil and svc == nil and !nsSel
+	pods    map[string]string // pods(ns, {...})
+	nsSel   map[string]string // namespaces({...})
+	cidr    string
+	except  []string
+	isNSSel bool
+	isCIDR  bool
+	wholeNS bool
+}
+
+type passthrough struct {
+	label, yaml, comment string
+}
+
+func newModel(opts Options) (*model, error) {
+	m := &model{opts: opts, services: map[string]*corev1.Service{}, nsLabels: map[string]map[string]string{},
+		blocks: map[string]*service{}, labels: map[string]string{}, namespaces: map[string]*namespace{}}
+	if m.opts.Implementation == "" {
+		m.opts.Implementation = "envoy-gateway"
+	}
+	if m.opts.Stack == "" {
+		m.opts.Stack = "imported"
+	}
+	g := opts.Gateway
+	if i := strings.LastIndex(g, ":"); i >= 0 {
+		m.gwListener, g = g[i+1:], g[:i]
+	}
+	ns, name, ok := strings.Cut(g, "/")
+	if !ok || ns == "" || name == "" {
+		return nil, fmt.Errorf("gateway %q: want namespace/name or namespace/name:listener", opts.Gateway)
+	}
+	m.gwNS, m.gwName = ns, name
+	return m, nil
+}
+
+// load sorts the input by kind and converts the kinds the import reads.
+func (m *model) load(objs []*unstructured.Unstructured) error {
+	sorted := append([]*unstructured.Unstructured(nil), objs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return objectRef(sorted[i]) < objectRef(sorted[j]) })
+	conv := runtime.DefaultUnstructuredConverter
+	for _, u := range sorted {
+		var err error
+		switch u.GroupVersionKind().GroupKind().String() {
+		case "Service":
+			s := &corev1.Service{}
+			err = conv.FromUnstructured(u.Object, s)
+			m.services[s.Namespace+"/"+s.Name] = s
+		case "Ingress.networking.k8s.io":
+			in := &netv1.Ingress{}
+			err = conv.FromUnstructured(u.Object, in)
+			m.inIngresses = append(m.inIngresses, in)
+		case "NetworkPolicy.networking.k8s.io":
+			p := &netv1.NetworkPolicy{}
+			err = conv.FromUnstructured(u.Object, p)
+			m.inPolicies = append(m.inPolicies, p)
+		case "IngressClass.networking.k8s.io":
+			m.ingressClass(u)
+		case "Namespace":
+			m.nsLabels[u.GetName()] = u.GetLabels()
+		default:
+			m.note(objectRef(u), "", Dropped, "%s objects are not imported.", u.GetKind())
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", objectRef(u), err)
+		}
+	}
+	return nil
+}
+
+func (m *model) ingressClass(u *unstructured.Unstructured) {
+	ctrl, _, _ := unstructured.NestedString(u.Object, "spec", "controller")
+	m.note(objectRef(u), "spec.controller", Translated,
+		"the class (controller %s) is replaced by gateway %s/%s: routes attach to it instead.", ctrl, m.gwNS, m.gwName)
+}
+
+// namespace marks ns as managed by the stack.
+func (m *model) namespace(ns string) *namespace {
+	n := m.namespaces[ns]
+	if n == nil {
+		n = &namespace{name: ns}
+		m.namespaces[ns] = n
+	}
+	return n
+}
+
+// uniqueLabel returns a block label for key derived from want: want itself
+// when it is free, else want with a numeric suffix.
+func (m *model) uniqueLabel(kind, want, key string) string {
+	base := identifier(want)
+	for i := 1; ; i++ {
+		label := base
+		if i > 1 {
+			label = fmt.Sprintf("%s-%d", base, i)
+		}
+		if owner, taken := m.labels[kind+"."+label]; !taken || owner == key {
+			m.labels[kind+"."+label] = key
+			return label
+		}
+	}
+}
+
+// identifier makes s a valid HCL identifier that is also a Kubernetes
+// name: lower-case letters, digits and '-', starting with a letter.
+func identifier(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteRune('-')
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if out == "" || out[0] < 'a' || out[0] > 'z' {
+		out = "x-" + out
+	}
+	return out
+}
+
+// serviceBlock returns the service block for port of Service ns/name (by
+// number or name), creating it; a Service missing from the input gets a
+// placeholder block and a report entry.
+func (m *model) serviceBlock(from, ns, name string, port netv1.ServiceBackendPort) *service {
+	s := m.services[ns+"/"+name]
+	if s == nil {
+		return m.placeholder(from, ns, name, port)
+	}
+	for _, p := range s.Spec.Ports {
+		if (port.Name != "" && p.Name == port.Name) || (port.Name == "" && p.Port == port.Number) {
+			return m.serviceBlockFor(s, p)
+		}
+	}
+	m.note(from, "backend "+name, Warning, "Service %s/%s has no port %s; a placeholder port is used.", ns, name, portString(port))
+	return m.placeholder(from, ns, name, port)
+}
+
+func (m *model) serviceBlockFor(s *corev1.Service, p corev1.ServicePort) *service {
+	key := fmt.Sprintf("%s/%s/%d", s.Namespace, s.Name, p.Port)
+	if b := m.blocks[key]; b != nil {
+		return b
+	}
+	want := s.Name
+	if len(s.Spec.Ports) > 1 && p.Name != "" {
+		want = s.Name + "-" + p.Name
+	}
+	b := &service{label: m.uniqueLabel("service", want, key), name: s.Name, ns: s.Namespace,
+		selector: s.Spec.Selector, port: p.Port, protocol: string(p.Protocol)}
+	if p.TargetPort.String() != "0" && p.TargetPort.String() != fmt.Sprint(p.Port) {
+		b.target = p.TargetPort.String()
+	}
+	m.blocks[key] = b
+	m.namespace(s.Namespace)
+	return b
+}
+
+func (m *model) placeholder(from, ns, name string, port netv1.ServiceBackendPort) *service {
+	key := ns + "/" + name + "/" + portString(port)
+	if b := m.blocks[key]; b != nil {
+		return b
+	}
+	number := port.Number
+	if number == 0 {
+		number = 80
+	}
+	m.note(from, "backend "+name, Warning, "Service %s/%s is not in the input: a placeholder service block with selector app = %q was written; fix its selector and ports.", ns, name, name)
+	b := &service{label: m.uniqueLabel("service", name, key), name: name, ns: ns,
+		selector: map[string]string{"app": name}, port: number, placeholder: true}
+	m.blocks[key] = b
+	m.namespace(ns)
+	return b
+}
+
+func portString(p netv1.ServiceBackendPort) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return fmt.Sprint(p.Number)
+}

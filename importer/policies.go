@@ -1,0 +1,212 @@
+package importer
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	netv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/perimeter-dev/perimeter/reach"
+)
+
+// policies turns each NetworkPolicy into namespace baselines and allow
+// blocks when the intent expresses it exactly, and into a verbatim policy
+// block otherwise.
+//
+// Exact means: the policy's pods are a whole namespace, a Service's pods or
+// pods by labels; each rule's peers are IP blocks or namespaces by labels
+// (never pods: an allow from pods also restricts the source's egress); a
+// direction without rules is a baseline only for a whole namespace.
+func (m *model) policies() {
+	for _, p := range m.inPolicies {
+		m.namespace(p.Namespace)
+		if why := m.inexact(p); why != "" {
+			m.keep(p, why)
+			continue
+		}
+		m.translate(p)
+	}
+}
+
+// inexact says why a policy cannot be expressed exactly, or "".
+func (m *model) inexact(p *netv1.NetworkPolicy) string {
+	if len(p.Spec.PodSelector.MatchExpressions) > 0 {
+		return "its podSelector uses matchExpressions"
+	}
+	in, out := reach.EffectiveTypes(p.Spec)
+	whole := len(p.Spec.PodSelector.MatchLabels) == 0
+	if (in && len(p.Spec.Ingress) == 0 || out && len(p.Spec.Egress) == 0) && !whole {
+		return "it denies a direction for some pods of the namespace (a workload baseline is not imported yet)"
+	}
+	for _, r := range p.Spec.Ingress {
+		if why := inexactRule(r.From, r.Ports); why != "" {
+			return "an ingress rule " + why
+		}
+	}
+	for _, r := range p.Spec.Egress {
+		if why := inexactRule(r.To, r.Ports); why != "" {
+			return "an egress rule " + why
+		}
+	}
+	return ""
+}
+
+func inexactRule(peers []netv1.NetworkPolicyPeer, ports []netv1.NetworkPolicyPort) string {
+	if len(peers) == 0 {
+		return "admits every peer (an allow always names its peers)"
+	}
+	for _, p := range peers {
+		switch {
+		case p.PodSelector != nil && p.NamespaceSelector != nil:
+			return "has a peer selecting pods by namespace AND pod labels; an allow from those pods would also restrict their egress"
+		case p.PodSelector != nil:
+			return "has a pod peer; an allow from those pods would also restrict their egress"
+		case p.NamespaceSelector != nil && (len(p.NamespaceSelector.MatchExpressions) > 0 || len(p.NamespaceSelector.MatchLabels) == 0):
+			return "selects namespaces by expressions or selects every namespace"
+		}
+	}
+	for _, p := range ports {
+		if p.Port != nil && p.Port.Type == 1 && p.EndPort != nil {
+			return "has a named port with an end port"
+		}
+	}
+	return ""
+}
+
+// keep writes the policy verbatim and reports why.
+func (m *model) keep(p *netv1.NetworkPolicy, why string) {
+	clean := netv1.NetworkPolicy{TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}, Spec: p.Spec}
+	b, err := yaml.Marshal(clean)
+	if err != nil {
+		m.note(policyRef(p), "", Dropped, "cannot be written back: %v", err)
+		return
+	}
+	b = []byte(strings.Replace(string(b), "  creationTimestamp: null\n", "", 1))
+	label := m.uniqueLabel("policy", p.Namespace+"-"+p.Name, p.Namespace+"/"+p.Name)
+	m.passthru = append(m.passthru, &passthrough{label: label, yaml: string(b), comment: "kept verbatim: " + why})
+	m.note(policyRef(p), "", Kept, "%s; the intent keeps it as policy %q.", why, label)
+}
+
+func policyRef(p *netv1.NetworkPolicy) string { return "NetworkPolicy " + p.Namespace + "/" + p.Name }
+
+// translate writes baselines and allows for an exactly expressible policy.
+func (m *model) translate(p *netv1.NetworkPolicy) {
+	in, out := reach.EffectiveTypes(p.Spec)
+	ns := m.namespace(p.Namespace)
+	subject := m.subject(p)
+	if in && len(p.Spec.Ingress) == 0 {
+		ns.denyIn = true
+	}
+	if out && len(p.Spec.Egress) == 0 {
+		ns.denyOut = true
+	}
+	n := len(p.Spec.Ingress) + len(p.Spec.Egress)
+	for i, r := range p.Spec.Ingress {
+		a := m.newAllow(p, "ingress", i, n)
+		a.to = []endpoint{subject}
+		a.from = peers(r.From)
+		a.ports = portList(r.Ports, subject.svc != nil)
+	}
+	for i, r := range p.Spec.Egress {
+		a := m.newAllow(p, "egress", i, n)
+		a.from = []endpoint{subject}
+		a.to = peers(r.To)
+		a.ports = portList(r.Ports, false)
+		if subject.svc != nil {
+			subject.svc.noDNS = true
+		} else {
+			ns.noDNS = true
+		}
+	}
+	what := "baseline"
+	if n > 0 {
+		what = fmt.Sprintf("%d allow block(s)", n)
+	}
+	m.note(policyRef(p), "", Translated, "expressed exactly as %s.", what)
+}
+
+func (m *model) newAllow(p *netv1.NetworkPolicy, dir string, i, n int) *allow {
+	name := p.Name
+	if n > 1 {
+		name = fmt.Sprintf("%s-%s-%d", p.Name, dir, i+1)
+	}
+	a := &allow{label: m.uniqueLabel("allow", name, p.Namespace+"/"+p.Name+"/"+dir+fmt.Sprint(i)),
+		comment: "from " + policyRef(p)}
+	m.allows = append(m.allows, a)
+	return a
+}
+
+// subject is the policy's pods: a Service whose selector is exactly the
+// podSelector, the whole namespace, or pods by labels.
+func (m *model) subject(p *netv1.NetworkPolicy) endpoint {
+	sel := p.Spec.PodSelector.MatchLabels
+	if len(sel) == 0 {
+		return endpoint{ns: p.Namespace, wholeNS: true}
+	}
+	if s := m.serviceWithSelector(p.Namespace, sel); s != nil {
+		return endpoint{svc: s}
+	}
+	return endpoint{ns: p.Namespace, pods: sel}
+}
+
+func (m *model) serviceWithSelector(ns string, sel map[string]string) *service {
+	var keys []string
+	for k, s := range m.services {
+		if s.Namespace == ns && len(s.Spec.Ports) > 0 && reflect.DeepEqual(s.Spec.Selector, sel) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Strings(keys)
+	s := m.services[keys[0]]
+	return m.serviceBlockFor(s, s.Spec.Ports[0])
+}
+
+func peers(ps []netv1.NetworkPolicyPeer) []endpoint {
+	var out []endpoint
+	for _, p := range ps {
+		if p.IPBlock != nil {
+			out = append(out, endpoint{isCIDR: true, cidr: p.IPBlock.CIDR, except: p.IPBlock.Except})
+			continue
+		}
+		out = append(out, endpoint{isNSSel: true, nsSel: p.NamespaceSelector.MatchLabels})
+	}
+	return out
+}
+
+// portList renders NetworkPolicy ports as allow ports. No ports means every
+// port: nil, or every protocol when the destination is a service (whose
+// default would be its target port).
+func portList(ps []netv1.NetworkPolicyPort, serviceDest bool) []string {
+	if len(ps) == 0 {
+		if serviceDest {
+			return []string{"tcp", "udp", "sctp"}
+		}
+		return nil
+	}
+	var out []string
+	for _, p := range ps {
+		proto := corev1.ProtocolTCP
+		if p.Protocol != nil {
+			proto = *p.Protocol
+		}
+		lp := strings.ToLower(string(proto))
+		switch {
+		case p.Port == nil:
+			out = append(out, lp)
+		case p.EndPort != nil:
+			out = append(out, fmt.Sprintf("%s-%d/%s", p.Port.String(), *p.EndPort, lp))
+		default:
+			out = append(out, p.Port.String()+"/"+lp)
+		}
+	}
+	return out
+}

@@ -1,0 +1,35 @@
+# Imported by perimeter import. Review every TODO and the import report before planning.
+perimeter {
+  stack = "imported"
+}
+
+namespace "data" {
+}
+
+# kept verbatim: an ingress rule has a pod peer; an allow from those pods would also restrict their egress
+policy "data-db-from-shop-or-api" {
+  yaml = <<EOT
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db-from-shop-or-api
+  namespace: data
+spec:
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          team: shop
+    - podSelector:
+        matchLabels:
+          app: api
+    ports:
+    - port: 5432
+  podSelector:
+    matchLabels:
+      app: db
+  policyTypes:
+  - Ingress
+EOT
+}
+
