@@ -51,6 +51,6 @@ from HCL into Gateway API routes and NetworkPolicies.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newValidate(), newFmt(), newRender(), newPlan(), newShow(), newApply(), newDestroy(), newCheck(), newExplain(), newMatrix(), newDoctor())
+	root.AddCommand(newValidate(), newFmt(), newRender(), newPlan(), newShow(), newApply(), newDestroy(), newCheck(), newExplain(), newMatrix(), newDoctor(), newImport())
 	return root
 }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/perimeter-dev/perimeter/importer"
+	"github.com/perimeter-dev/perimeter/manifest"
+	"github.com/perimeter-dev/perimeter/ownership"
+)
+
+// importFlags are the flags of perimeter import.
+type importFlags struct {
+	files          []string
+	gateway        string
+	implementation string
+	stack          string
+	output         string
+	namespace      string
+	allNamespaces  bool
+	cluster        clusterFlags
+}
+
+func newImport() *cobra.Command {
+	var f importFlags
+	cmd := &cobra.Command{
+		Use:   "import (--from-file F|DIR ... | --namespace N | --all-namespaces) --gateway NS/NAME[:LISTENER]",
+		Short: "Write HCL intent from Ingresses, Services and NetworkPolicies",
+		Long: `import reads Ingress, IngressClass, Service and NetworkPolicy objects from
+YAML files (--from-file, repeatable; a directory is read recursively) or from
+a cluster (--namespace or --all-namespaces, with --kubeconfig/--context), and
+writes HCL intent: routes on the gateway named by --gateway, the services
+they use, namespace baselines and allow blocks for the policies the language
+expresses exactly, and verbatim policy blocks for the rest.
+
+Every annotation or field that is not carried over exactly is listed in the
+report, with the reason. With --output DIR the intent is written to
+DIR/main.hcl and the report to DIR/import-report.md; otherwise the intent goes
+to standard output and the report to standard error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runImport(cmd, &f) },
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.files, "from-file", nil, "a YAML file or directory to import (repeatable)")
+	fl.StringVar(&f.gateway, "gateway", "", "the Gateway routes attach to: namespace/name[:listener] (required)")
+	fl.StringVar(&f.implementation, "implementation", "envoy-gateway", "the gateway's implementation: envoy-gateway, istio or custom")
+	fl.StringVar(&f.stack, "stack", "imported", "the stack name written to the perimeter block")
+	fl.StringVarP(&f.output, "output", "o", "", "write DIR/main.hcl and DIR/import-report.md instead of printing")
+	fl.StringVarP(&f.namespace, "namespace", "n", "", "import from this namespace of the cluster")
+	fl.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "import from every namespace of the cluster")
+	f.cluster.register(cmd)
+	_ = cmd.MarkFlagRequired("gateway")
+	return cmd
+}
+
+func runImport(cmd *cobra.Command, f *importFlags) error {
+	live := f.namespace != "" || f.allNamespaces
+	switch {
+	case live && len(f.files) > 0:
+		return errors.New("--from-file and --namespace/--all-namespaces exclude each other")
+	case !live && len(f.files) == 0:
+		return errors.New("nothing to import: give --from-file, --namespace or --all-namespaces")
+	case f.namespace != "" && f.allNamespaces:
+		return errors.New("--namespace and --all-namespaces exclude each other")
+	}
+	var objs []*unstructured.Unstructured
+	var err error
+	if live {
+		objs, err = f.readCluster(cmd.Context())
+	} else {
+		objs, err = readFiles(f.files)
+	}
+	if err != nil {
+		return err
+	}
+	res, err := importer.Import(objs, importer.Options{Gateway: f.gateway, Implementation: f.implementation, Stack: f.stack})
+	if err != nil {
+		return err
+	}
+	return writeImport(cmd.OutOrStdout(), cmd.ErrOrStderr(), f.output, res)
+}
+
+func readFiles(paths []string) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		var objs []*unstructured.Unstructured
+		if st.IsDir() {
+			objs, err = manifest.ReadDir(p)
+		} else {
+			var b []byte
+			if b, err = os.ReadFile(p); err == nil {
+				objs, err = manifest.Decode(b)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// importKinds are the kinds read from a cluster.
+var importKinds = []schema.GroupVersionKind{
+	{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"},
+	{Group: "networking.k8s.io", Version: "v1", Kind: "IngressClass"},
+	{Version: "v1", Kind: "Service"},
+	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
+}
+
+// readCluster lists the import kinds; objects perimeter already manages are
+// left out.
+func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c, err := f.cluster.connect()
+	if err != nil {
+		return nil, err
+	}
+	var out []*unstructured.Unstructured
+	for _, gvk := range importKinds {
+		ns := f.namespace
+		if gvk.Kind == "IngressClass" {
+			ns = ""
+		}
+		objs, err := c.List(ctx, gvk, ns, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if o.GetLabels()[ownership.LabelManagedBy] != ownership.ManagedByValue {
+				o.SetKind(gvk.Kind)
+				o.SetAPIVersion(gvk.GroupVersion().String())
+				out = append(out, o)
+			}
+		}
+	}
+	return out, nil
+}
+
+func writeImport(stdout, stderr io.Writer, dir string, res *importer.Result) error {
+	if dir == "" {
+		if _, err := stdout.Write(res.HCL); err != nil {
+			return err
+		}
+		_, err := io.WriteString(stderr, importer.ReportText(res.Report))
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	hclPath := filepath.Join(dir, "main.hcl")
+	if _, err := os.Stat(hclPath); err == nil {
+		return fmt.Errorf("%s exists; import writes a new intent, choose an empty --output directory", hclPath)
+	}
+	if err := os.WriteFile(hclPath, res.HCL, 0o644); err != nil {
+		return err
+	}
+	reportPath := filepath.Join(dir, "import-report.md")
+	if err := os.WriteFile(reportPath, []byte(importer.ReportMarkdown(res.Report)), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "Wrote %s and %s (%s).\n", hclPath, reportPath, summary(res.Report))
+	return nil
+}
+
+// summary counts the report's entries by severity.
+func summary(entries []importer.Entry) string {
+	counts := map[importer.Severity]int{}
+	for _, e := range entries {
+		counts[e.Severity]++
+	}
+	var parts []string
+	for _, s := range []importer.Severity{importer.Translated, importer.Warning, importer.Dropped, importer.Kept} {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+	}
+	return strings.Join(parts, ", ")
+}
