@@ -81,7 +81,7 @@ func inexactRule(peers []netv1.NetworkPolicyPeer, ports []netv1.NetworkPolicyPor
 // keep writes the policy verbatim and reports why.
 func (m *model) keep(p *netv1.NetworkPolicy, why string) {
 	clean := netv1.NetworkPolicy{TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}, Spec: p.Spec}
+		ObjectMeta: metav1.ObjectMeta{Name: importedName(p.Name), Namespace: p.Namespace}, Spec: p.Spec}
 	b, err := yaml.Marshal(clean)
 	if err != nil {
 		m.note(policyRef(p), "", Dropped, "cannot be written back: %v", err)
@@ -90,7 +90,8 @@ func (m *model) keep(p *netv1.NetworkPolicy, why string) {
 	b = []byte(strings.Replace(string(b), "  creationTimestamp: null\n", "", 1))
 	label := m.uniqueLabel("policy", p.Namespace+"-"+p.Name, p.Namespace+"/"+p.Name)
 	m.passthru = append(m.passthru, &passthrough{label: label, yaml: string(b), comment: "kept verbatim: " + why})
-	m.note(policyRef(p), "", Kept, "%s; the intent keeps it as policy %q.", why, label)
+	m.note(policyRef(p), "", Kept, "%s; the intent keeps a copy named %s as policy %q (policies add up, so the copy and the original can run side by side until the original is deleted).",
+		why, importedName(p.Name), label)
 }
 
 func policyRef(p *netv1.NetworkPolicy) string { return "NetworkPolicy " + p.Namespace + "/" + p.Name }
@@ -207,6 +208,17 @@ func portList(ps []netv1.NetworkPolicyPort, serviceDest bool) []string {
 		default:
 			out = append(out, p.Port.String()+"/"+lp)
 		}
+	}
+	return out
+}
+
+// importedName names the verbatim copy of a policy: perimeter never takes
+// over an object it did not create, so the copy must not collide with the
+// original while both exist.
+func importedName(name string) string {
+	out := "imported-" + name
+	if len(out) > 63 {
+		out = strings.TrimRight(out[:63], "-.")
 	}
 	return out
 }

@@ -19,7 +19,7 @@ policy "payments-allow-dns" {
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  name: allow-dns
+  name: imported-allow-dns
   namespace: payments
 spec:
   egress:

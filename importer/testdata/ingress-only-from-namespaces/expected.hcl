@@ -32,7 +32,7 @@ policy "apps-legacy" {
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  name: legacy
+  name: imported-legacy
   namespace: apps
 spec:
   ingress:

@@ -12,7 +12,7 @@ policy "data-db-from-shop-api" {
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  name: db-from-shop-api
+  name: imported-db-from-shop-api
   namespace: data
 spec:
   ingress:

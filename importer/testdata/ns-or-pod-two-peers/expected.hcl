@@ -12,7 +12,7 @@ policy "data-db-from-shop-or-api" {
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  name: db-from-shop-or-api
+  name: imported-db-from-shop-or-api
   namespace: data
 spec:
   ingress:
