@@ -59,6 +59,9 @@ func egressWithoutDNS(in *hclspec.Intent, objs []*unstructured.Unstructured) []F
 	}
 	var out []Finding
 	for _, s := range in.Services {
+		if !s.DNSSet || s.DNS {
+			continue // perimeter keeps DNS open unless told otherwise
+		}
 		if ns := namespaceOf(in, s.Namespace); ns != nil && ns.DenyEgress && !ns.DNS {
 			continue
 		}

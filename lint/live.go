@@ -116,23 +116,20 @@ func Objects(in *hclspec.Intent, desired []*unstructured.Unstructured, live Live
 	}
 	var out []Finding
 	out = append(out, unreachableBackends(in, all, live)...)
+	services, pods := servicesByNamespace(live.Services), podsByNamespace(live.Pods)
 	for _, p := range pols {
-		out = append(out, ipBlockBehindLB(p, live.Services, ranges)...)
-		out = append(out, selectsNothing(p, live.Pods, ranges)...)
-		out = append(out, unusedPorts(p, live.Services, live.Pods, ranges)...)
+		ns := p.np.Namespace
+		out = append(out, ipBlockBehindLB(p, services[ns], ranges)...)
+		out = append(out, selectsNothing(p, pods[ns], ranges)...)
+		out = append(out, unusedPorts(p, services[ns], pods[ns], ranges)...)
 	}
-	isLive := func(p *policy) bool { return !isDesired(p.obj, desired) }
+	mine := map[*unstructured.Unstructured]bool{}
+	for _, d := range desired {
+		mine[d] = true
+	}
+	isLive := func(p *policy) bool { return !mine[p.obj] }
 	out = append(out, redundant(pols, ranges, func(a, b *policy) bool { return isLive(a) || isLive(b) })...)
 	return sortFindings(out)
-}
-
-func isDesired(o *unstructured.Unstructured, desired []*unstructured.Unstructured) bool {
-	for _, d := range desired {
-		if d == o {
-			return true
-		}
-	}
-	return false
 }
 
 // scopeOf is the set of namespaces an intent touches, nil for every one.
@@ -236,7 +233,7 @@ func refs(rs []reach.PolicyRef) string {
 // ipBlockBehindLB warns when a policy admits ingress by ipBlock to pods
 // behind a LoadBalancer or NodePort Service whose externalTrafficPolicy is
 // not Local: the client source IPs are rewritten before the pod sees them.
-func ipBlockBehindLB(p *policy, services []*unstructured.Unstructured, ranges map[string]hcl.Range) []Finding {
+func ipBlockBehindLB(p *policy, services []corev1.Service, ranges map[string]hcl.Range) []Finding {
 	in, _ := reach.EffectiveTypes(p.np.Spec)
 	cidrs := ingressBlocks(p)
 	if !in || len(cidrs) == 0 {
@@ -247,7 +244,7 @@ func ipBlockBehindLB(p *policy, services []*unstructured.Unstructured, ranges ma
 		return nil
 	}
 	var out []Finding
-	for _, s := range typedServices(services, p.np.Namespace) {
+	for _, s := range services {
 		typ, etp := s.Spec.Type, s.Spec.ExternalTrafficPolicy
 		if (typ != corev1.ServiceTypeLoadBalancer && typ != corev1.ServiceTypeNodePort) || etp == corev1.ServiceExternalTrafficPolicyLocal ||
 			len(s.Spec.Selector) == 0 || !sel.Matches(labels.Set(s.Spec.Selector)) {
@@ -275,26 +272,28 @@ func ingressBlocks(p *policy) []string {
 	return out
 }
 
-// typedServices converts the Services of a namespace, sorted by name.
-func typedServices(objs []*unstructured.Unstructured, ns string) []corev1.Service {
-	var out []corev1.Service
+// servicesByNamespace converts Services once, by namespace, sorted by name.
+func servicesByNamespace(objs []*unstructured.Unstructured) map[string][]corev1.Service {
+	out := map[string][]corev1.Service{}
 	for _, o := range objs {
 		var s corev1.Service
-		if o.GetNamespace() == ns && runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &s) == nil {
-			out = append(out, s)
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &s) == nil {
+			out[s.Namespace] = append(out[s.Namespace], s)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	for _, ss := range out {
+		sort.Slice(ss, func(i, j int) bool { return ss[i].Name < ss[j].Name })
+	}
 	return out
 }
 
-// typedPods converts the Pods of a namespace.
-func typedPods(objs []*unstructured.Unstructured, ns string) []corev1.Pod {
-	var out []corev1.Pod
+// podsByNamespace converts Pods once, by namespace.
+func podsByNamespace(objs []*unstructured.Unstructured) map[string][]corev1.Pod {
+	out := map[string][]corev1.Pod{}
 	for _, o := range objs {
 		var p corev1.Pod
-		if o.GetNamespace() == ns && runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &p) == nil {
-			out = append(out, p)
+		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &p) == nil {
+			out[p.Namespace] = append(out[p.Namespace], p)
 		}
 	}
 	return out
@@ -303,13 +302,12 @@ func typedPods(objs []*unstructured.Unstructured, ns string) []corev1.Pod {
 // selectsNothing warns when a policy with a pod selector selects none of
 // the pods of a namespace that has pods (an empty namespace is not yet
 // deployed; a baseline selecting every pod is meant for future pods).
-func selectsNothing(p *policy, pods []*unstructured.Unstructured, ranges map[string]hcl.Range) []Finding {
+func selectsNothing(p *policy, nsPods []corev1.Pod, ranges map[string]hcl.Range) []Finding {
 	ps := p.np.Spec.PodSelector
 	if len(ps.MatchLabels) == 0 && len(ps.MatchExpressions) == 0 {
 		return nil
 	}
 	sel, err := metav1.LabelSelectorAsSelector(&ps)
-	nsPods := typedPods(pods, p.np.Namespace)
 	if err != nil || len(nsPods) == 0 {
 		return nil
 	}

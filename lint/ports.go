@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -37,13 +36,13 @@ func (p podPort) String() string {
 // unusedPorts warns about ingress rule ports of a policy that no selected
 // pod's container port and no target port of a Service selecting those pods
 // uses. Policies whose pods and Services declare no ports are skipped.
-func unusedPorts(p *policy, services, pods []*unstructured.Unstructured, ranges map[string]hcl.Range) []Finding {
+func unusedPorts(p *policy, services []corev1.Service, pods []corev1.Pod, ranges map[string]hcl.Range) []Finding {
 	in, _ := reach.EffectiveTypes(p.np.Spec)
 	sel, err := metav1.LabelSelectorAsSelector(&p.np.Spec.PodSelector)
 	if !in || err != nil {
 		return nil
 	}
-	known := portsSelected(sel, p.np.Namespace, services, pods)
+	known := portsSelected(sel, services, pods)
 	if len(known) == 0 {
 		return nil
 	}
@@ -61,12 +60,12 @@ func unusedPorts(p *policy, services, pods []*unstructured.Unstructured, ranges 
 	return out
 }
 
-// portsSelected collects the container ports of the namespace's pods the
-// selector matches and the target ports of Services whose selector it
-// matches.
-func portsSelected(sel labels.Selector, ns string, services, pods []*unstructured.Unstructured) []podPort {
+// portsSelected collects the container ports of the pods the selector
+// matches and the target ports of Services whose selector it matches (all
+// of the policy's namespace).
+func portsSelected(sel labels.Selector, services []corev1.Service, pods []corev1.Pod) []podPort {
 	var out []podPort
-	for _, pod := range typedPods(pods, ns) {
+	for _, pod := range pods {
 		if !sel.Matches(labels.Set(pod.Labels)) {
 			continue
 		}
@@ -76,7 +75,7 @@ func portsSelected(sel labels.Selector, ns string, services, pods []*unstructure
 			}
 		}
 	}
-	for _, s := range typedServices(services, ns) {
+	for _, s := range services {
 		if len(s.Spec.Selector) == 0 || !sel.Matches(labels.Set(s.Spec.Selector)) {
 			continue
 		}

@@ -3,6 +3,7 @@ package lint
 import (
 	"net/netip"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -73,14 +75,37 @@ func rulesOf(p *policy) []ruleRef {
 func redundant(policies []*policy, ranges map[string]hcl.Range, report func(a, b *policy) bool) []Finding {
 	ordered := append([]*policy(nil), policies...)
 	sort.SliceStable(ordered, func(i, j int) bool { return sourceLess(sourceOf(ordered[i].obj), sourceOf(ordered[j].obj)) })
-	var rules []ruleRef
+	groups := map[string][]ruleRef{} // namespace and direction -> rules
+	var keys []string
 	for _, p := range ordered {
-		rules = append(rules, rulesOf(p)...)
+		for _, r := range rulesOf(p) {
+			k := p.np.Namespace + "/" + string(r.dir)
+			if _, ok := groups[k]; !ok {
+				keys = append(keys, k)
+			}
+			groups[k] = append(groups[k], r)
+		}
+	}
+	var out []Finding
+	for _, k := range keys {
+		out = append(out, redundantIn(groups[k], ranges, report)...)
+	}
+	return out
+}
+
+// redundantIn compares the rules of one namespace and direction: each rule
+// with those whose policy may select a superset of its pods.
+func redundantIn(rules []ruleRef, ranges map[string]hcl.Range, report func(a, b *policy) bool) []Finding {
+	buckets := map[string][]int{}
+	for j, b := range rules {
+		k := bucketKey(b.p.np.Spec.PodSelector)
+		buckets[k] = append(buckets[k], j)
 	}
 	var out []Finding
 	for i, a := range rules {
-		for j, b := range rules {
-			if i == j || a.dir != b.dir || a.p.np.Namespace != b.p.np.Namespace || !covers(b, a) || (covers(a, b) && j > i) || !report(a.p, b.p) {
+		for _, j := range candidates(a.p.np.Spec.PodSelector, buckets) {
+			b := rules[j]
+			if i == j || !covers(b, a) || (covers(a, b) && j > i) || !report(a.p, b.p) {
 				continue
 			}
 			out = append(out, objectFinding(a.p.obj, ranges, "Redundant rule",
@@ -108,6 +133,9 @@ func covers(b, a ruleRef) bool {
 // (judged from matchLabels; selectors with expressions must be equal).
 func selectsSuperset(b, a networkingv1.NetworkPolicy) bool {
 	bs, as := b.Spec.PodSelector, a.Spec.PodSelector
+	if len(bs.MatchExpressions) == 0 && len(bs.MatchLabels) == 0 {
+		return true
+	}
 	if len(bs.MatchExpressions) > 0 || len(as.MatchExpressions) > 0 {
 		return reflect.DeepEqual(bs, as)
 	}
@@ -229,4 +257,36 @@ func splitSource(s string) (string, int) {
 	}
 	n, _ := strconv.Atoi(s[i+1:])
 	return s[:i], n
+}
+
+// bucketKey indexes a policy selector: "" for one selecting every pod, the
+// whole selector for one with expressions, else its first label.
+func bucketKey(sel metav1.LabelSelector) string {
+	if len(sel.MatchExpressions) > 0 {
+		return "expr:" + metav1.FormatLabelSelector(&sel)
+	}
+	keys := make([]string, 0, len(sel.MatchLabels))
+	for k, v := range sel.MatchLabels {
+		keys = append(keys, k+"="+v)
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return ""
+	}
+	return keys[0]
+}
+
+// candidates lists, in order, the rules whose policy selector may select
+// every pod sel selects (see selectsSuperset).
+func candidates(sel metav1.LabelSelector, buckets map[string][]int) []int {
+	out := append([]int(nil), buckets[""]...)
+	if len(sel.MatchExpressions) > 0 {
+		out = append(out, buckets["expr:"+metav1.FormatLabelSelector(&sel)]...)
+	} else {
+		for k, v := range sel.MatchLabels {
+			out = append(out, buckets[k+"="+v]...)
+		}
+	}
+	sort.Ints(out)
+	return slices.Compact(out)
 }
