@@ -129,7 +129,22 @@ func Objects(in *hclspec.Intent, desired []*unstructured.Unstructured, live Live
 	}
 	isLive := func(p *policy) bool { return !mine[p.obj] }
 	out = append(out, redundant(pols, ranges, func(a, b *policy) bool { return isLive(a) || isLive(b) })...)
-	return sortFindings(out)
+	return sortFindings(ownRanges(out, desired))
+}
+
+// ownRanges keeps HCL ranges only on findings about the intent's own
+// objects: a live object's source annotation may name another stack's file.
+func ownRanges(fs []Finding, desired []*unstructured.Unstructured) []Finding {
+	ids := map[string]bool{}
+	for _, d := range desired {
+		ids[objectID(d)] = true
+	}
+	for i := range fs {
+		if fs[i].Object != "" && !ids[fs[i].Object] {
+			fs[i].Range = nil
+		}
+	}
+	return fs
 }
 
 // scopeOf is the set of namespaces an intent touches, nil for every one.
