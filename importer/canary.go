@@ -67,6 +67,9 @@ func (m *model) canarySettings(in *netv1.Ingress) (weight int32, header, value s
 			m.annotation(in, k, v, &ingressSettings{})
 		}
 	}
+	if weight < 0 && header == "" {
+		m.note(obj, nginx+"canary", Dropped, "without canary-weight or canary-by-header the canary receives no traffic; it is not imported.")
+	}
 	if header != "" && value == "" {
 		value = "always"
 		m.note(obj, nginx+"canary-by-header", Warning, "without canary-by-header-value only the value \"always\" is matched; \"never\" (opting out of the weighted canary) is not.")

@@ -42,8 +42,16 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured) []string {
 		}
 	}
 	set := map[string]bool{}
+	primary := map[string]bool{} // ns|host|type|path routed to a service by a primary Ingress
+	sort.SliceStable(ingresses, func(i, j int) bool {
+		return ingresses[i].Annotations["nginx.ingress.kubernetes.io/canary"] < ingresses[j].Annotations["nginx.ingress.kubernetes.io/canary"]
+	})
 	for _, in := range ingresses {
 		a := in.Annotations
+		canary := a["nginx.ingress.kubernetes.io/canary"] == "true"
+		if canary && a["nginx.ingress.kubernetes.io/canary-weight"] == "" && a["nginx.ingress.kubernetes.io/canary-by-header"] == "" {
+			continue // receives no traffic
+		}
 		grpc := strings.HasPrefix(strings.ToUpper(a["nginx.ingress.kubernetes.io/backend-protocol"]), "GRPC")
 		redirect := a["nginx.ingress.kubernetes.io/permanent-redirect"] != "" || a["nginx.ingress.kubernetes.io/temporal-redirect"] != ""
 		add := func(host string, p netv1.HTTPIngressPath) {
@@ -69,6 +77,13 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured) []string {
 			if !redirect {
 				target = backendOf(in.Namespace, p.Backend.Service, services)
 			}
+			k := in.Namespace + "|" + host + "|" + typ + "|" + path
+			switch {
+			case !canary && !redirect:
+				primary[k] = true
+			case canary && !primary[k]:
+				return // reported: no primary rule to merge into
+			}
 			set[host+"|"+typ+"|"+path+"|"+target] = true
 		}
 		for _, r := range in.Spec.Rules {
@@ -78,7 +93,7 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured) []string {
 				}
 			}
 		}
-		if d := in.Spec.DefaultBackend; d != nil && a["nginx.ingress.kubernetes.io/canary"] != "true" {
+		if d := in.Spec.DefaultBackend; d != nil && !canary {
 			add("", netv1.HTTPIngressPath{Path: "/", Backend: *d})
 		}
 	}

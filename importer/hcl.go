@@ -212,7 +212,12 @@ func writeRule(parent *hclwrite.Body, r *rule, grpc bool) {
 		b.SetAttributeValue("timeout", cty.StringVal(r.timeout))
 	}
 	if r.rewritePrefix != "" && !grpc {
-		b.AppendNewBlock("rewrite", nil).Body().SetAttributeValue("prefix", cty.StringVal(r.rewritePrefix))
+		// An exact match is replaced whole: that is its prefix replacement.
+		attr := "prefix"
+		if r.pathType == "exact" {
+			attr = "path"
+		}
+		b.AppendNewBlock("rewrite", nil).Body().SetAttributeValue(attr, cty.StringVal(r.rewritePrefix))
 	}
 	if d := r.redirect; d != nil {
 		rb := b.AppendNewBlock("redirect", nil).Body()
