@@ -10,7 +10,7 @@ import (
 )
 
 // MigrationURL is where ingress-nginx users learn to move to the Gateway API.
-const MigrationURL = "https://gateway-api.sigs.k8s.io/guides/getting-started/migrating-from-ingress/"
+const MigrationURL = "https://gateway-api.sigs.k8s.io/guides/getting-started/migrating-from-ingress-nginx/"
 
 // ingressNginx finds ingress-nginx by its Deployments' labels or by an
 // IngressClass naming its controller.
