@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -239,5 +240,77 @@ func TestObjects(t *testing.T) {
 	}
 	if strings.Contains(got, "web/local-office] It admits") || strings.Contains(got, "[NetworkPolicy web/local-office] Ingress rule") {
 		t.Errorf("false positive:\n%s", got)
+	}
+}
+
+const routeHCL = `perimeter {
+  stack = "edge"
+}
+
+namespace "shop" {
+  default_deny = ["ingress", "egress"]
+}
+
+gateway "public" {
+  namespace      = "edge"
+  implementation = "custom"
+  data_plane {
+    namespace = "edge"
+    selector  = { app = "proxy" }
+  }
+}
+
+service "users" {
+  namespace   = "shop"
+  selector    = { app = "users" }
+  port        = 80
+  target_port = "http"
+}
+
+route "api" {
+  gateway = gateway.public
+  rule {
+    backend = service.users
+  }
+}
+`
+
+func edgeEgress(port int) string {
+	return fmt.Sprintf(`apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: proxies-out, namespace: edge}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - ports: [{port: %d}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: users-1, namespace: shop, labels: {app: users}}
+spec:
+  containers: [{name: app, image: x, ports: [{name: http, containerPort: 8080}]}]
+`, port)
+}
+
+func TestUnreachableBackend(t *testing.T) {
+	in, _ := load(t, routeHCL)
+	desired, diags := generate.Objects(in)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, c := range []struct {
+		port int
+		want bool
+	}{{8080, false}, {9090, true}} {
+		live, err := manifest.Decode([]byte(edgeEgress(c.port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := render(Objects(in, desired, Split(live)))
+		want := `main.hcl:25 Backend unreachable from the gateway [HTTPRoute shop/api] gateway.public's data plane (edge) cannot reach service.users on http/TCP: the data plane's egress is restricted by edge/proxies-out and no rule admits it.`
+		if strings.Contains(got, want) != c.want {
+			t.Errorf("egress to port %d: want warning %v, got:\n%s", c.port, c.want, got)
+		}
 	}
 }

@@ -177,11 +177,12 @@ func unreachableBackends(in *hclspec.Intent, pols []*policy, live Live) []Findin
 	if err != nil {
 		return []Finding{{Summary: "Live checks skipped", Detail: err.Error()}}
 	}
+	pods := podsByNamespace(live.Pods)
 	var out []Finding
 	check := func(kind, ns, name string, o hclspec.Origin, parents []hclspec.ParentRef, backends []hclspec.Backend) {
 		for _, pr := range parents {
 			for _, b := range backends {
-				if msg := blocked(e, pr.Gateway, b.Service); msg != "" {
+				if msg := blocked(e, pr.Gateway, b.Service, pods[b.Service.Namespace]); msg != "" {
 					r := o.Range
 					out = append(out, Finding{Summary: "Backend unreachable from the gateway", Object: kind + " " + ns + "/" + name,
 						Source: generate.Source(r), Range: &r, Detail: msg})
@@ -215,18 +216,24 @@ func engineOf(pols []*policy, namespaces []*unstructured.Unstructured) (*reach.E
 }
 
 // blocked explains why gateway g's data plane cannot reach service s on its
-// target port, or returns "".
-func blocked(e *reach.Engine, g *hclspec.Gateway, s *hclspec.Service) string {
+// target port, or returns "". A named target port is resolved against the
+// service's live pods; when none declares it, its number is unknown and a
+// blocked egress side is not reported (a numeric rule might admit it).
+func blocked(e *reach.Engine, g *hclspec.Gateway, s *hclspec.Service, pods []corev1.Pod) string {
 	if g == nil || s == nil {
 		return ""
 	}
 	proto := corev1.Protocol(strings.ToUpper(proto(s.Protocol)))
+	number := s.TargetPort.Number
+	if s.TargetPort.Name != "" {
+		number = resolveNamed(pods, s, proto)
+	}
 	from := &reach.Pod{Namespace: g.DataPlane.Namespace, Name: "gateway-" + g.Label, Labels: g.DataPlane.Selector}
 	to := &reach.Pod{Namespace: s.Namespace, Name: s.Name, Labels: s.Selector,
-		Ports: []reach.NamedPort{{Name: s.TargetPort.Name, Port: s.TargetPort.Number, Protocol: proto}}}
+		Ports: []reach.NamedPort{{Name: s.TargetPort.Name, Port: number, Protocol: proto}}}
 	port := reach.Port{Number: s.TargetPort.Number, Name: s.TargetPort.Name, Protocol: proto}
 	v := e.Evaluate(reach.PodPeer(from), reach.PodPeer(to), port)
-	if v.Allowed {
+	if v.Allowed || (!v.Egress.Allowed() && number == 0) {
 		return ""
 	}
 	side, by := "the backend's ingress", v.Ingress.IsolatedBy
@@ -235,6 +242,24 @@ func blocked(e *reach.Engine, g *hclspec.Gateway, s *hclspec.Service) string {
 	}
 	return fmt.Sprintf("gateway.%s's data plane (%s) cannot reach service.%s on %s: %s is restricted by %s and no rule admits it.",
 		g.Label, g.DataPlane.Namespace, s.Label, port, side, refs(by))
+}
+
+// resolveNamed finds the number of the service's named target port on one
+// of its live pods, or 0.
+func resolveNamed(pods []corev1.Pod, s *hclspec.Service, proto corev1.Protocol) int32 {
+	for _, p := range pods {
+		if !subset(s.Selector, p.Labels) {
+			continue
+		}
+		for _, c := range p.Spec.Containers {
+			for _, cp := range c.Ports {
+				if cp.Name == s.TargetPort.Name && protocolOf(&cp.Protocol) == proto {
+					return cp.ContainerPort
+				}
+			}
+		}
+	}
+	return 0
 }
 
 func refs(rs []reach.PolicyRef) string {
