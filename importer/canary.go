@@ -14,6 +14,9 @@ import (
 func (m *model) canary(in *netv1.Ingress, index map[string]*rule) {
 	obj := ref(in)
 	weight, header, value := m.canarySettings(in)
+	if weight < 0 && header == "" {
+		return // reported: no traffic reaches it
+	}
 	for _, r := range in.Spec.Rules {
 		if r.HTTP == nil {
 			continue

@@ -25,12 +25,7 @@ func (m *model) write() []byte {
 	for _, name := range sortedKeys(m.namespaces) {
 		m.writeNamespace(body, m.namespaces[name])
 	}
-	services := make([]*service, 0, len(m.blocks))
-	for _, s := range m.blocks {
-		services = append(services, s)
-	}
-	sort.Slice(services, func(i, j int) bool { return services[i].label < services[j].label })
-	for _, s := range services {
+	for _, s := range m.labelServices() {
 		writeService(body, s)
 	}
 	sort.SliceStable(m.routes, func(i, j int) bool { return m.routes[i].label < m.routes[j].label })
@@ -183,6 +178,9 @@ func (m *model) writeRoute(body *hclwrite.Body, r *route) {
 	b := body.AppendNewBlock(kind, []string{r.label}).Body()
 	b.SetAttributeValue("namespace", cty.StringVal(r.ns))
 	b.SetAttributeTraversal("gateway", traversal("gateway", m.gatewayLabel()))
+	if r.listener != "" {
+		b.SetAttributeValue("listener", cty.StringVal(r.listener))
+	}
 	if len(r.hostnames) > 0 {
 		var hs []cty.Value
 		for _, h := range r.hostnames {

@@ -68,6 +68,7 @@ func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 		return nil, err
 	}
 	m.ingresses()
+	m.gatewayRoutes()
 	m.policies()
 	m.sortReport()
 	return &Result{HCL: m.write(), Report: m.report}, nil

@@ -9,6 +9,7 @@ import (
 	netv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // model is the intent being assembled from the input objects.
@@ -19,10 +20,12 @@ type model struct {
 	gwListener string
 	tlsNotes   []string
 
-	services    map[string]*corev1.Service // ns/name
-	inIngresses []*netv1.Ingress
-	inPolicies  []*netv1.NetworkPolicy
-	nsLabels    map[string]map[string]string
+	services     map[string]*corev1.Service // ns/name
+	inIngresses  []*netv1.Ingress
+	inPolicies   []*netv1.NetworkPolicy
+	inHTTPRoutes []*gwv1.HTTPRoute
+	inGRPCRoutes []*gwv1.GRPCRoute
+	nsLabels     map[string]map[string]string
 
 	blocks     map[string]*service // ns/name/port -> service block
 	labels     map[string]string   // block type + label -> key that owns it
@@ -36,6 +39,7 @@ type model struct {
 // service is a service block: one port of a Kubernetes Service.
 type service struct {
 	label, name, ns string
+	want, key       string // the label it would like; its key in model.blocks
 	selector        map[string]string
 	port            int32
 	target          string // number or name; "" = same as port
@@ -54,6 +58,7 @@ type namespace struct {
 type route struct {
 	label, name, ns string
 	grpc            bool
+	listener        string // when not the gateway's
 	hostnames       []string
 	rules           []*rule
 	comments        []string
@@ -145,6 +150,14 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 			p := &netv1.NetworkPolicy{}
 			err = conv.FromUnstructured(u.Object, p)
 			m.inPolicies = append(m.inPolicies, p)
+		case "HTTPRoute.gateway.networking.k8s.io":
+			r := &gwv1.HTTPRoute{}
+			err = conv.FromUnstructured(u.Object, r)
+			m.inHTTPRoutes = append(m.inHTTPRoutes, r)
+		case "GRPCRoute.gateway.networking.k8s.io":
+			r := &gwv1.GRPCRoute{}
+			err = conv.FromUnstructured(u.Object, r)
+			m.inGRPCRoutes = append(m.inGRPCRoutes, r)
 		case "IngressClass.networking.k8s.io":
 			m.ingressClass(u)
 		case "Namespace":
@@ -236,7 +249,7 @@ func (m *model) serviceBlockFor(s *corev1.Service, p corev1.ServicePort) *servic
 	if len(s.Spec.Ports) > 1 && p.Name != "" {
 		want = s.Name + "-" + p.Name
 	}
-	b := &service{label: m.uniqueLabel("service", want, key), name: s.Name, ns: s.Namespace,
+	b := &service{want: want, key: key, name: s.Name, ns: s.Namespace,
 		selector: s.Spec.Selector, port: p.Port, protocol: string(p.Protocol)}
 	if p.TargetPort.String() != "0" && p.TargetPort.String() != fmt.Sprint(p.Port) {
 		b.target = p.TargetPort.String()
@@ -256,7 +269,7 @@ func (m *model) placeholder(from, ns, name string, port netv1.ServiceBackendPort
 		number = 80
 	}
 	m.note(from, "backend "+name, Warning, "Service %s/%s is not in the input: a placeholder service block with selector app = %q was written; fix its selector and ports.", ns, name, name)
-	b := &service{label: m.uniqueLabel("service", name, key), name: name, ns: ns,
+	b := &service{want: name, key: key, name: name, ns: ns,
 		selector: map[string]string{"app": name}, port: number, placeholder: true}
 	m.blocks[key] = b
 	m.namespace(ns)
@@ -268,4 +281,18 @@ func portString(p netv1.ServiceBackendPort) string {
 		return p.Name
 	}
 	return fmt.Sprint(p.Number)
+}
+
+// labelServices names the service blocks in the order of their keys, so a
+// label does not depend on the order the blocks were needed in.
+func (m *model) labelServices() []*service {
+	keys := sortedKeys(m.blocks)
+	out := make([]*service, 0, len(keys))
+	for _, k := range keys {
+		s := m.blocks[k]
+		s.label = m.uniqueLabel("service", s.want, k)
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].label < out[j].label })
+	return out
 }

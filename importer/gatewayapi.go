@@ -1,0 +1,204 @@
+package importer
+
+import (
+	"fmt"
+
+	netv1 "k8s.io/api/networking/v1"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// gatewayRoutes imports existing HTTPRoutes and GRPCRoutes: every rule the
+// language expresses becomes a rule block; the rest is reported. Rendering
+// the imported intent gives the routes back, so importing perimeter's own
+// output yields the same intent (the round trip).
+func (m *model) gatewayRoutes() {
+	for _, r := range m.inHTTPRoutes {
+		m.httpRoute(r)
+	}
+	for _, r := range m.inGRPCRoutes {
+		m.grpcRoute(r)
+	}
+}
+
+func (m *model) routeFor(kind, ns, name string, parents []gwv1.ParentReference, hosts []gwv1.Hostname, grpc bool) *route {
+	obj := kind + " " + ns + "/" + name
+	rt := &route{label: m.uniqueLabel(map[bool]string{false: "route", true: "grpc_route"}[grpc], name, ns+"/"+name),
+		ns: ns, grpc: grpc, comments: []string{"from " + obj}}
+	for _, h := range hosts {
+		rt.hostnames = append(rt.hostnames, string(h))
+	}
+	for i, p := range parents {
+		pns := ns
+		if p.Namespace != nil {
+			pns = string(*p.Namespace)
+		}
+		if pns != m.gwNS || string(p.Name) != m.gwName {
+			m.note(obj, fmt.Sprintf("spec.parentRefs[%d]", i), Warning, "attached to Gateway %s/%s; the imported route attaches to %s/%s instead.", pns, p.Name, m.gwNS, m.gwName)
+		}
+		if p.SectionName != nil && string(*p.SectionName) != m.gwListener && i == 0 {
+			rt.listener = string(*p.SectionName)
+		}
+	}
+	m.namespace(ns)
+	m.routes = append(m.routes, rt)
+	return rt
+}
+
+func (m *model) httpRoute(r *gwv1.HTTPRoute) {
+	obj := "HTTPRoute " + r.Namespace + "/" + r.Name
+	rt := m.routeFor("HTTPRoute", r.Namespace, r.Name, r.Spec.ParentRefs, r.Spec.Hostnames, false)
+	for i, hr := range r.Spec.Rules {
+		item := fmt.Sprintf("spec.rules[%d]", i)
+		matches := hr.Matches
+		if len(matches) == 0 {
+			matches = []gwv1.HTTPRouteMatch{{}}
+		}
+		if len(matches) > 1 {
+			m.note(obj, item, Dropped, "a rule with several matches is not imported yet; write match blocks by hand.")
+			continue
+		}
+		out, why := m.httpRule(r.Namespace, obj, matches[0], hr)
+		if why != "" {
+			m.note(obj, item, Dropped, "%s", why)
+			continue
+		}
+		rt.rules = append(rt.rules, out)
+	}
+}
+
+// httpRule converts one single-match rule, or says why it cannot.
+func (m *model) httpRule(ns, obj string, match gwv1.HTTPRouteMatch, hr gwv1.HTTPRouteRule) (*rule, string) {
+	out := &rule{path: "/"}
+	if p := match.Path; p != nil {
+		if p.Value != nil {
+			out.path = *p.Value
+		}
+		switch {
+		case p.Type == nil || *p.Type == gwv1.PathMatchPathPrefix:
+		case *p.Type == gwv1.PathMatchExact:
+			out.pathType = "exact"
+		default:
+			return nil, "regular-expression paths are not expressible"
+		}
+	}
+	if len(match.QueryParams) > 0 || match.Method != nil {
+		return nil, "query and method matches are not imported yet"
+	}
+	for _, h := range match.Headers {
+		if h.Type != nil && *h.Type != gwv1.HeaderMatchExact {
+			return nil, "only exact header matches are expressible"
+		}
+		if out.headers == nil {
+			out.headers = map[string]string{}
+		}
+		out.headers[string(h.Name)] = h.Value
+	}
+	for _, b := range hr.BackendRefs {
+		be, why := m.backendRef(ns, obj, b.BackendRef)
+		if why != "" {
+			return nil, why
+		}
+		out.backends = append(out.backends, be)
+	}
+	if len(out.backends) == 1 && out.backends[0].weight == 1 {
+		out.backends[0].weight = 0
+	}
+	if hr.Timeouts != nil && hr.Timeouts.Request != nil {
+		out.timeout = string(*hr.Timeouts.Request)
+	}
+	for _, f := range hr.Filters {
+		if why := out.filter(f); why != "" {
+			return nil, why
+		}
+	}
+	return out, ""
+}
+
+// filter applies a redirect or rewrite filter to the rule.
+func (r *rule) filter(f gwv1.HTTPRouteFilter) string {
+	switch {
+	case f.Type == gwv1.HTTPRouteFilterRequestRedirect && f.RequestRedirect != nil:
+		rd := f.RequestRedirect
+		out := &redirect{status: 302}
+		if rd.Scheme != nil {
+			out.scheme = *rd.Scheme
+		}
+		if rd.Hostname != nil {
+			out.hostname = string(*rd.Hostname)
+		}
+		if rd.Port != nil {
+			out.port = int32(*rd.Port)
+		}
+		if rd.StatusCode != nil {
+			out.status = *rd.StatusCode
+		}
+		if p := rd.Path; p != nil {
+			if p.ReplaceFullPath == nil {
+				return "redirects replacing a path prefix are not imported yet"
+			}
+			out.path = *p.ReplaceFullPath
+		}
+		r.redirect = out
+	case f.Type == gwv1.HTTPRouteFilterURLRewrite && f.URLRewrite != nil && f.URLRewrite.Hostname == nil && f.URLRewrite.Path != nil:
+		p := f.URLRewrite.Path
+		switch {
+		case p.ReplacePrefixMatch != nil && r.pathType == "":
+			r.rewritePrefix = *p.ReplacePrefixMatch
+		case p.ReplaceFullPath != nil && r.pathType == "exact":
+			r.rewritePrefix = *p.ReplaceFullPath
+		default:
+			return "this path rewrite is not imported yet"
+		}
+	default:
+		return fmt.Sprintf("%s filters are not imported yet", f.Type)
+	}
+	return ""
+}
+
+// backendRef resolves a Service backend to its service block.
+func (m *model) backendRef(ns, obj string, b gwv1.BackendRef) (backend, string) {
+	if (b.Kind != nil && *b.Kind != "Service") || (b.Group != nil && *b.Group != "") {
+		return backend{}, "only Service backends are expressible"
+	}
+	if b.Port == nil {
+		return backend{}, "a backend without a port is not expressible"
+	}
+	bns := ns
+	if b.Namespace != nil {
+		bns = string(*b.Namespace)
+	}
+	svc := m.serviceBlock(obj, bns, string(b.Name), netv1.ServiceBackendPort{Number: int32(*b.Port)})
+	w := int32(1)
+	if b.Weight != nil {
+		w = *b.Weight
+	}
+	return backend{svc: svc, weight: w}, ""
+}
+
+func (m *model) grpcRoute(r *gwv1.GRPCRoute) {
+	obj := "GRPCRoute " + r.Namespace + "/" + r.Name
+	rt := m.routeFor("GRPCRoute", r.Namespace, r.Name, r.Spec.ParentRefs, r.Spec.Hostnames, true)
+	for i, gr := range r.Spec.Rules {
+		item := fmt.Sprintf("spec.rules[%d]", i)
+		if len(gr.Matches) > 0 || len(gr.Filters) > 0 {
+			m.note(obj, item, Dropped, "gRPC matches and filters are not imported yet.")
+			continue
+		}
+		out := &rule{path: "/"}
+		for _, b := range gr.BackendRefs {
+			be, why := m.backendRef(r.Namespace, obj, b.BackendRef)
+			if why != "" {
+				m.note(obj, item, Dropped, "%s", why)
+				out = nil
+				break
+			}
+			out.backends = append(out.backends, be)
+		}
+		if out != nil {
+			if len(out.backends) == 1 && out.backends[0].weight == 1 {
+				out.backends[0].weight = 0
+			}
+			rt.rules = append(rt.rules, out)
+		}
+	}
+}

@@ -1,0 +1,54 @@
+package importer
+
+import (
+	"bytes"
+	"math/rand"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// TestRoundTrip imports the input, renders the intent, and imports the
+// rendered routes (with the input's Services and policies) again: the HCL
+// must be the same but for comments, which name the objects they came from.
+func TestRoundTrip(t *testing.T) {
+	inputs, _ := filepath.Glob("testdata/*/input.yaml")
+	for _, input := range inputs {
+		t.Run(filepath.Base(filepath.Dir(input)), func(t *testing.T) { roundTrip(t, readInput(t, input)) })
+	}
+	for seed := range 100 {
+		objs := randomObjects(rand.New(rand.NewSource(int64(seed))))
+		t.Run("random", func(t *testing.T) { roundTrip(t, objs) })
+	}
+}
+
+var commentLine = regexp.MustCompile(`(?m)^\s*(#.*)?\n`) // comments and blank lines
+
+func roundTrip(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	first, err := Import(objs, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again []*unstructured.Unstructured
+	for _, u := range objs {
+		if u.GetKind() == "Service" || u.GetKind() == "NetworkPolicy" {
+			again = append(again, u)
+		}
+	}
+	for _, u := range compile(t, first.HCL) {
+		if u.GetKind() == "HTTPRoute" || u.GetKind() == "GRPCRoute" {
+			again = append(again, u)
+		}
+	}
+	second, err := Import(again, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := commentLine.ReplaceAll(first.HCL, nil), commentLine.ReplaceAll(second.HCL, nil)
+	if !bytes.Equal(a, b) {
+		t.Errorf("a second import differs:\n--- first\n%s\n--- second\n%s\n--- report\n%s", a, b, ReportText(second.Report))
+	}
+}
