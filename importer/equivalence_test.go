@@ -20,7 +20,8 @@ import (
 // with those of the rendered routes.
 func checkRoutes(t *testing.T, in, out []*unstructured.Unstructured) {
 	t.Helper()
-	want, got := ingressTuples(t, in), routeTuples(t, out)
+	want := sortedSet(setOf(append(ingressTuples(t, in), routeTuples(t, in)...)))
+	got := routeTuples(t, out)
 	if !slices.Equal(want, got) {
 		t.Errorf("routes differ from the Ingresses:\n ingress: %q\n routes:  %q", want, got)
 	}
@@ -166,6 +167,9 @@ func ruleTuples(u *unstructured.Unstructured, rule map[string]any) []string {
 	for _, m := range matches {
 		typ, _, _ := unstructured.NestedString(m.(map[string]any), "path", "type")
 		val, _, _ := unstructured.NestedString(m.(map[string]any), "path", "value")
+		if typ == "RegularExpression" {
+			continue // reported as not translated
+		}
 		kind := map[string]string{"Exact": "exact", "PathPrefix": "prefix"}[typ]
 		for _, tg := range targets {
 			out = append(out, kind+"|"+val+"|"+tg)
@@ -332,4 +336,12 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func setOf(xs []string) map[string]bool {
+	out := map[string]bool{}
+	for _, x := range xs {
+		out[x] = true
+	}
+	return out
 }
