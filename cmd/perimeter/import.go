@@ -34,11 +34,12 @@ func newImport() *cobra.Command {
 	var f importFlags
 	cmd := &cobra.Command{
 		Use:   "import (--from-file F|DIR ... | --namespace N | --all-namespaces) --gateway NS/NAME[:LISTENER]",
-		Short: "Write HCL intent from Ingresses, Services and NetworkPolicies",
-		Long: `import reads Ingress, IngressClass, Service and NetworkPolicy objects from
-YAML files (--from-file, repeatable; a directory is read recursively) or from
-a cluster (--namespace or --all-namespaces, with --kubeconfig/--context), and
-writes HCL intent: routes on the gateway named by --gateway, the services
+		Short: "Write HCL intent from Ingresses, routes, Services and NetworkPolicies",
+		Long: `import reads Ingress, IngressClass, Service, NetworkPolicy, HTTPRoute and
+GRPCRoute objects from YAML files (--from-file, repeatable; a directory is
+read recursively) or from a cluster (--namespace or --all-namespaces, with
+--kubeconfig/--context; objects perimeter manages are skipped), and writes
+HCL intent: routes on the gateway named by --gateway, the services
 they use, namespace baselines and allow blocks for the policies the language
 expresses exactly, and verbatim policy blocks for the rest.
 
@@ -119,6 +120,8 @@ var importKinds = []schema.GroupVersionKind{
 	{Group: "networking.k8s.io", Version: "v1", Kind: "IngressClass"},
 	{Version: "v1", Kind: "Service"},
 	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
 }
 
 // readCluster lists the import kinds; objects perimeter already manages are
