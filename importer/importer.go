@@ -70,6 +70,7 @@ func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 	m.ingresses()
 	m.gatewayRoutes()
 	m.policies()
+	m.quietIsolation()
 	m.sortReport()
 	return &Result{HCL: m.write(), Report: m.report}, nil
 }
@@ -130,4 +131,20 @@ func objectRef(u *unstructured.Unstructured) string {
 		return u.GetKind() + " " + u.GetName()
 	}
 	return u.GetKind() + " " + u.GetNamespace() + "/" + u.GetName()
+}
+
+// quietIsolation drops the ingress-isolation warning for services whose
+// namespace already denies ingress by default: nothing changes for them.
+func (m *model) quietIsolation() {
+	out := m.report[:0]
+	for _, e := range m.report {
+		if e.Item == "ingress isolation" {
+			ns, _, _ := strings.Cut(strings.TrimPrefix(e.Object, "Service "), "/")
+			if n := m.namespaces[ns]; n != nil && n.denyIn {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	m.report = out
 }

@@ -63,7 +63,9 @@ func inexactRule(peers []netv1.NetworkPolicyPeer, ports []netv1.NetworkPolicyPor
 	for _, p := range peers {
 		switch {
 		case p.PodSelector != nil && p.NamespaceSelector != nil:
-			return "has a peer selecting pods by namespace AND pod labels; an allow from those pods would also restrict their egress"
+			return "has one peer with a namespaceSelector AND a podSelector (the matching pods of the matching namespaces, not either); an allow from those pods would also restrict their egress"
+		case p.PodSelector != nil && len(peers) > 1:
+			return "lists a podSelector as a peer of its own (its pods OR the other peers, not their intersection); an allow from those pods would also restrict their egress"
 		case p.PodSelector != nil:
 			return "has a pod peer; an allow from those pods would also restrict their egress"
 		case p.NamespaceSelector != nil && (len(p.NamespaceSelector.MatchExpressions) > 0 || len(p.NamespaceSelector.MatchLabels) == 0):

@@ -13,7 +13,7 @@ namespace "payments" {
   dns = false
 }
 
-# kept verbatim: an egress rule has a peer selecting pods by namespace AND pod labels; an allow from those pods would also restrict their egress
+# kept verbatim: an egress rule has one peer with a namespaceSelector AND a podSelector (the matching pods of the matching namespaces, not either); an allow from those pods would also restrict their egress
 policy "payments-allow-dns" {
   yaml = <<EOT
 apiVersion: networking.k8s.io/v1

@@ -6,7 +6,7 @@ perimeter {
 namespace "data" {
 }
 
-# kept verbatim: an ingress rule has a peer selecting pods by namespace AND pod labels; an allow from those pods would also restrict their egress
+# kept verbatim: an ingress rule has one peer with a namespaceSelector AND a podSelector (the matching pods of the matching namespaces, not either); an allow from those pods would also restrict their egress
 policy "data-db-from-shop-api" {
   yaml = <<EOT
 apiVersion: networking.k8s.io/v1

@@ -6,7 +6,7 @@ perimeter {
 namespace "data" {
 }
 
-# kept verbatim: an ingress rule has a pod peer; an allow from those pods would also restrict their egress
+# kept verbatim: an ingress rule lists a podSelector as a peer of its own (its pods OR the other peers, not their intersection); an allow from those pods would also restrict their egress
 policy "data-db-from-shop-or-api" {
   yaml = <<EOT
 apiVersion: networking.k8s.io/v1
