@@ -125,6 +125,16 @@ func writeService(body *hclwrite.Body, s *service) {
 	if s.protocol != "" && s.protocol != "TCP" {
 		b.SetAttributeValue("protocol", cty.StringVal(strings.ToLower(s.protocol)))
 	}
+	if s.denyIn || s.denyOut {
+		var deny []cty.Value
+		if s.denyIn {
+			deny = append(deny, cty.StringVal("ingress"))
+		}
+		if s.denyOut {
+			deny = append(deny, cty.StringVal("egress"))
+		}
+		b.SetAttributeValue("default_deny", cty.ListVal(deny))
+	}
 	if s.noDNS {
 		b.SetAttributeValue("dns", cty.False)
 	}

@@ -46,6 +46,7 @@ type service struct {
 	protocol        string
 	placeholder     bool
 	noDNS           bool
+	denyIn, denyOut bool // a workload baseline
 }
 
 type namespace struct {

@@ -40,8 +40,8 @@ func (m *model) inexact(p *netv1.NetworkPolicy) string {
 	}
 	in, out := reach.EffectiveTypes(p.Spec)
 	whole := len(p.Spec.PodSelector.MatchLabels) == 0
-	if (in && len(p.Spec.Ingress) == 0 || out && len(p.Spec.Egress) == 0) && !whole {
-		return "it denies a direction for some pods of the namespace (a workload baseline is not imported yet)"
+	if (in && len(p.Spec.Ingress) == 0 || out && len(p.Spec.Egress) == 0) && !whole && !m.isService(p.Namespace, p.Spec.PodSelector.MatchLabels) {
+		return "it denies a direction for pods that are not exactly a Service's (baselines are per namespace or per service)"
 	}
 	for _, r := range p.Spec.Ingress {
 		if why := inexactRule(r.From, r.Ports); why != "" {
@@ -103,12 +103,7 @@ func (m *model) translate(p *netv1.NetworkPolicy) {
 	in, out := reach.EffectiveTypes(p.Spec)
 	ns := m.namespace(p.Namespace)
 	subject := m.subject(p)
-	if in && len(p.Spec.Ingress) == 0 {
-		ns.denyIn = true
-	}
-	if out && len(p.Spec.Egress) == 0 {
-		ns.denyOut = true
-	}
+	m.baseline(ns, subject, in && len(p.Spec.Ingress) == 0, out && len(p.Spec.Egress) == 0)
 	n := len(p.Spec.Ingress) + len(p.Spec.Egress)
 	for i, r := range p.Spec.Ingress {
 		a := m.newAllow(p, "ingress", i, n)
@@ -223,4 +218,27 @@ func importedName(name string) string {
 		out = strings.TrimRight(out[:63], "-.")
 	}
 	return out
+}
+
+// baseline records a direction denied by default, for a namespace or for a
+// service's pods.
+func (m *model) baseline(ns *namespace, subject endpoint, denyIn, denyOut bool) {
+	if subject.svc != nil {
+		subject.svc.denyIn = subject.svc.denyIn || denyIn
+		subject.svc.denyOut = subject.svc.denyOut || denyOut
+		subject.svc.noDNS = subject.svc.noDNS || denyOut
+		return
+	}
+	ns.denyIn = ns.denyIn || denyIn
+	ns.denyOut = ns.denyOut || denyOut
+}
+
+// isService reports whether some Service in ns selects exactly sel.
+func (m *model) isService(ns string, sel map[string]string) bool {
+	for _, s := range m.services {
+		if s.Namespace == ns && len(s.Spec.Ports) > 0 && reflect.DeepEqual(s.Spec.Selector, sel) {
+			return true
+		}
+	}
+	return false
 }
