@@ -3,6 +3,8 @@ package importer
 import (
 	"fmt"
 	"reflect"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -11,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/perimeter-dev/perimeter/ownership"
 	"github.com/perimeter-dev/perimeter/reach"
 )
 
@@ -25,6 +28,10 @@ import (
 func (m *model) policies() {
 	for _, p := range m.inPolicies {
 		m.namespace(p.Namespace)
+		if strings.Contains(p.Annotations[ownership.AnnotationBlock], `gateway "`) {
+			m.note(policyRef(p), "", Translated, "perimeter's admission of a gateway to a route backend: the route blocks produce it.")
+			continue
+		}
 		if why := m.inexact(p); why != "" {
 			m.keep(p, why)
 			continue
@@ -82,40 +89,48 @@ func inexactRule(peers []netv1.NetworkPolicyPeer, ports []netv1.NetworkPolicyPor
 
 // keep writes the policy verbatim and reports why.
 func (m *model) keep(p *netv1.NetworkPolicy, why string) {
+	name, label := importedName(p.Name), p.Namespace+"-"+p.Name
+	if l := blockLabel(p, "policy"); l != "" {
+		name, label = p.Name, l // perimeter's own copy already
+	}
 	clean := netv1.NetworkPolicy{TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
-		ObjectMeta: metav1.ObjectMeta{Name: importedName(p.Name), Namespace: p.Namespace}, Spec: p.Spec}
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.Namespace}, Spec: p.Spec}
 	b, err := yaml.Marshal(clean)
 	if err != nil {
 		m.note(policyRef(p), "", Dropped, "cannot be written back: %v", err)
 		return
 	}
 	b = []byte(strings.Replace(string(b), "  creationTimestamp: null\n", "", 1))
-	label := m.uniqueLabel("policy", p.Namespace+"-"+p.Name, p.Namespace+"/"+p.Name)
+	label = m.uniqueLabel("policy", label, p.Namespace+"/"+p.Name)
 	m.passthru = append(m.passthru, &passthrough{label: label, yaml: string(b), comment: "kept verbatim: " + why})
 	m.note(policyRef(p), "", Kept, "%s; the intent keeps a copy named %s as policy %q (policies add up, so the copy and the original can run side by side until the original is deleted).",
-		why, importedName(p.Name), label)
+		why, name, label)
 }
 
 func policyRef(p *netv1.NetworkPolicy) string { return "NetworkPolicy " + p.Namespace + "/" + p.Name }
 
 // translate writes baselines and allows for an exactly expressible policy.
+// Rules with the same ports become one allow (peers add up either way).
 func (m *model) translate(p *netv1.NetworkPolicy) {
 	in, out := reach.EffectiveTypes(p.Spec)
 	ns := m.namespace(p.Namespace)
 	subject := m.subject(p)
 	m.baseline(ns, subject, in && len(p.Spec.Ingress) == 0, out && len(p.Spec.Egress) == 0)
-	n := len(p.Spec.Ingress) + len(p.Spec.Egress)
-	for i, r := range p.Spec.Ingress {
-		a := m.newAllow(p, "ingress", i, n)
-		a.to = []endpoint{subject}
-		a.from = peers(r.From)
-		a.ports = portList(r.Ports, subject.svc != nil)
+	var groups []*ruleGroup
+	for _, r := range p.Spec.Ingress {
+		groups = addRule(groups, "ingress", peers(r.From), portList(r.Ports, subject.svc != nil))
 	}
-	for i, r := range p.Spec.Egress {
-		a := m.newAllow(p, "egress", i, n)
-		a.from = []endpoint{subject}
-		a.to = peers(r.To)
-		a.ports = portList(r.Ports, false)
+	for _, r := range p.Spec.Egress {
+		groups = addRule(groups, "egress", peers(r.To), portList(r.Ports, false))
+	}
+	for i, g := range groups {
+		a := m.newAllow(p, g.dir, i, len(groups))
+		a.ports = g.ports
+		if g.dir == "ingress" {
+			a.from, a.to = g.peers, []endpoint{subject}
+			continue
+		}
+		a.from, a.to = []endpoint{subject}, g.peers
 		if subject.svc != nil {
 			subject.svc.noDNS = true
 		} else {
@@ -123,16 +138,47 @@ func (m *model) translate(p *netv1.NetworkPolicy) {
 		}
 	}
 	what := "baseline"
-	if n > 0 {
-		what = fmt.Sprintf("%d allow block(s)", n)
+	if len(groups) > 0 {
+		what = fmt.Sprintf("%d allow block(s)", len(groups))
 	}
 	m.note(policyRef(p), "", Translated, "expressed exactly as %s.", what)
 }
+
+// ruleGroup is the rules of one direction with the same ports.
+type ruleGroup struct {
+	dir   string
+	ports []string
+	peers []endpoint
+}
+
+func addRule(groups []*ruleGroup, dir string, peers []endpoint, ports []string) []*ruleGroup {
+	for _, g := range groups {
+		if g.dir == dir && slices.Equal(g.ports, ports) && (g.ports == nil) == (ports == nil) {
+			g.peers = append(g.peers, peers...)
+			return groups
+		}
+	}
+	return append(groups, &ruleGroup{dir: dir, ports: ports, peers: peers})
+}
+
+// blockLabel is the label of the HCL block of kind that produced a policy
+// perimeter rendered (its perimeter.dev/block annotation), or "".
+func blockLabel(p *netv1.NetworkPolicy, kind string) string {
+	if m := blockAnnotation.FindStringSubmatch(p.Annotations[ownership.AnnotationBlock]); m != nil && m[1] == kind {
+		return m[2]
+	}
+	return ""
+}
+
+var blockAnnotation = regexp.MustCompile(`^([a-z_]+) "([^"]+)"$`)
 
 func (m *model) newAllow(p *netv1.NetworkPolicy, dir string, i, n int) *allow {
 	name := p.Name
 	if n > 1 {
 		name = fmt.Sprintf("%s-%s-%d", p.Name, dir, i+1)
+	}
+	if l := blockLabel(p, "allow"); l != "" && n == 1 {
+		name = l // perimeter's own output: the allow it came from
 	}
 	a := &allow{label: m.uniqueLabel("allow", name, p.Namespace+"/"+p.Name+"/"+dir+fmt.Sprint(i)),
 		comment: "from " + policyRef(p)}
