@@ -80,14 +80,14 @@ func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
 			m.addPath(in, rt, host, p, set, index)
 		}
 		if len(rt.rules) == 0 {
-			m.dropRoute(rt)
+			m.dropRoute()
 		}
 	}
 	if d := in.Spec.DefaultBackend; d != nil {
 		rt := m.newRoute(in, in.Name+"-default", "", set.grpc)
 		m.addPath(in, rt, "", netv1.HTTPIngressPath{Path: "/", Backend: *d}, set, index)
 		if len(rt.rules) == 0 {
-			m.dropRoute(rt)
+			m.dropRoute()
 		}
 	}
 }
@@ -114,7 +114,8 @@ func (m *model) newRoute(in *netv1.Ingress, name, host string, grpc bool) *route
 	return rt
 }
 
-func (m *model) dropRoute(rt *route) {
+// dropRoute forgets the route just added: none of its paths was imported.
+func (m *model) dropRoute() {
 	m.routes = m.routes[:len(m.routes)-1]
 }
 

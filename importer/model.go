@@ -25,7 +25,6 @@ type model struct {
 	inPolicies   []*netv1.NetworkPolicy
 	inHTTPRoutes []*gwv1.HTTPRoute
 	inGRPCRoutes []*gwv1.GRPCRoute
-	nsLabels     map[string]map[string]string
 
 	blocks     map[string]*service // ns/name/port -> service block
 	labels     map[string]string   // block type + label -> key that owns it
@@ -111,7 +110,7 @@ type passthrough struct {
 }
 
 func newModel(opts Options) (*model, error) {
-	m := &model{opts: opts, services: map[string]*corev1.Service{}, nsLabels: map[string]map[string]string{},
+	m := &model{opts: opts, services: map[string]*corev1.Service{},
 		blocks: map[string]*service{}, labels: map[string]string{}, namespaces: map[string]*namespace{}}
 	if m.opts.Implementation == "" {
 		m.opts.Implementation = "envoy-gateway"
@@ -162,7 +161,7 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 		case "IngressClass.networking.k8s.io":
 			m.ingressClass(u)
 		case "Namespace":
-			m.nsLabels[u.GetName()] = u.GetLabels()
+			// Namespaces matter only through the policies that select them.
 		default:
 			m.note(objectRef(u), "", Dropped, "%s objects are not imported.", u.GetKind())
 		}
