@@ -268,10 +268,14 @@ func (m *model) redirect(obj, key, value, name string, in *netv1.Ingress, set *i
 	if p, err := strconv.Atoi(u.Port()); err == nil {
 		r.port = int32(p)
 	}
-	if u.Path != "" {
-		r.path = u.Path
+	r.path = u.Path
+	if r.path == "" {
+		r.path = "/" // ingress-nginx redirects to the URL as given, not to the request's path
 	}
 	set.redirect = r
+	if status != 301 && status != 302 {
+		m.note(obj, key, Warning, "status %d is Extended support in Gateway API (301 and 302 are Core); check that the gateway implements it.", status)
+	}
 	if u.RawQuery != "" {
 		m.note(obj, key, Warning, "redirect to %s; the query string is dropped (Gateway API redirects cannot set one).", value)
 		return
