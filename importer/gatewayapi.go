@@ -53,16 +53,19 @@ func (m *model) httpRoute(r *gwv1.HTTPRoute) {
 		if len(matches) == 0 {
 			matches = []gwv1.HTTPRouteMatch{{}}
 		}
-		if len(matches) > 1 {
-			m.note(obj, item, Dropped, "a rule with several matches is not imported yet; write match blocks by hand.")
-			continue
+		// A rule with several matches is the same as one rule per match
+		// with the same backends and filters.
+		var rules []*rule
+		for _, match := range matches {
+			out, why := m.httpRule(r.Namespace, obj, match, hr)
+			if why != "" {
+				m.note(obj, item, Dropped, "%s", why)
+				rules = nil
+				break
+			}
+			rules = append(rules, out)
 		}
-		out, why := m.httpRule(r.Namespace, obj, matches[0], hr)
-		if why != "" {
-			m.note(obj, item, Dropped, "%s", why)
-			continue
-		}
-		rt.rules = append(rt.rules, out)
+		rt.rules = append(rt.rules, rules...)
 	}
 }
 
@@ -81,8 +84,17 @@ func (m *model) httpRule(ns, obj string, match gwv1.HTTPRouteMatch, hr gwv1.HTTP
 			return nil, "regular-expression paths are not expressible"
 		}
 	}
-	if len(match.QueryParams) > 0 || match.Method != nil {
-		return nil, "query and method matches are not imported yet"
+	if match.Method != nil {
+		out.method = string(*match.Method)
+	}
+	for _, q := range match.QueryParams {
+		if q.Type != nil && *q.Type != gwv1.QueryParamMatchExact {
+			return nil, "only exact query parameter matches are expressible"
+		}
+		if out.query == nil {
+			out.query = map[string]string{}
+		}
+		out.query[string(q.Name)] = q.Value
 	}
 	for _, h := range match.Headers {
 		if h.Type != nil && *h.Type != gwv1.HeaderMatchExact {

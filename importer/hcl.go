@@ -215,6 +215,12 @@ func writeRule(parent *hclwrite.Body, r *rule, grpc bool) {
 	if len(r.headers) > 0 {
 		b.SetAttributeRaw("headers", stringMap(r.headers))
 	}
+	if len(r.query) > 0 {
+		b.SetAttributeRaw("query", stringMap(r.query))
+	}
+	if r.method != "" {
+		b.SetAttributeValue("method", cty.StringVal(r.method))
+	}
 	writeBackends(b, r.backends)
 	if r.timeout != "" && !grpc {
 		b.SetAttributeValue("timeout", cty.StringVal(r.timeout))

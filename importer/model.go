@@ -68,6 +68,8 @@ type route struct {
 type rule struct {
 	path, pathType string // pathType "exact" or "" (prefix)
 	headers        map[string]string
+	query          map[string]string
+	method         string
 	backends       []backend
 	redirect       *redirect
 	rewritePrefix  string

@@ -40,6 +40,24 @@ route "legacy" {
   }
 }
 
+# from HTTPRoute shop/search
+route "search" {
+  namespace = "shop"
+  gateway   = gateway.public
+  hostnames = ["store.example.com"]
+  rule {
+    path    = "/search"
+    query   = { q = "shoes" }
+    method  = "GET"
+    backend = service.store
+  }
+  rule {
+    path      = "/find"
+    path_type = "exact"
+    backend   = service.store
+  }
+}
+
 # from HTTPRoute shop/store
 route "store" {
   namespace = "shop"
