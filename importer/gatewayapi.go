@@ -192,25 +192,60 @@ func (m *model) grpcRoute(r *gwv1.GRPCRoute) {
 	rt := m.routeFor("GRPCRoute", r.Namespace, r.Name, r.Spec.ParentRefs, r.Spec.Hostnames, true)
 	for i, gr := range r.Spec.Rules {
 		item := fmt.Sprintf("spec.rules[%d]", i)
-		if len(gr.Matches) > 0 || len(gr.Filters) > 0 {
-			m.note(obj, item, Dropped, "gRPC matches and filters are not imported yet.")
+		if len(gr.Filters) > 0 {
+			m.note(obj, item, Dropped, "gRPC filters are not imported yet.")
 			continue
 		}
-		out := &rule{path: "/"}
-		for _, b := range gr.BackendRefs {
-			be, why := m.backendRef(r.Namespace, obj, b.BackendRef)
+		matches := gr.Matches
+		if len(matches) == 0 {
+			matches = []gwv1.GRPCRouteMatch{{}}
+		}
+		var rules []*rule
+		for _, match := range matches {
+			out, why := m.grpcRule(r.Namespace, obj, match, gr)
 			if why != "" {
 				m.note(obj, item, Dropped, "%s", why)
-				out = nil
+				rules = nil
 				break
 			}
-			out.backends = append(out.backends, be)
+			rules = append(rules, out)
 		}
-		if out != nil {
-			if len(out.backends) == 1 && out.backends[0].weight == 1 {
-				out.backends[0].weight = 0
-			}
-			rt.rules = append(rt.rules, out)
+		rt.rules = append(rt.rules, rules...)
+	}
+}
+
+// grpcRule converts one match of a GRPCRoute rule, or says why it cannot.
+func (m *model) grpcRule(ns, obj string, match gwv1.GRPCRouteMatch, gr gwv1.GRPCRouteRule) (*rule, string) {
+	out := &rule{path: "/"}
+	if mm := match.Method; mm != nil {
+		if mm.Type != nil && *mm.Type != gwv1.GRPCMethodMatchExact {
+			return nil, "only exact gRPC service and method matches are expressible"
+		}
+		if mm.Service != nil {
+			out.grpcService = *mm.Service
+		}
+		if mm.Method != nil {
+			out.grpcMethod = *mm.Method
 		}
 	}
+	for _, h := range match.Headers {
+		if h.Type != nil && *h.Type != gwv1.GRPCHeaderMatchExact {
+			return nil, "only exact header matches are expressible"
+		}
+		if out.headers == nil {
+			out.headers = map[string]string{}
+		}
+		out.headers[string(h.Name)] = h.Value
+	}
+	for _, b := range gr.BackendRefs {
+		be, why := m.backendRef(ns, obj, b.BackendRef)
+		if why != "" {
+			return nil, why
+		}
+		out.backends = append(out.backends, be)
+	}
+	if len(out.backends) == 1 && out.backends[0].weight == 1 {
+		out.backends[0].weight = 0
+	}
+	return out, ""
 }

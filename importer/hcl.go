@@ -212,6 +212,12 @@ func writeRule(parent *hclwrite.Body, r *rule, grpc bool) {
 			b.SetAttributeValue("path_type", cty.StringVal(r.pathType))
 		}
 	}
+	if r.grpcService != "" {
+		b.SetAttributeValue("grpc_service", cty.StringVal(r.grpcService))
+	}
+	if r.grpcMethod != "" {
+		b.SetAttributeValue("grpc_method", cty.StringVal(r.grpcMethod))
+	}
 	if len(r.headers) > 0 {
 		b.SetAttributeRaw("headers", stringMap(r.headers))
 	}

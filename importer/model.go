@@ -70,6 +70,8 @@ type rule struct {
 	headers        map[string]string
 	query          map[string]string
 	method         string
+	grpcService    string // grpc_route rules
+	grpcMethod     string
 	backends       []backend
 	redirect       *redirect
 	rewritePrefix  string

@@ -29,3 +29,21 @@ grpc_route "greeter" {
   }
 }
 
+# from GRPCRoute rpc/greeter-v2
+grpc_route "greeter-v2" {
+  namespace = "rpc"
+  gateway   = gateway.public
+  hostnames = ["grpc.example.com"]
+  rule {
+    grpc_service = "helloworld.Greeter"
+    grpc_method  = "SayHello"
+    headers      = { x-canary = "true" }
+    backend      = service.greeter
+  }
+  rule {
+    grpc_service = "helloworld.Greeter"
+    grpc_method  = "SayGoodbye"
+    backend      = service.greeter
+  }
+}
+
