@@ -156,8 +156,8 @@ func (r *rule) filter(f gwv1.HTTPRouteFilter) string {
 		switch {
 		case p.ReplacePrefixMatch != nil && r.pathType == "":
 			r.rewritePrefix = *p.ReplacePrefixMatch
-		case p.ReplaceFullPath != nil && r.pathType == "exact":
-			r.rewritePrefix = *p.ReplaceFullPath
+		case p.ReplaceFullPath != nil:
+			r.rewriteFull = *p.ReplaceFullPath
 		default:
 			return "this path rewrite is not imported yet"
 		}

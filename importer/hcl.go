@@ -231,13 +231,12 @@ func writeRule(parent *hclwrite.Body, r *rule, grpc bool) {
 	if r.timeout != "" && !grpc {
 		b.SetAttributeValue("timeout", cty.StringVal(r.timeout))
 	}
-	if r.rewritePrefix != "" && !grpc {
-		// An exact match is replaced whole: that is its prefix replacement.
-		attr := "prefix"
-		if r.pathType == "exact" {
-			attr = "path"
-		}
-		b.AppendNewBlock("rewrite", nil).Body().SetAttributeValue(attr, cty.StringVal(r.rewritePrefix))
+	switch {
+	case grpc:
+	case r.rewritePrefix != "":
+		b.AppendNewBlock("rewrite", nil).Body().SetAttributeValue("prefix", cty.StringVal(r.rewritePrefix))
+	case r.rewriteFull != "":
+		b.AppendNewBlock("rewrite", nil).Body().SetAttributeValue("path", cty.StringVal(r.rewriteFull))
 	}
 	if d := r.redirect; d != nil {
 		rb := b.AppendNewBlock("redirect", nil).Body()

@@ -149,8 +149,11 @@ func (m *model) addPath(in *netv1.Ingress, rt *route, host string, p netv1.HTTPI
 		svc := p.Backend.Service
 		r.backends = []backend{{svc: m.serviceBlock(ref(in), in.Namespace, svc.Name, svc.Port)}}
 		m.isolated(r.backends[0].svc)
-		if !set.captured || capturePath.MatchString(p.Path) {
+		switch {
+		case set.captured && capturePath.MatchString(p.Path):
 			r.rewritePrefix = set.rewrite
+		case !set.captured:
+			r.rewriteFull = set.rewrite
 		}
 	}
 	rt.rules = append(rt.rules, r)
@@ -207,6 +210,8 @@ func (m *model) annotation(in *netv1.Ingress, key, value string, set *ingressSet
 		}
 	case name == "proxy-read-timeout" || name == "proxy-send-timeout":
 		m.timeout(obj, key, in, set)
+	case name == "use-regex":
+		m.note(obj, key, Translated, "paths of the /prefix(/|$)(.*) idiom become prefixes; any other regular-expression path is reported on its own.")
 	case name == "backend-protocol":
 		m.backendProtocol(obj, key, value, set)
 	case name == "whitelist-source-range" || name == "denylist-source-range":
@@ -231,7 +236,7 @@ func (m *model) rewrite(obj, key, value string, in *netv1.Ingress, set *ingressS
 		return
 	}
 	set.rewrite = value
-	m.note(obj, key, Translated, "rewrite { prefix = %q }: the matched path prefix is replaced (ReplacePrefixMatch).", value)
+	m.note(obj, key, Translated, "rewrite { path = %q }: ingress-nginx replaces the whole path of every matching request with the target (use the /prefix(/|$)(.*) and /$2 idiom to strip a prefix), and so does ReplaceFullPath.", value)
 }
 
 func (m *model) sslRedirect(obj, key, value string, in *netv1.Ingress) {

@@ -74,7 +74,8 @@ type rule struct {
 	grpcMethod     string
 	backends       []backend
 	redirect       *redirect
-	rewritePrefix  string
+	rewritePrefix  string // ReplacePrefixMatch
+	rewriteFull    string // ReplaceFullPath
 	timeout        string
 }
 

@@ -34,7 +34,7 @@ route "blog" {
     path    = "/blog"
     backend = service.blog
     rewrite {
-      prefix = "/"
+      path = "/"
     }
   }
 }
