@@ -1,7 +1,8 @@
 // Package importer turns existing Kubernetes objects — Ingresses,
-// IngressClasses, Services and NetworkPolicies, read from YAML or a cluster —
-// into perimeter intent written as formatted HCL, with a report of every
-// annotation, field or policy that could not be carried over exactly.
+// IngressClasses, Services, NetworkPolicies, HTTPRoutes and GRPCRoutes, read
+// from YAML or a cluster — into perimeter intent written as formatted HCL,
+// with a report of every annotation, field or policy that could not be
+// carried over exactly.
 //
 // The promise is meaning, not shape: the imported intent compiles to routes
 // with the same host, path and backend tuples as the Ingresses, and to
@@ -56,8 +57,9 @@ type Result struct {
 }
 
 // Import converts objects into intent. Kinds other than Ingress,
-// IngressClass, Service, NetworkPolicy and Namespace are listed in the
-// report as not imported. The output is deterministic: it does not depend
+// IngressClass, Service, NetworkPolicy, HTTPRoute, GRPCRoute and Namespace
+// are listed in the report as not imported. Objects perimeter rendered
+// import back into the blocks they came from (the round trip). The output is deterministic: it does not depend
 // on the order of objs.
 func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 	m, err := newModel(opts)
