@@ -67,6 +67,15 @@ func (m *model) httpRoute(r *gwv1.HTTPRoute) {
 		}
 		rt.rules = append(rt.rules, rules...)
 	}
+	m.dropEmpty(rt, obj)
+}
+
+// dropEmpty leaves out a route none of whose rules could be imported.
+func (m *model) dropEmpty(rt *route, obj string) {
+	if len(rt.rules) == 0 {
+		m.dropRoute()
+		m.note(obj, "spec.rules", Dropped, "no rule could be imported, so the route is left out.")
+	}
 }
 
 // httpRule converts one single-match rule, or says why it cannot.
@@ -212,6 +221,7 @@ func (m *model) grpcRoute(r *gwv1.GRPCRoute) {
 		}
 		rt.rules = append(rt.rules, rules...)
 	}
+	m.dropEmpty(rt, obj)
 }
 
 // grpcRule converts one match of a GRPCRoute rule, or says why it cannot.

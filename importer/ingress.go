@@ -48,6 +48,12 @@ type ingressSettings struct {
 func ref(in *netv1.Ingress) string { return "Ingress " + in.Namespace + "/" + in.Name }
 
 func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
+	before := len(m.routes)
+	defer func() {
+		if len(m.routes) == before {
+			m.note(ref(in), "spec.rules", Dropped, "the Ingress routes nothing that could be imported (no paths with a service backend, no default backend).")
+		}
+	}()
 	set := m.annotations(in)
 	m.tls(in)
 	m.namespace(in.Namespace)

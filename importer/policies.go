@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"slices"
@@ -77,6 +78,10 @@ func inexactRule(peers []netv1.NetworkPolicyPeer, ports []netv1.NetworkPolicyPor
 			return "has a pod peer; an allow from those pods would also restrict their egress"
 		case p.NamespaceSelector != nil && (len(p.NamespaceSelector.MatchExpressions) > 0 || len(p.NamespaceSelector.MatchLabels) == 0):
 			return "selects namespaces by expressions or selects every namespace"
+		case p.NamespaceSelector == nil && p.IPBlock == nil:
+			return "has an empty peer"
+		case p.IPBlock != nil && !validCIDRs(p.IPBlock):
+			return "has an IP block that is not a valid CIDR with exceptions inside it"
 		}
 	}
 	for _, p := range ports {
@@ -287,4 +292,18 @@ func (m *model) isService(ns string, sel map[string]string) bool {
 		}
 	}
 	return false
+}
+
+func validCIDRs(b *netv1.IPBlock) bool {
+	cidr, err := netip.ParsePrefix(b.CIDR)
+	if err != nil {
+		return false
+	}
+	for _, e := range b.Except {
+		x, err := netip.ParsePrefix(e)
+		if err != nil || !cidr.Contains(x.Addr()) || x.Bits() < cidr.Bits() {
+			return false
+		}
+	}
+	return true
 }

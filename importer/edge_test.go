@@ -1,0 +1,83 @@
+package importer
+
+import (
+	"testing"
+
+	"github.com/perimeter-dev/perimeter/manifest"
+)
+
+// TestEdgeCases imports odd but decodable objects: the import must not
+// fail, and the intent must compile and keep the input's meaning.
+func TestEdgeCases(t *testing.T) {
+	for name, src := range map[string]string{
+		"empty peer": `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: a}
+spec:
+  podSelector: {}
+  ingress: [{from: [{}]}]`,
+		"bad cidr": `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: a}
+spec:
+  podSelector: {}
+  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}}]}]`,
+		"ingress without rules": `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: i, namespace: a}
+spec: {}`,
+		"host without paths": `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: i, namespace: a}
+spec:
+  rules: [{host: a.example.com}]`,
+		"service without ports": `apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: a}
+spec: {selector: {app: s}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: i, namespace: a}
+spec:
+  rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}}]`,
+		"canary without primary": `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: c
+  namespace: a
+  annotations: {nginx.ingress.kubernetes.io/canary: "true", nginx.ingress.kubernetes.io/canary-weight: "50"}
+spec:
+  defaultBackend: {service: {name: s, port: {number: 80}}}
+  rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}}]`,
+		"route without ports or rules": `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: a}
+spec:
+  rules:
+  - backendRefs: [{name: s}]
+  - filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x, value: "v"}]}}]`,
+		"other kinds": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: a}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			objs, err := manifest.Decode([]byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Import(objs, testOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Report) == 0 {
+				t.Error("nothing reported")
+			}
+			out := compile(t, res.HCL)
+			checkRoutes(t, objs, out)
+			if name != "empty peer" { // the engine refuses it, as the API server would
+				checkVerdicts(t, objs, out)
+			}
+		})
+	}
+}
