@@ -110,9 +110,8 @@ func compile(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, 
 	in, src, diags := hclspec.Load(dir, cf.options())
 	var objs []*unstructured.Unstructured
 	if in != nil {
-		var d = diags
-		objs, d = generate.Objects(in)
-		diags = append(diags, d...)
+		generated, d := generate.Objects(in)
+		objs, diags = generated, append(diags, d...)
 	}
 	printDiagnostics(cmd.ErrOrStderr(), src, diags)
 	if diags.HasErrors() {
