@@ -10,7 +10,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/internal/examples"
 	"github.com/perimeter-dev/perimeter/internal/testcluster"
 )
 
@@ -50,74 +50,50 @@ const fieldManager = "perimeter"
 func TestExamplesAccepted(t *testing.T) {
 	c := testcluster.Get(t)
 	a := newApplier(t, c)
-	dirs, err := filepath.Glob("../examples/*")
+	cases, err := examples.Cases("../examples", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := 0
-	for _, dir := range dirs {
-		if hcl, _ := filepath.Glob(filepath.Join(dir, "*.hcl")); len(hcl) == 0 {
-			continue
-		}
-		found++
-		src, diags := hclspec.ReadDir(dir)
-		if diags.HasErrors() {
-			t.Fatalf("%s: %s", dir, diags.Error())
-		}
-		envs := hclspec.EnvironmentNames(src)
-		if len(envs) == 0 {
-			envs = []string{""}
-		}
-		for _, env := range envs {
-			t.Run(filepath.Base(dir)+"/"+envOrDefault(env), func(t *testing.T) {
-				in, _, diags := hclspec.Load(dir, hclspec.Options{Env: env})
-				if diags.HasErrors() {
-					t.Fatalf("load: %s", diags.Error())
+	for _, ex := range cases {
+		dir, env := ex.Dir, ex.Env
+		t.Run(ex.Name(), func(t *testing.T) {
+			in, _, diags := hclspec.Load(dir, hclspec.Options{Env: env})
+			if diags.HasErrors() {
+				t.Fatalf("load: %s", diags.Error())
+			}
+			objs, diags := generate.Objects(in)
+			if diags.HasErrors() {
+				t.Fatalf("generate: %s", diags.Error())
+			}
+			if len(objs) == 0 {
+				t.Fatal("the example renders no objects")
+			}
+			// The examples name their namespaces; the stack does not own
+			// them, so they are created here like a platform team would.
+			for _, o := range objs {
+				a.ensureNamespace(t, o.GetNamespace())
+			}
+			for _, o := range objs {
+				if _, err := a.apply(o, true); err != nil {
+					t.Errorf("dry-run rejected %s: %v", describe(o), err)
 				}
-				objs, diags := generate.Objects(in)
-				if diags.HasErrors() {
-					t.Fatalf("generate: %s", diags.Error())
+			}
+			if t.Failed() {
+				return
+			}
+			for _, o := range objs {
+				live, err := a.apply(o, false)
+				if err != nil {
+					t.Errorf("apply rejected %s: %v", describe(o), err)
+					continue
 				}
-				if len(objs) == 0 {
-					t.Fatal("the example renders no objects")
+				if diff := subsetDiff("", o.Object, live.Object); diff != "" {
+					t.Errorf("%s: the server changed fields perimeter set: %s", describe(o), diff)
 				}
-				// The examples name their namespaces; the stack does not own
-				// them, so they are created here like a platform team would.
-				for _, o := range objs {
-					a.ensureNamespace(t, o.GetNamespace())
-				}
-				for _, o := range objs {
-					if _, err := a.apply(o, true); err != nil {
-						t.Errorf("dry-run rejected %s: %v", describe(o), err)
-					}
-				}
-				if t.Failed() {
-					return
-				}
-				for _, o := range objs {
-					live, err := a.apply(o, false)
-					if err != nil {
-						t.Errorf("apply rejected %s: %v", describe(o), err)
-						continue
-					}
-					if diff := subsetDiff("", o.Object, live.Object); diff != "" {
-						t.Errorf("%s: the server changed fields perimeter set: %s", describe(o), diff)
-					}
-					a.mustExist(t, o)
-				}
-			})
-		}
+				a.mustExist(t, o)
+			}
+		})
 	}
-	if found == 0 {
-		t.Fatal("no examples found in ../examples")
-	}
-}
-
-func envOrDefault(env string) string {
-	if env == "" {
-		return "default"
-	}
-	return env
 }
 
 // TestValidObjectsAccepted applies one of each kind perimeter emits, built
