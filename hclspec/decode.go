@@ -81,11 +81,11 @@ func (d *decoder) decode(opts Options) *Intent {
 	}
 	d.refs = refs{services: map[string]*Service{}, namespaces: map[string]*Namespace{}, gateways: map[string]*Gateway{}}
 	d.decodeNamespaces(in)
-	d.ctx.Variables["namespace"] = refObject(in.Namespaces, func(n *Namespace) (string, cty.Value) { return n.Label, namespaceVal(n) })
+	d.ctx.Variables["namespace"] = namespaceRefs(in.Namespaces)
 	d.decodeGateways(in)
-	d.ctx.Variables["gateway"] = refObject(in.Gateways, func(g *Gateway) (string, cty.Value) { return g.Label, gatewayVal(g) })
+	d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways)
 	d.decodeServices(in)
-	d.ctx.Variables["service"] = refObject(in.Services, func(s *Service) (string, cty.Value) { return s.Label, serviceVal(s) })
+	d.ctx.Variables["service"] = serviceRefs(in.Services)
 	d.decodeHTTPRoutes(in)
 	d.decodeGRPCRoutes(in)
 	d.decodeAllows(in)

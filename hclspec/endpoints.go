@@ -205,3 +205,17 @@ func (b *body) appendEndpoint(out []Endpoint, r *refs, v cty.Value, rng hcl.Rang
 	}
 	return append(out, e)
 }
+
+// namespaceRefs, gatewayRefs and serviceRefs are the values of the
+// namespace.*, gateway.* and service.* references in expressions.
+func namespaceRefs(ns []*Namespace) cty.Value {
+	return refObject(ns, func(n *Namespace) (string, cty.Value) { return n.Label, namespaceVal(n) })
+}
+
+func gatewayRefs(gs []*Gateway) cty.Value {
+	return refObject(gs, func(g *Gateway) (string, cty.Value) { return g.Label, gatewayVal(g) })
+}
+
+func serviceRefs(ss []*Service) cty.Value {
+	return refObject(ss, func(s *Service) (string, cty.Value) { return s.Label, serviceVal(s) })
+}

@@ -39,9 +39,9 @@ func (in *Intent) EvalEndpoint(expr, filename string) (Endpoint, *Gateway, hcl.D
 // evalContext rebuilds the references of a decoded intent.
 func (in *Intent) evalContext() *hcl.EvalContext {
 	return &hcl.EvalContext{Functions: Functions(), Variables: map[string]cty.Value{
-		"namespace": refObject(in.Namespaces, func(n *Namespace) (string, cty.Value) { return n.Label, namespaceVal(n) }),
-		"gateway":   refObject(in.Gateways, func(g *Gateway) (string, cty.Value) { return g.Label, gatewayVal(g) }),
-		"service":   refObject(in.Services, func(s *Service) (string, cty.Value) { return s.Label, serviceVal(s) }),
+		"namespace": namespaceRefs(in.Namespaces),
+		"gateway":   gatewayRefs(in.Gateways),
+		"service":   serviceRefs(in.Services),
 	}}
 }
 
