@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -313,10 +314,10 @@ func buildGrid(objs []*unstructured.Unstructured, policies []netv1.NetworkPolicy
 			g.peers = append(g.peers, reach.PodPeer(pod))
 		}
 	}
-	for _, k := range sortedKeys(ips) {
+	for _, k := range slices.Sorted(maps.Keys(ips)) {
 		g.peers = append(g.peers, reach.IPPeer(ips[k]))
 	}
-	for _, k := range sortedKeys(ports) {
+	for _, k := range slices.Sorted(maps.Keys(ports)) {
 		g.ports = append(g.ports, ports[k])
 	}
 	return g

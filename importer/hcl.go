@@ -2,6 +2,8 @@ package importer
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,7 +24,7 @@ func (m *model) write() []byte {
 	p.SetAttributeValue("stack", cty.StringVal(m.opts.Stack))
 	body.AppendNewline()
 	m.writeGateway(body)
-	for _, name := range sortedKeys(m.namespaces) {
+	for _, name := range slices.Sorted(maps.Keys(m.namespaces)) {
 		m.writeNamespace(body, m.namespaces[name])
 	}
 	for _, s := range m.labelServices() {
@@ -41,15 +43,6 @@ func (m *model) write() []byte {
 		writePassthrough(body, p)
 	}
 	return hclwrite.Format(f.Bytes())
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func comment(b *hclwrite.Body, text string) {
@@ -167,7 +160,7 @@ func inlineObject(attrs []hclwrite.ObjectAttrTokens) hclwrite.Tokens {
 // (app.kubernetes.io/name) are quoted.
 func stringMap(m map[string]string) hclwrite.Tokens {
 	var attrs []hclwrite.ObjectAttrTokens
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		name := hclwrite.TokensForIdentifier(k)
 		if !hclsyntax.ValidIdentifier(k) {
 			name = hclwrite.TokensForValue(cty.StringVal(k))

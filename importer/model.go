@@ -2,6 +2,8 @@ package importer
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -291,7 +293,7 @@ func portString(p netv1.ServiceBackendPort) string {
 // labelServices names the service blocks in the order of their keys, so a
 // label does not depend on the order the blocks were needed in.
 func (m *model) labelServices() []*service {
-	keys := sortedKeys(m.blocks)
+	keys := slices.Sorted(maps.Keys(m.blocks))
 	out := make([]*service, 0, len(keys))
 	for _, k := range keys {
 		s := m.blocks[k]

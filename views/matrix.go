@@ -3,6 +3,8 @@ package views
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -59,7 +61,7 @@ func MatrixDOT(w io.Writer, m reach.Matrix) {
 	for label, ns := range nodes {
 		byNS[ns] = append(byNS[ns], label)
 	}
-	for i, ns := range sortedKeysOf(byNS) {
+	for i, ns := range slices.Sorted(maps.Keys(byNS)) {
 		labels := byNS[ns]
 		sort.Strings(labels)
 		indent := "  "
@@ -91,15 +93,6 @@ func matrixNodes(m reach.Matrix) map[string]string {
 		out[e.Label] = e.Namespace
 	}
 	return out
-}
-
-func sortedKeysOf(m map[string][]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func dotQuote(s string) string {
