@@ -49,25 +49,34 @@ func (m *model) httpRoute(r *gwv1.HTTPRoute) {
 	rt := m.routeFor("HTTPRoute", r.Namespace, r.Name, r.Spec.ParentRefs, r.Spec.Hostnames, false)
 	for i, hr := range r.Spec.Rules {
 		item := fmt.Sprintf("spec.rules[%d]", i)
-		matches := hr.Matches
-		if len(matches) == 0 {
-			matches = []gwv1.HTTPRouteMatch{{}}
-		}
-		// A rule with several matches is the same as one rule per match
-		// with the same backends and filters.
-		var rules []*rule
-		for _, match := range matches {
-			out, why := m.httpRule(r.Namespace, obj, match, hr)
-			if why != "" {
-				m.note(obj, item, Dropped, "%s", why)
-				rules = nil
-				break
-			}
-			rules = append(rules, out)
+		rules, why := perMatch(hr.Matches, func(match gwv1.HTTPRouteMatch) (*rule, string) {
+			return m.httpRule(r.Namespace, obj, match, hr)
+		})
+		if why != "" {
+			m.note(obj, item, Dropped, "%s", why)
 		}
 		rt.rules = append(rt.rules, rules...)
 	}
 	m.dropEmpty(rt, obj)
+}
+
+// perMatch converts a route rule into one rule per match (a rule with
+// several matches is the same as one rule per match with the same backends
+// and filters; no match means "match everything"). If any match cannot be
+// converted, the whole rule is left out and the reason returned.
+func perMatch[M any](matches []M, convert func(M) (*rule, string)) ([]*rule, string) {
+	if len(matches) == 0 {
+		matches = []M{*new(M)}
+	}
+	var rules []*rule
+	for _, match := range matches {
+		out, why := convert(match)
+		if why != "" {
+			return nil, why
+		}
+		rules = append(rules, out)
+	}
+	return rules, ""
 }
 
 // dropEmpty leaves out a route none of whose rules could be imported.
@@ -205,19 +214,11 @@ func (m *model) grpcRoute(r *gwv1.GRPCRoute) {
 			m.note(obj, item, Dropped, "gRPC filters are not imported yet.")
 			continue
 		}
-		matches := gr.Matches
-		if len(matches) == 0 {
-			matches = []gwv1.GRPCRouteMatch{{}}
-		}
-		var rules []*rule
-		for _, match := range matches {
-			out, why := m.grpcRule(r.Namespace, obj, match, gr)
-			if why != "" {
-				m.note(obj, item, Dropped, "%s", why)
-				rules = nil
-				break
-			}
-			rules = append(rules, out)
+		rules, why := perMatch(gr.Matches, func(match gwv1.GRPCRouteMatch) (*rule, string) {
+			return m.grpcRule(r.Namespace, obj, match, gr)
+		})
+		if why != "" {
+			m.note(obj, item, Dropped, "%s", why)
 		}
 		rt.rules = append(rt.rules, rules...)
 	}
