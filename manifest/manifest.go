@@ -7,8 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,33 +37,26 @@ func WriteStream(w io.Writer, objs []*unstructured.Unstructured) error {
 }
 
 // FileName is where WriteDir puts an object: <namespace>/<kind>-<name>.yaml,
-// or _cluster/<kind>-<name>.yaml for cluster-scoped objects.
+// or _cluster/<kind>-<name>.yaml for cluster-scoped objects (slash-separated).
 func FileName(obj *unstructured.Unstructured) string {
 	ns := obj.GetNamespace()
 	if ns == "" {
 		ns = "_cluster"
 	}
-	return filepath.Join(ns, strings.ToLower(obj.GetKind())+"-"+obj.GetName()+".yaml")
+	return path.Join(ns, strings.ToLower(obj.GetKind())+"-"+obj.GetName()+".yaml")
 }
 
-// WriteDir writes one file per object under dir and returns the paths
-// written, relative to dir.
-func WriteDir(dir string, objs []*unstructured.Unstructured) ([]string, error) {
-	var written []string
+// WriteDir writes one file per object under dir, removing the files an
+// earlier WriteDir wrote there that no object needs any more, and never
+// touching other files (see Write). It returns what it changed.
+func WriteDir(dir string, objs []*unstructured.Unstructured) (Changes, error) {
+	t := Tree{}
 	for _, o := range objs {
 		b, err := Marshal(o)
 		if err != nil {
-			return written, err
+			return Changes{}, err
 		}
-		rel := FileName(o)
-		path := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return written, err
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			return written, err
-		}
-		written = append(written, rel)
+		t[FileName(o)] = b
 	}
-	return written, nil
+	return Write(dir, t)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/perimeter-dev/perimeter/generate/overlay"
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/manifest"
 )
 
 func main() {
@@ -74,7 +75,7 @@ func render(src, out string) int {
 	tree, err := overlay.Build(envs)
 	check(err)
 	built := time.Now()
-	_, err = overlay.Write(out, tree)
+	_, err = manifest.Write(out, tree)
 	check(err)
 	fmt.Printf("  parse %v, compile x3 %v, lay out overlays %v, write %d files %v\n", start.Sub(began).Round(time.Millisecond),
 		compiled.Sub(start).Round(time.Millisecond), built.Sub(compiled).Round(time.Millisecond), len(tree), time.Since(built).Round(time.Millisecond))

@@ -23,7 +23,9 @@ func newRender() *cobra.Command {
 		Short: "Print the Kubernetes objects the intent compiles to",
 		Long: `render compiles the intent in DIR (default: the current directory) and prints
 the objects as one YAML stream, or with --output writes one file per object
-(<namespace>/<kind>-<name>.yaml) under a directory.
+(<namespace>/<kind>-<name>.yaml) under a directory; files an earlier render
+wrote there and no object needs any more are removed, other files are never
+touched (OUT/.perimeter-files lists perimeter's own).
 
 With --kustomize --output OUT it writes a kustomize tree for GitOps:
 OUT/base/ (the objects every environment shares) and OUT/overlays/<env>/
@@ -85,7 +87,7 @@ func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string,
 		return err
 	}
 	if check {
-		changes, err := overlay.Compare(out, tree)
+		changes, err := manifest.Compare(out, tree)
 		if err != nil {
 			return err
 		}
@@ -101,7 +103,7 @@ func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string,
 		}
 		return nil
 	}
-	changes, err := overlay.Write(out, tree)
+	changes, err := manifest.Write(out, tree)
 	if err != nil {
 		return err
 	}
@@ -114,11 +116,11 @@ func writeObjects(cmd *cobra.Command, objs []*unstructured.Unstructured, out str
 	if out == "" {
 		return manifest.WriteStream(cmd.OutOrStdout(), objs)
 	}
-	files, err := manifest.WriteDir(out, objs)
+	changes, err := manifest.WriteDir(out, objs)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "Wrote %d objects to %s.\n", len(files), out)
+	fmt.Fprintf(cmd.ErrOrStderr(), "Wrote %d objects to %s: %d files written, %d removed.\n", len(objs), out, len(changes.Write), len(changes.Remove))
 	return nil
 }
 

@@ -23,20 +23,6 @@ import (
 	"github.com/perimeter-dev/perimeter/manifest"
 )
 
-// Tree is a rendered kustomize tree: file contents by slash-separated path
-// relative to the output directory.
-type Tree map[string][]byte
-
-// Paths returns the tree's paths, sorted.
-func (t Tree) Paths() []string {
-	out := make([]string, 0, len(t))
-	for p := range t {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Environment is one environment's compiled objects.
 type Environment struct {
 	Name    string
@@ -47,7 +33,7 @@ type Environment struct {
 // every environment has it; the base holds the first environment's version
 // (in the order given) and the other environments patch what differs. An
 // object only some environments have is a resource of their overlays.
-func Build(envs []Environment) (Tree, error) {
+func Build(envs []Environment) (manifest.Tree, error) {
 	if len(envs) == 0 {
 		return nil, fmt.Errorf("no environments to render")
 	}
@@ -55,7 +41,7 @@ func Build(envs []Environment) (Tree, error) {
 	for i, e := range envs {
 		byEnv[i] = index(e.Objects)
 	}
-	t := Tree{}
+	t := manifest.Tree{}
 	objects := map[string]*unstructured.Unstructured{} // file -> object, marshalled at the end
 	var baseFiles []string
 	for _, obj := range envs[0].Objects {
@@ -66,19 +52,19 @@ func Build(envs []Environment) (Tree, error) {
 		objects["base/"+name] = obj
 		baseFiles = append(baseFiles, name)
 	}
-	if err := t.addKustomization("base", &types.Kustomization{Resources: baseFiles}); err != nil {
+	if err := addKustomization(t, "base", &types.Kustomization{Resources: baseFiles}); err != nil {
 		return nil, err
 	}
 	for _, e := range envs {
-		if err := t.addOverlay(e, byEnv, objects); err != nil {
+		if err := addOverlay(t, e, byEnv, objects); err != nil {
 			return nil, err
 		}
 	}
-	return t, t.marshalAll(objects)
+	return t, marshalAll(t, objects)
 }
 
 // marshalAll renders the objects' YAML on every core.
-func (t Tree) marshalAll(objects map[string]*unstructured.Unstructured) error {
+func marshalAll(t manifest.Tree, objects map[string]*unstructured.Unstructured) error {
 	paths := make([]string, 0, len(objects))
 	for p := range objects {
 		paths = append(paths, p)
@@ -106,7 +92,7 @@ func (t Tree) marshalAll(objects map[string]*unstructured.Unstructured) error {
 	return nil
 }
 
-func (t Tree) addOverlay(e Environment, byEnv []map[string]*unstructured.Unstructured, objects map[string]*unstructured.Unstructured) error {
+func addOverlay(t manifest.Tree, e Environment, byEnv []map[string]*unstructured.Unstructured, objects map[string]*unstructured.Unstructured) error {
 	dir := "overlays/" + e.Name
 	k := &types.Kustomization{Resources: []string{"../../base"}}
 	for _, obj := range e.Objects {
@@ -130,10 +116,10 @@ func (t Tree) addOverlay(e Environment, byEnv []map[string]*unstructured.Unstruc
 		k.Patches = append(k.Patches, types.Patch{Path: "patches/" + name, Target: &types.Selector{ResId: resid.ResId{
 			Gvk: resid.Gvk{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}, Name: obj.GetName(), Namespace: obj.GetNamespace()}}})
 	}
-	return t.addKustomization(dir, k)
+	return addKustomization(t, dir, k)
 }
 
-func (t Tree) addKustomization(dir string, k *types.Kustomization) error {
+func addKustomization(t manifest.Tree, dir string, k *types.Kustomization) error {
 	k.APIVersion, k.Kind = types.KustomizationVersion, types.KustomizationKind
 	b, err := yaml.Marshal(k)
 	if err != nil {

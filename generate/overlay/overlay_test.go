@@ -16,6 +16,7 @@ import (
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/generate/overlay"
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/manifest"
 )
 
 // compileAll compiles the intent once per environment.
@@ -41,7 +42,7 @@ func compileAll(t *testing.T, files map[string][]byte) []overlay.Environment {
 }
 
 // build runs kustomize (krusty, as `kustomize build` does) on one overlay.
-func build(t *testing.T, tree overlay.Tree, env string) map[string]string {
+func build(t *testing.T, tree manifest.Tree, env string) map[string]string {
 	t.Helper()
 	fs := filesys.MakeFsInMemory()
 	for p, b := range tree {
@@ -92,7 +93,7 @@ func canonical(t *testing.T, m map[string]any) string {
 
 // equivalent checks the defining property: every overlay builds to exactly
 // the objects render --env prints, field for field.
-func equivalent(t *testing.T, envs []overlay.Environment) overlay.Tree {
+func equivalent(t *testing.T, envs []overlay.Environment) manifest.Tree {
 	t.Helper()
 	tree, err := overlay.Build(envs)
 	if err != nil {

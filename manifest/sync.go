@@ -1,4 +1,4 @@
-package overlay
+package manifest
 
 import (
 	"bytes"
@@ -9,13 +9,23 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// ManifestFile lists, in the output directory, the files perimeter wrote
+// Tree is a set of files to write: contents by slash-separated path
+// relative to an output directory.
+type Tree map[string][]byte
+
+// Paths returns the tree's paths, sorted.
+func (t Tree) Paths() []string {
+	out := make([]string, 0, len(t))
+	for p := range t {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ManifestFile lists, in an output directory, the files perimeter wrote
 // there, so a later render removes only its own stale files and never
 // touches anything else.
 const ManifestFile = ".perimeter-files"
@@ -101,7 +111,7 @@ func readManifest(dir string) (map[string]bool, error) {
 
 func writeManifest(dir string, t Tree) error {
 	var b strings.Builder
-	b.WriteString("# Files written by perimeter render --kustomize. perimeter removes these\n# when it no longer needs them and never touches other files.\n")
+	b.WriteString("# Files written by perimeter render. perimeter removes these\n# when it no longer needs them and never touches other files.\n")
 	for _, p := range t.Paths() {
 		b.WriteString(p + "\n")
 	}
@@ -115,28 +125,6 @@ func removeEmptyParents(dir, from string) {
 			return
 		}
 	}
-}
-
-// BuildDir runs kustomize (as `kustomize build DIR` would) on a directory
-// holding a kustomization.yaml and returns the objects.
-func BuildDir(dir string) ([]*unstructured.Unstructured, error) {
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
-	}
-	var out []*unstructured.Unstructured
-	for _, r := range res.Resources() {
-		b, err := r.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(b); err != nil { // int64 numbers, as from a server
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, nil
 }
 
 // writeFiles writes paths with a few writers in flight: creating ten

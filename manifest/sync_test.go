@@ -1,4 +1,4 @@
-package overlay
+package manifest
 
 import (
 	"os"
