@@ -3,6 +3,8 @@ package lint
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -36,19 +38,32 @@ var (
 	namespaceGVK     = schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
 )
 
-// Read lists the objects of every namespace the live lints need: one LIST
-// per kind.
-func Read(ctx context.Context, r plan.Reader) (Live, error) {
+// Read lists what the live lints need. Namespaces are listed cluster-wide
+// (their labels feed namespaceSelectors); policies, Services and Pods only
+// in the namespaces of scope, one LIST per kind and namespace, so a plan
+// never pulls every pod of a large cluster. A nil scope lists them
+// cluster-wide.
+func Read(ctx context.Context, r plan.Reader, scope map[string]bool) (Live, error) {
 	var l Live
-	for _, k := range []struct {
-		gvk  schema.GroupVersionKind
-		into *[]*unstructured.Unstructured
-	}{{networkPolicyGVK, &l.Policies}, {serviceGVK, &l.Services}, {podGVK, &l.Pods}, {namespaceGVK, &l.Namespaces}} {
-		objs, err := r.List(ctx, k.gvk, "", "")
-		if err != nil {
-			return l, err
+	var err error
+	if l.Namespaces, err = r.List(ctx, namespaceGVK, "", ""); err != nil {
+		return l, err
+	}
+	namespaces := []string{""}
+	if scope != nil {
+		namespaces = slices.Sorted(maps.Keys(scope))
+	}
+	for _, ns := range namespaces {
+		for _, k := range []struct {
+			gvk  schema.GroupVersionKind
+			into *[]*unstructured.Unstructured
+		}{{networkPolicyGVK, &l.Policies}, {serviceGVK, &l.Services}, {podGVK, &l.Pods}} {
+			objs, err := r.List(ctx, k.gvk, ns, "")
+			if err != nil {
+				return l, err
+			}
+			*k.into = append(*k.into, objs...)
 		}
-		*k.into = objs
 	}
 	return l, nil
 }
@@ -76,7 +91,7 @@ func Split(objs []*unstructured.Unstructured) Live {
 // as plan warnings. A failure to read the cluster is itself a warning.
 func Plan(ctx context.Context, r plan.Reader, in *hclspec.Intent, desired []*unstructured.Unstructured) []plan.Warning {
 	fs := Intent(in, desired)
-	live, err := Read(ctx, r)
+	live, err := Read(ctx, r, scopeOf(in))
 	if err != nil {
 		fs = append(fs, Finding{Summary: "Live checks skipped", Detail: err.Error()})
 	} else {
