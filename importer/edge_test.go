@@ -74,7 +74,7 @@ metadata: {name: d, namespace: a}`,
 				t.Error("nothing reported")
 			}
 			out := compile(t, res.HCL)
-			checkRoutes(t, objs, out)
+			checkRoutes(t, objs, out, testOptions)
 			if name != "empty peer" { // the engine refuses it, as the API server would
 				checkVerdicts(t, objs, out)
 			}

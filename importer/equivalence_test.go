@@ -17,18 +17,26 @@ import (
 	"github.com/perimeter-dev/perimeter/reach"
 )
 
-// checkRoutes compares the host/path/backend tuples of the input Ingresses
-// with those of the rendered routes.
-func checkRoutes(t *testing.T, in, out []*unstructured.Unstructured) {
+// checkRoutes compares the listener/host/path/backend tuples of the input
+// Ingresses and routes with those of the rendered routes. Ingress paths are
+// served on the listener the import attaches routes to; a host that
+// ingress-nginx redirects to HTTPS (ssl-redirect, force-ssl-redirect) also
+// has its paths redirected on the plain-HTTP listener.
+func checkRoutes(t *testing.T, in, out []*unstructured.Unstructured, opts Options) {
 	t.Helper()
-	want := sortedSet(setOf(append(ingressTuples(t, in), routeTuples(t, in)...)))
-	got := routeTuples(t, out)
+	_, listener, _ := strings.Cut(opts.Gateway, ":")
+	httpListener := opts.HTTPListener
+	if httpListener == "" {
+		httpListener = gatewayHTTPListener(t, in)
+	}
+	want := sortedSet(setOf(append(ingressTuples(t, in, listener, httpListener), routeTuples(t, in, listener)...)))
+	got := routeTuples(t, out, listener)
 	if !slices.Equal(want, got) {
 		t.Errorf("routes differ from the Ingresses:\n ingress: %q\n routes:  %q", want, got)
 	}
 }
 
-func ingressTuples(t *testing.T, objs []*unstructured.Unstructured) []string {
+func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, httpListener string) []string {
 	services := map[string]*corev1.Service{}
 	var ingresses []*netv1.Ingress
 	for _, u := range objs {
@@ -56,6 +64,24 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured) []string {
 		}
 		grpc := strings.HasPrefix(strings.ToUpper(a["nginx.ingress.kubernetes.io/backend-protocol"]), "GRPC")
 		redirect := a["nginx.ingress.kubernetes.io/permanent-redirect"] != "" || a["nginx.ingress.kubernetes.io/temporal-redirect"] != ""
+		toHTTPS := func(host string) bool {
+			if canary || grpc || httpListener == "" {
+				return false
+			}
+			if a["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true" {
+				return true
+			}
+			if host == "" || a["nginx.ingress.kubernetes.io/ssl-redirect"] == "false" {
+				return false
+			}
+			_, parent, _ := strings.Cut(host, ".")
+			for _, tls := range in.Spec.TLS {
+				if len(tls.Hosts) == 0 || slices.Contains(tls.Hosts, host) || slices.Contains(tls.Hosts, "*."+parent) {
+					return true
+				}
+			}
+			return false
+		}
 		add := func(host string, p netv1.HTTPIngressPath) {
 			if p.Backend.Service == nil {
 				return
@@ -86,7 +112,10 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured) []string {
 			case canary && !primary[k]:
 				return // reported: no primary rule to merge into
 			}
-			set[host+"|"+typ+"|"+path+"|"+target] = true
+			set[listener+"|"+host+"|"+typ+"|"+path+"|"+target] = true
+			if toHTTPS(host) {
+				set[httpListener+"|"+host+"|"+typ+"|"+path+"|redirect"] = true
+			}
 		}
 		for _, r := range in.Spec.Rules {
 			if r.HTTP != nil {
@@ -117,11 +146,20 @@ func backendOf(ns string, b *netv1.IngressServiceBackend, services map[string]*c
 	return fmt.Sprintf("%s/%s:%d", ns, b.Name, port)
 }
 
-func routeTuples(t *testing.T, objs []*unstructured.Unstructured) []string {
+// routeTuples lists listener|host|type|path|target of every route rule; a
+// route naming no listener is counted on the listener the import uses.
+func routeTuples(t *testing.T, objs []*unstructured.Unstructured, listener string) []string {
 	set := map[string]bool{}
 	for _, u := range objs {
 		if u.GetKind() != "HTTPRoute" && u.GetKind() != "GRPCRoute" {
 			continue
+		}
+		section := listener
+		parents, _, _ := unstructured.NestedSlice(u.Object, "spec", "parentRefs")
+		if len(parents) > 0 {
+			if s, ok := parents[0].(map[string]any)["sectionName"].(string); ok {
+				section = s
+			}
 		}
 		hosts, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "hostnames")
 		if len(hosts) == 0 {
@@ -131,7 +169,7 @@ func routeTuples(t *testing.T, objs []*unstructured.Unstructured) []string {
 		for _, r := range rules {
 			for _, h := range hosts {
 				for _, tup := range ruleTuples(u, r.(map[string]any)) {
-					set[h+"|"+tup] = true
+					set[section+"|"+h+"|"+tup] = true
 				}
 			}
 		}
@@ -345,4 +383,21 @@ func setOf(xs []string) map[string]bool {
 		out[x] = true
 	}
 	return out
+}
+
+// gatewayHTTPListener is the name of the first HTTP listener of a Gateway
+// in the input, or "".
+func gatewayHTTPListener(t *testing.T, objs []*unstructured.Unstructured) string {
+	for _, u := range objs {
+		if u.GetKind() != "Gateway" {
+			continue
+		}
+		listeners, _, _ := unstructured.NestedSlice(u.Object, "spec", "listeners")
+		for _, l := range listeners {
+			if l.(map[string]any)["protocol"] == "HTTP" {
+				return l.(map[string]any)["name"].(string)
+			}
+		}
+	}
+	return ""
 }

@@ -28,6 +28,10 @@ type Options struct {
 	Implementation string
 	// Stack is the stack name (default "imported").
 	Stack string
+	// HTTPListener names the gateway's plain-HTTP listener, where the
+	// HTTP-to-HTTPS redirects of ssl-redirect go. A Gateway object in the
+	// input supplies it when this is empty.
+	HTTPListener string
 }
 
 // Severity says how a report entry affects the result.

@@ -18,7 +18,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite expected.hcl and report.txt")
 
-var testOptions = Options{Gateway: "infra/public:https", Stack: "imported"}
+var testOptions = Options{Gateway: "infra/public:https", HTTPListener: "http", Stack: "imported"}
 
 // TestFixtures imports every testdata/<case>/input.yaml and compares the HCL
 // and the report with the expected files; the HCL must compile, and it must
@@ -39,7 +39,7 @@ func TestFixtures(t *testing.T) {
 			golden(t, filepath.Join(dir, "expected.hcl"), res.HCL)
 			golden(t, filepath.Join(dir, "report.txt"), []byte(ReportText(res.Report)))
 			out := compile(t, res.HCL)
-			checkRoutes(t, objs, out)
+			checkRoutes(t, objs, out, testOptions)
 			checkVerdicts(t, objs, out)
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +55,7 @@ func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
 	}()
 	set := m.annotations(in)
 	m.tls(in)
+	redirects := m.sslRedirects(in)
 	m.namespace(in.Namespace)
 	if in.Spec.IngressClassName != nil {
 		m.note(ref(in), "spec.ingressClassName", Translated, "class %q is replaced by gateway %s/%s.", *in.Spec.IngressClassName, m.gwNS, m.gwName)
@@ -87,6 +87,8 @@ func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
 		}
 		if len(rt.rules) == 0 {
 			m.dropRoute()
+		} else if redirects.covers(host) {
+			m.httpsRedirect(in, rt)
 		}
 	}
 	if d := in.Spec.DefaultBackend; d != nil {
@@ -94,6 +96,8 @@ func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
 		m.addPath(in, rt, "", netv1.HTTPIngressPath{Path: "/", Backend: *d}, set, index)
 		if len(rt.rules) == 0 {
 			m.dropRoute()
+		} else if redirects.covers("") {
+			m.httpsRedirect(in, rt)
 		}
 	}
 }
@@ -205,7 +209,7 @@ func (m *model) annotation(in *netv1.Ingress, key, value string, set *ingressSet
 	case name == "rewrite-target":
 		m.rewrite(obj, key, value, in, set)
 	case name == "ssl-redirect" || name == "force-ssl-redirect":
-		m.sslRedirect(obj, key, value, in)
+		// read with the TLS section by sslRedirects, which reports them
 	case name == "permanent-redirect" || name == "temporal-redirect":
 		m.redirect(obj, key, value, name, in, set)
 	case name == "permanent-redirect-code":
@@ -243,23 +247,6 @@ func (m *model) rewrite(obj, key, value string, in *netv1.Ingress, set *ingressS
 	}
 	set.rewrite = value
 	m.note(obj, key, Translated, "rewrite { path = %q }: ingress-nginx replaces the whole path of every matching request with the target (use the /prefix(/|$)(.*) and /$2 idiom to strip a prefix), and so does ReplaceFullPath.", value)
-}
-
-func (m *model) sslRedirect(obj, key, value string, in *netv1.Ingress) {
-	if value != "true" {
-		m.note(obj, key, Translated, "%q: Gateway listeners do not redirect unless told to; nothing to add.", value)
-		return
-	}
-	var hosts []string
-	for _, r := range in.Spec.Rules {
-		if r.Host != "" && !slices.Contains(hosts, strconv.Quote(r.Host)) {
-			hosts = append(hosts, strconv.Quote(r.Host))
-		}
-	}
-	sort.Strings(hosts)
-	m.note(obj, key, Warning, "HTTP-to-HTTPS redirects belong to a route on the gateway's plain-HTTP listener; add:\n"+
-		"route %q {\n  namespace = %q\n  gateway   = gateway.%s\n  listener  = \"http\"\n  hostnames = [%s]\n  rule {\n    redirect {\n      scheme = \"https\"\n      status = 301\n    }\n  }\n}",
-		in.Name+"-https-redirect", in.Namespace, identifier(m.gwName), strings.Join(hosts, ", "))
 }
 
 func (m *model) redirect(obj, key, value, name string, in *netv1.Ingress, set *ingressSettings) {

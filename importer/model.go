@@ -20,7 +20,9 @@ type model struct {
 	gwNS       string
 	gwName     string
 	gwListener string
-	tlsNotes   []string
+	// httpListener is the gateway's plain-HTTP listener, for redirects.
+	httpListener string
+	tlsNotes     []string
 
 	services     map[string]*corev1.Service // ns/name
 	inIngresses  []*netv1.Ingress
@@ -134,6 +136,7 @@ func newModel(opts Options) (*model, error) {
 		return nil, fmt.Errorf("gateway %q: want namespace/name or namespace/name:listener", opts.Gateway)
 	}
 	m.gwNS, m.gwName = ns, name
+	m.httpListener = opts.HTTPListener
 	return m, nil
 }
 

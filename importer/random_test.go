@@ -27,7 +27,7 @@ func TestRandomInputs(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := compile(t, res.HCL)
-			checkRoutes(t, objs, out)
+			checkRoutes(t, objs, out, testOptions)
 			checkVerdicts(t, objs, out)
 			rnd.Shuffle(len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] })
 			again, err := Import(objs, testOptions)
@@ -88,6 +88,17 @@ func randomIngress(rnd *rand.Rand, i int) []*unstructured.Unstructured {
 	}
 	if rnd.Intn(3) == 0 {
 		primary["metadata"].(map[string]any)["annotations"] = map[string]any{"nginx.ingress.kubernetes.io/rewrite-target": "/"}
+	}
+	if rnd.Intn(3) == 0 && host != "" {
+		primary["spec"].(map[string]any)["tls"] = []any{map[string]any{"hosts": []any{host}, "secretName": "tls"}}
+	}
+	if k := pick(rnd, []string{"", "", "ssl-redirect", "force-ssl-redirect"}); k != "" {
+		ann, _ := primary["metadata"].(map[string]any)["annotations"].(map[string]any)
+		if ann == nil {
+			ann = map[string]any{}
+			primary["metadata"].(map[string]any)["annotations"] = ann
+		}
+		ann["nginx.ingress.kubernetes.io/"+k] = pick(rnd, []string{"true", "false"})
 	}
 	out := []*unstructured.Unstructured{obj(primary)}
 	if rnd.Intn(2) == 0 {

@@ -22,6 +22,7 @@ import (
 type importFlags struct {
 	files          []string
 	gateway        string
+	httpListener   string
 	implementation string
 	stack          string
 	output         string
@@ -53,6 +54,7 @@ to standard output and the report to standard error.`,
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.files, "from-file", nil, "a YAML file or directory to import (repeatable)")
 	fl.StringVar(&f.gateway, "gateway", "", "the Gateway routes attach to: namespace/name[:listener] (required)")
+	fl.StringVar(&f.httpListener, "http-listener", "", "the gateway's plain-HTTP listener, for ssl-redirect's HTTP-to-HTTPS redirect routes (default: the HTTP listener of the Gateway object, when it is read)")
 	fl.StringVar(&f.implementation, "implementation", "envoy-gateway", "the gateway's implementation: envoy-gateway, istio or custom")
 	fl.StringVar(&f.stack, "stack", "imported", "the stack name written to the perimeter block")
 	fl.StringVarP(&f.output, "output", "o", "", "write DIR/main.hcl and DIR/import-report.md instead of printing")
@@ -83,7 +85,7 @@ func runImport(cmd *cobra.Command, f *importFlags) error {
 	if err != nil {
 		return err
 	}
-	res, err := importer.Import(objs, importer.Options{Gateway: f.gateway, Implementation: f.implementation, Stack: f.stack})
+	res, err := importer.Import(objs, importer.Options{Gateway: f.gateway, HTTPListener: f.httpListener, Implementation: f.implementation, Stack: f.stack})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,21 @@ route "web-example-com" {
   }
 }
 
+# from Ingress site/web: HTTP requests are redirected to HTTPS (ssl-redirect)
+route "web-example-com-https-redirect" {
+  namespace = "site"
+  gateway   = gateway.public
+  listener  = "http"
+  hostnames = ["example.com"]
+  rule {
+    path = "/"
+    redirect {
+      scheme = "https"
+      status = 308
+    }
+  }
+}
+
 # from Ingress site/web
 route "web-www-example-com" {
   namespace = "site"
@@ -38,6 +53,21 @@ route "web-www-example-com" {
   rule {
     path    = "/"
     backend = service.web
+  }
+}
+
+# from Ingress site/web: HTTP requests are redirected to HTTPS (ssl-redirect)
+route "web-www-example-com-https-redirect" {
+  namespace = "site"
+  gateway   = gateway.public
+  listener  = "http"
+  hostnames = ["www.example.com"]
+  rule {
+    path = "/"
+    redirect {
+      scheme = "https"
+      status = 308
+    }
   }
 }
 
