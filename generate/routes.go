@@ -143,6 +143,9 @@ func httpRoute(r *hclspec.HTTPRoute) *gwv1.HTTPRoute {
 		if rule.Rewrite != nil {
 			hr.Filters = append(hr.Filters, rewriteFilter(rule.Rewrite))
 		}
+		if rule.CORS != nil {
+			hr.Filters = append(hr.Filters, corsFilter(rule.CORS))
+		}
 		if rule.Timeout != "" {
 			d := gwv1.Duration(rule.Timeout)
 			hr.Timeouts = &gwv1.HTTPRouteTimeouts{Request: &d}
@@ -209,6 +212,34 @@ func rewriteFilter(r *hclspec.Rewrite) gwv1.HTTPRouteFilter {
 		f.Hostname = &h
 	}
 	return gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterURLRewrite, URLRewrite: f}
+}
+
+// corsDefaultMaxAge is the CRD's default for maxAge, written out so that
+// the object perimeter applies is the object the API server stores.
+const corsDefaultMaxAge = 5
+
+func corsFilter(c *hclspec.CORS) gwv1.HTTPRouteFilter {
+	f := &gwv1.HTTPCORSFilter{MaxAge: c.MaxAge}
+	if f.MaxAge == 0 {
+		f.MaxAge = corsDefaultMaxAge
+	}
+	for _, o := range c.AllowOrigins {
+		f.AllowOrigins = append(f.AllowOrigins, gwv1.CORSOrigin(o))
+	}
+	for _, m := range c.AllowMethods {
+		f.AllowMethods = append(f.AllowMethods, gwv1.HTTPMethodWithWildcard(m))
+	}
+	for _, h := range c.AllowHeaders {
+		f.AllowHeaders = append(f.AllowHeaders, gwv1.HTTPHeaderName(h))
+	}
+	for _, h := range c.ExposeHeaders {
+		f.ExposeHeaders = append(f.ExposeHeaders, gwv1.HTTPHeaderName(h))
+	}
+	if c.AllowCredentials {
+		t := true
+		f.AllowCredentials = &t
+	}
+	return gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterCORS, CORS: f}
 }
 
 func grpcRoute(r *hclspec.GRPCRoute) *gwv1.GRPCRoute {

@@ -187,6 +187,7 @@ type HTTPRule struct {
 	Backends []Backend
 	Redirect *Redirect
 	Rewrite  *Rewrite
+	CORS     *CORS
 	Timeout  string
 	Range    hcl.Range
 }
@@ -222,6 +223,17 @@ type Rewrite struct {
 	Hostname   string
 	FullPath   string
 	PrefixPath string
+}
+
+// CORS is an HTTPRoute CORS filter: the gateway answers preflight requests
+// and adds the Access-Control-* headers for the origins it allows.
+type CORS struct {
+	AllowOrigins     []string
+	AllowMethods     []string
+	AllowHeaders     []string
+	ExposeHeaders    []string
+	AllowCredentials bool
+	MaxAge           int32 // seconds; 0 = not set (the gateway's default, 5)
 }
 
 // GRPCRoute exposes gRPC backends through gateways.

@@ -20,7 +20,7 @@ var httpMatchAttrs = []hcl.AttributeSchema{
 
 var httpRuleSchema = &hcl.BodySchema{
 	Attributes: append([]hcl.AttributeSchema{{Name: "backend"}, {Name: "backends"}, {Name: "timeout"}}, httpMatchAttrs...),
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "match"}, {Type: "redirect"}, {Type: "rewrite"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "match"}, {Type: "redirect"}, {Type: "rewrite"}, {Type: "cors"}},
 }
 
 var httpMatchSchema = &hcl.BodySchema{Attributes: httpMatchAttrs}
@@ -200,6 +200,12 @@ func (d *decoder) httpRule(b *hcl.Block) *HTTPRule {
 			rule.Redirect = d.redirect(blk)
 		case "rewrite":
 			rule.Rewrite = d.rewrite(blk)
+		case "cors":
+			if rule.CORS != nil {
+				r.errorf(blk.DefRange, "Duplicate cors block", "A rule has at most one cors block (the CORS filter cannot be repeated).")
+				continue
+			}
+			rule.CORS = d.cors(blk)
 		}
 	}
 	rule.Backends = d.backends(r)

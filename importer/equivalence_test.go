@@ -113,6 +113,9 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 				return // reported: no primary rule to merge into
 			}
 			set[listener+"|"+host+"|"+typ+"|"+path+"|"+target] = true
+			if !canary && !redirect && !grpc && a["nginx.ingress.kubernetes.io/enable-cors"] == "true" {
+				set[listener+"|"+host+"|"+typ+"|"+path+"|cors"] = true
+			}
 			if toHTTPS(host) {
 				set[httpListener+"|"+host+"|"+typ+"|"+path+"|redirect"] = true
 			}
@@ -190,8 +193,11 @@ func ruleTuples(u *unstructured.Unstructured, rule map[string]any) []string {
 	}
 	filters, _, _ := unstructured.NestedSlice(rule, "filters")
 	for _, f := range filters {
-		if f.(map[string]any)["type"] == "RequestRedirect" {
+		switch f.(map[string]any)["type"] {
+		case "RequestRedirect":
 			targets = append(targets, "redirect")
+		case "CORS":
+			targets = append(targets, "cors") // the rule answers CORS requests
 		}
 	}
 	if u.GetKind() == "GRPCRoute" {

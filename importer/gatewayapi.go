@@ -144,7 +144,11 @@ func (m *model) httpRule(ns, obj string, match gwv1.HTTPRouteMatch, hr gwv1.HTTP
 	return out, ""
 }
 
-// filter applies a redirect or rewrite filter to the rule.
+// corsDefaultMaxAge is the CRD's default CORS maxAge, which perimeter writes
+// out and the import leaves implicit.
+const corsDefaultMaxAge = 5
+
+// filter applies a redirect, rewrite or CORS filter to the rule.
 func (r *rule) filter(f gwv1.HTTPRouteFilter) string {
 	switch {
 	case f.Type == gwv1.HTTPRouteFilterRequestRedirect && f.RequestRedirect != nil:
@@ -169,6 +173,28 @@ func (r *rule) filter(f gwv1.HTTPRouteFilter) string {
 			out.path = *p.ReplaceFullPath
 		}
 		r.redirect = out
+	case f.Type == gwv1.HTTPRouteFilterCORS && f.CORS != nil:
+		c := f.CORS
+		out := &corsBlock{credentials: c.AllowCredentials != nil && *c.AllowCredentials}
+		if c.MaxAge != corsDefaultMaxAge {
+			out.maxAge = c.MaxAge
+		}
+		for _, o := range c.AllowOrigins {
+			out.origins = append(out.origins, string(o))
+		}
+		for _, x := range c.AllowMethods {
+			out.methods = append(out.methods, string(x))
+		}
+		for _, x := range c.AllowHeaders {
+			out.headers = append(out.headers, string(x))
+		}
+		for _, x := range c.ExposeHeaders {
+			out.expose = append(out.expose, string(x))
+		}
+		if len(out.origins) == 0 && len(out.methods) == 0 && len(out.headers) == 0 && len(out.expose) == 0 && !out.credentials && out.maxAge == 0 {
+			return "a CORS filter that allows nothing is not expressible"
+		}
+		r.cors = out
 	case f.Type == gwv1.HTTPRouteFilterURLRewrite && f.URLRewrite != nil && f.URLRewrite.Hostname == nil && f.URLRewrite.Path != nil:
 		p := f.URLRewrite.Path
 		switch {

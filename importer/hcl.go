@@ -231,6 +231,9 @@ func writeRule(parent *hclwrite.Body, r *rule, grpc bool) {
 	case r.rewriteFull != "":
 		b.AppendNewBlock("rewrite", nil).Body().SetAttributeValue("path", cty.StringVal(r.rewriteFull))
 	}
+	if c := r.cors; c != nil && !grpc {
+		writeCORS(b, c)
+	}
 	if d := r.redirect; d != nil {
 		rb := b.AppendNewBlock("redirect", nil).Body()
 		if d.scheme != "" {
@@ -324,4 +327,27 @@ func writePassthrough(body *hclwrite.Body, p *passthrough) {
 		{Type: hclsyntax.TokenCHeredoc, Bytes: []byte("EOT")},
 	})
 	body.AppendNewline()
+}
+
+func writeCORS(parent *hclwrite.Body, c *corsBlock) {
+	b := parent.AppendNewBlock("cors", nil).Body()
+	for _, l := range []struct {
+		name  string
+		items []string
+	}{{"allow_origins", c.origins}, {"allow_methods", c.methods}, {"allow_headers", c.headers}, {"expose_headers", c.expose}} {
+		if len(l.items) == 0 {
+			continue
+		}
+		var vs []cty.Value
+		for _, x := range l.items {
+			vs = append(vs, cty.StringVal(x))
+		}
+		b.SetAttributeValue(l.name, cty.ListVal(vs))
+	}
+	if c.credentials {
+		b.SetAttributeValue("allow_credentials", cty.True)
+	}
+	if c.maxAge != 0 {
+		b.SetAttributeValue("max_age", cty.NumberIntVal(int64(c.maxAge)))
+	}
 }

@@ -42,6 +42,7 @@ type ingressSettings struct {
 	redirect *redirect
 	timeout  string
 	grpc     bool
+	cors     *corsBlock
 }
 
 func ref(in *netv1.Ingress) string { return "Ingress " + in.Namespace + "/" + in.Name }
@@ -54,6 +55,7 @@ func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
 		}
 	}()
 	set := m.annotations(in)
+	set.cors = m.corsSettings(in, set.grpc)
 	m.tls(in)
 	redirects := m.sslRedirects(in)
 	m.namespace(in.Namespace)
@@ -158,6 +160,7 @@ func (m *model) addPath(in *netv1.Ingress, rt *route, host string, p netv1.HTTPI
 	} else {
 		svc := p.Backend.Service
 		r.backends = []backend{{svc: m.serviceBlock(ref(in), in.Namespace, svc.Name, svc.Port)}}
+		r.cors = set.cors
 		m.isolated(r.backends[0].svc)
 		switch {
 		case set.captured && capturePath.MatchString(p.Path):
@@ -208,8 +211,10 @@ func (m *model) annotation(in *netv1.Ingress, key, value string, set *ingressSet
 		m.note(obj, key, Dropped, "not an ingress-nginx annotation; perimeter does not know its meaning.")
 	case name == "rewrite-target":
 		m.rewrite(obj, key, value, in, set)
-	case name == "ssl-redirect" || name == "force-ssl-redirect":
-		// read with the TLS section by sslRedirects, which reports them
+	case in.Annotations[nginx+"canary"] == "true" && (name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name)):
+		m.note(obj, key, Dropped, "a canary Ingress only adds backends to the primary Ingress's rules; the primary's setting applies.")
+	case name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name):
+		// read as a group by sslRedirects and corsSettings, which report them
 	case name == "permanent-redirect" || name == "temporal-redirect":
 		m.redirect(obj, key, value, name, in, set)
 	case name == "permanent-redirect-code":
@@ -228,8 +233,6 @@ func (m *model) annotation(in *netv1.Ingress, key, value string, set *ingressSet
 		m.note(obj, key, Warning, "source ranges (%s) are not a routing feature in Gateway API. Restrict the backend with a NetworkPolicy ipBlock (an allow block with cidr(...)) instead — and note that a load balancer that rewrites source IPs (no externalTrafficPolicy: Local, no PROXY protocol) hides the client address from both.", value)
 	case strings.HasPrefix(name, "canary"):
 		m.note(obj, key, Dropped, "canary annotations only apply to an Ingress marked canary: \"true\".")
-	case strings.HasPrefix(name, "enable-cors") || strings.HasPrefix(name, "cors-"):
-		m.note(obj, key, Dropped, "the intent language has no CORS filter yet (HTTPRoute CORS); configure CORS in the application or on the gateway.")
 	default:
 		m.note(obj, key, Dropped, "no Gateway API standard-channel equivalent is translated for this annotation.")
 	}

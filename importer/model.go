@@ -81,6 +81,7 @@ type rule struct {
 	rewritePrefix  string // ReplacePrefixMatch
 	rewriteFull    string // ReplaceFullPath
 	timeout        string
+	cors           *corsBlock
 }
 
 type backend struct {

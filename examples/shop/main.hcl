@@ -150,6 +150,16 @@ route "api" {
       { service = service.orders_canary, weight = var.canary_weight },
     ]
     timeout = "10s"
+
+    # the storefront's pages call the API from the browser
+    cors {
+      allow_origins     = ["https://${local.www_host}"]
+      allow_methods     = ["GET", "POST"]
+      allow_headers     = ["Content-Type", "Authorization"]
+      expose_headers    = ["X-Request-Id"]
+      allow_credentials = true
+      max_age           = 600
+    }
   }
 
   rule {

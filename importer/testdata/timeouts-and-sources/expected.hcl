@@ -28,6 +28,13 @@ route "upload" {
     path    = "/upload"
     backend = service.upload
     timeout = "120s"
+    cors {
+      allow_origins     = ["https://app.example.com"]
+      allow_methods     = ["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"]
+      allow_headers     = ["DNT", "Keep-Alive", "User-Agent", "X-Requested-With", "If-Modified-Since", "Cache-Control", "Content-Type", "Range", "Authorization"]
+      allow_credentials = true
+      max_age           = 1728000
+    }
   }
 }
 
