@@ -92,12 +92,22 @@ func (c *Client) resource(gvk schema.GroupVersionKind) (dynamic.NamespaceableRes
 	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		if meta.IsNoMatchError(err) {
-			return nil, fmt.Errorf("the cluster at %s does not serve %s (%s); are the Gateway API CRDs installed?", c.Host, gvk.Kind, gvk.GroupVersion())
+			return nil, notServedError{fmt.Sprintf("the cluster at %s does not serve %s (%s); are the Gateway API CRDs installed?", c.Host, gvk.Kind, gvk.GroupVersion()), err}
 		}
 		return nil, err
 	}
 	return c.dynamic.Resource(m.Resource), nil
 }
+
+// notServedError says a kind is not served; it unwraps to the RESTMapper's
+// error, so meta.IsNoMatchError recognises it.
+type notServedError struct {
+	msg string
+	err error
+}
+
+func (e notServedError) Error() string { return e.msg }
+func (e notServedError) Unwrap() error { return e.err }
 
 // List returns the objects of a kind in namespace ("" = all namespaces)
 // matching the label selector, following pagination.

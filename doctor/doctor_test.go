@@ -69,7 +69,7 @@ spec:
 	out := run(t, crd("gatewayclasses", "v1.6.3", "standard")+crd("gateways", "v1.6.3", "standard")+crd("httproutes", "v1.5.0", "experimental"))
 	for _, want := range []string{
 		"warning  gateway-api   CRDs of several bundles are installed (v1.5.0 (experimental channel): httproutes; v1.6.3 (standard channel): gatewayclasses, gateways); install one bundle\n",
-		"warning  gateway-api   CRDs missing: grpcroutes, referencegrants\n",
+		"warning  gateway-api   CRDs missing: grpcroutes, referencegrants, backendtlspolicies\n",
 		"warning  gatewayclass  no GatewayClass",
 		"warning  cni           No known CNI DaemonSet",
 	} {

@@ -41,7 +41,7 @@ func ingressNginx(ctx context.Context, r Reader) ([]Finding, error) {
 
 // gatewayCRDs are the kinds of the Gateway API standard channel perimeter
 // writes or reads.
-var gatewayCRDs = []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"}
+var gatewayCRDs = []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants", "backendtlspolicies"}
 
 const gatewayGroup = "gateway.networking.k8s.io"
 

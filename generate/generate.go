@@ -30,6 +30,7 @@ const (
 var Kinds = []schema.GroupVersionKind{
 	gwv1.SchemeGroupVersion.WithKind("Gateway"),
 	gwv1.SchemeGroupVersion.WithKind("ReferenceGrant"),
+	gwv1.SchemeGroupVersion.WithKind("BackendTLSPolicy"),
 	gwv1.SchemeGroupVersion.WithKind("HTTPRoute"),
 	gwv1.SchemeGroupVersion.WithKind("GRPCRoute"),
 	netv1.SchemeGroupVersion.WithKind("NetworkPolicy"),

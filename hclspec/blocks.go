@@ -195,7 +195,7 @@ var serviceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "name"}, {Name: "namespace", Required: true}, {Name: "selector", Required: true},
 	{Name: "port", Required: true}, {Name: "target_port"}, {Name: "protocol"},
 	{Name: "default_deny"}, {Name: "dns"},
-}}
+}, Blocks: []hcl.BlockHeaderSchema{{Type: "backend_tls"}}}
 
 // decodeServices reads the workloads the intent talks about.
 func (d *decoder) decodeServices(in *Intent) {
@@ -225,6 +225,13 @@ func (d *decoder) decodeServices(in *Intent) {
 		s.DenyIngress, s.DenyEgress = r.directions("default_deny")
 		s.DNSSet = r.has("dns")
 		s.DNS = r.boolean("dns", true)
+		for i, blk := range r.blocks {
+			if i > 0 {
+				r.errorf(blk.DefRange, "Duplicate backend_tls block", "A service has at most one backend_tls block.")
+				continue
+			}
+			s.BackendTLS = d.backendTLS(r, blk)
+		}
 		d.diags = append(d.diags, r.diags...)
 		d.refs.services[s.Label] = s
 		in.Services = append(in.Services, s)

@@ -103,7 +103,18 @@ type Service struct {
 	DenyEgress  bool
 	DNS         bool // keep DNS open when its egress is restricted (default true)
 	DNSSet      bool // DNS was set explicitly
+	BackendTLS  *BackendTLS
 	Origin
+}
+
+// BackendTLS says the service's pods speak TLS: gateways connect to them
+// with TLS and validate their certificate (a BackendTLSPolicy).
+type BackendTLS struct {
+	Hostname       string   // SNI and the name the certificate must carry
+	CACertificates []string // ConfigMaps (key ca.crt) in the service's namespace
+	WellKnownCA    string   // "System", or implementation-specific; excludes CACertificates
+	PortName       string   // the Service port's name (sectionName); "" = every port
+	Range          hcl.Range
 }
 
 // PortRef is a pod port, by number or by container port name.

@@ -407,3 +407,58 @@ func gatewayHTTPListener(t *testing.T, objs []*unstructured.Unstructured) string
 	}
 	return ""
 }
+
+// checkBackendTLS expects a BackendTLSPolicy targeting every backend
+// Service of an Ingress whose backends speak TLS (backend-protocol HTTPS or
+// GRPCS), and of every input BackendTLSPolicy that targets Services.
+func checkBackendTLS(t *testing.T, in, out []*unstructured.Unstructured) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, u := range in {
+		switch u.GetKind() {
+		case "Ingress":
+			ing := &netv1.Ingress{}
+			must(t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ing))
+			proto := strings.ToUpper(ing.Annotations["nginx.ingress.kubernetes.io/backend-protocol"])
+			if proto != "HTTPS" && proto != "GRPCS" || ing.Annotations["nginx.ingress.kubernetes.io/canary"] == "true" {
+				continue
+			}
+			for _, r := range ing.Spec.Rules {
+				if r.HTTP != nil {
+					for _, p := range r.HTTP.Paths {
+						if p.Backend.Service != nil {
+							want[ing.Namespace+"/"+p.Backend.Service.Name] = true
+						}
+					}
+				}
+			}
+		case "BackendTLSPolicy":
+			for _, ref := range targetServices(u) {
+				want[ref] = true
+			}
+		}
+	}
+	got := map[string]bool{}
+	for _, u := range out {
+		if u.GetKind() == "BackendTLSPolicy" {
+			for _, ref := range targetServices(u) {
+				got[ref] = true
+			}
+		}
+	}
+	if w, g := sortedSet(want), sortedSet(got); !slices.Equal(w, g) {
+		t.Errorf("services with backend TLS: want %q, rendered %q", w, g)
+	}
+}
+
+func targetServices(u *unstructured.Unstructured) []string {
+	var out []string
+	refs, _, _ := unstructured.NestedSlice(u.Object, "spec", "targetRefs")
+	for _, r := range refs {
+		ref := r.(map[string]any)
+		if ref["kind"] == "Service" {
+			out = append(out, fmt.Sprintf("%s/%s", u.GetNamespace(), ref["name"]))
+		}
+	}
+	return out
+}

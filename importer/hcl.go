@@ -131,6 +131,23 @@ func writeService(body *hclwrite.Body, s *service) {
 	if s.noDNS {
 		b.SetAttributeValue("dns", cty.False)
 	}
+	if t := s.tls; t != nil {
+		tb := b.AppendNewBlock("backend_tls", nil).Body()
+		tb.SetAttributeValue("hostname", cty.StringVal(t.hostname))
+		if len(t.caCerts) > 0 {
+			var cas []cty.Value
+			for _, c := range t.caCerts {
+				cas = append(cas, cty.StringVal(c))
+			}
+			tb.SetAttributeValue("ca_certificates", cty.ListVal(cas))
+		}
+		if t.wellKnown != "" {
+			tb.SetAttributeValue("well_known_ca", cty.StringVal(t.wellKnown))
+		}
+		if s.portName != "" {
+			tb.SetAttributeValue("port_name", cty.StringVal(s.portName))
+		}
+	}
 	body.AppendNewline()
 }
 

@@ -1,6 +1,7 @@
 // Package importer turns existing Kubernetes objects — Ingresses,
-// IngressClasses, Services, NetworkPolicies, HTTPRoutes and GRPCRoutes, read
-// from YAML or a cluster — into perimeter intent written as formatted HCL,
+// IngressClasses, Services, NetworkPolicies, HTTPRoutes, GRPCRoutes and
+// BackendTLSPolicies, read from YAML or a cluster — into perimeter intent
+// written as formatted HCL,
 // with a report of every annotation, field or policy that could not be
 // carried over exactly.
 //
@@ -61,8 +62,8 @@ type Result struct {
 }
 
 // Import converts objects into intent. Kinds other than Ingress,
-// IngressClass, Service, NetworkPolicy, HTTPRoute, GRPCRoute and Namespace
-// are listed in the report as not imported. Objects perimeter rendered
+// IngressClass, Service, NetworkPolicy, HTTPRoute, GRPCRoute,
+// BackendTLSPolicy and Namespace are listed in the report as not imported. Objects perimeter rendered
 // import back into the blocks they came from (the round trip). The output is deterministic: it does not depend
 // on the order of objs.
 func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
@@ -75,6 +76,7 @@ func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 	}
 	m.ingresses()
 	m.gatewayRoutes()
+	m.backendTLSPolicies()
 	m.policies()
 	m.quietIsolation()
 	m.sortReport()

@@ -40,6 +40,7 @@ func TestFixtures(t *testing.T) {
 			golden(t, filepath.Join(dir, "report.txt"), []byte(ReportText(res.Report)))
 			out := compile(t, res.HCL)
 			checkRoutes(t, objs, out, testOptions)
+			checkBackendTLS(t, objs, out)
 			checkVerdicts(t, objs, out)
 		})
 	}

@@ -43,6 +43,7 @@ type ingressSettings struct {
 	timeout  string
 	grpc     bool
 	cors     *corsBlock
+	tls      *backendTLS
 }
 
 func ref(in *netv1.Ingress) string { return "Ingress " + in.Namespace + "/" + in.Name }
@@ -56,6 +57,7 @@ func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
 	}()
 	set := m.annotations(in)
 	set.cors = m.corsSettings(in, set.grpc)
+	set.tls = m.backendTLSSettings(in)
 	m.tls(in)
 	redirects := m.sslRedirects(in)
 	m.namespace(in.Namespace)
@@ -161,6 +163,9 @@ func (m *model) addPath(in *netv1.Ingress, rt *route, host string, p netv1.HTTPI
 		svc := p.Backend.Service
 		r.backends = []backend{{svc: m.serviceBlock(ref(in), in.Namespace, svc.Name, svc.Port)}}
 		r.cors = set.cors
+		if set.tls != nil {
+			m.setBackendTLS(r.backends[0].svc, set.tls)
+		}
 		m.isolated(r.backends[0].svc)
 		switch {
 		case set.captured && capturePath.MatchString(p.Path):
@@ -211,10 +216,10 @@ func (m *model) annotation(in *netv1.Ingress, key, value string, set *ingressSet
 		m.note(obj, key, Dropped, "not an ingress-nginx annotation; perimeter does not know its meaning.")
 	case name == "rewrite-target":
 		m.rewrite(obj, key, value, in, set)
-	case in.Annotations[nginx+"canary"] == "true" && (name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name)):
+	case in.Annotations[nginx+"canary"] == "true" && (name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name) || isProxySSLAnnotation(name)):
 		m.note(obj, key, Dropped, "a canary Ingress only adds backends to the primary Ingress's rules; the primary's setting applies.")
-	case name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name):
-		// read as a group by sslRedirects and corsSettings, which report them
+	case name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name) || isProxySSLAnnotation(name):
+		// read as a group by sslRedirects, corsSettings and backendTLSSettings, which report them
 	case name == "permanent-redirect" || name == "temporal-redirect":
 		m.redirect(obj, key, value, name, in, set)
 	case name == "permanent-redirect-code":
@@ -301,16 +306,18 @@ func (m *model) timeout(obj, key string, in *netv1.Ingress, set *ingressSettings
 
 func (m *model) backendProtocol(obj, key, value string, set *ingressSettings) {
 	switch strings.ToUpper(value) {
-	case "GRPC", "GRPCS":
+	case "GRPC":
 		set.grpc = true
 		m.note(obj, key, Translated, "%s: the Ingress becomes a grpc_route.", value)
-		if strings.EqualFold(value, "GRPCS") {
-			m.note(obj, key, Warning, "TLS to the backend (GRPCS) needs a BackendTLSPolicy, which perimeter does not write.")
-		}
+	case "GRPCS":
+		set.grpc = true
+		m.note(obj, key, Translated, "%s: the Ingress becomes a grpc_route, and its backend services get a backend_tls block (a BackendTLSPolicy).", value)
+	case "HTTPS":
+		m.note(obj, key, Translated, "%s: the backend services get a backend_tls block (a BackendTLSPolicy): the gateway connects to them with TLS.", value)
 	case "HTTP":
 		m.note(obj, key, Translated, "HTTP is the default.")
 	default:
-		m.note(obj, key, Dropped, "%s backends are not translated (HTTPS needs a BackendTLSPolicy).", value)
+		m.note(obj, key, Dropped, "%s backends have no Gateway API standard-channel equivalent.", value)
 	}
 }
 

@@ -29,6 +29,7 @@ type model struct {
 	inPolicies   []*netv1.NetworkPolicy
 	inHTTPRoutes []*gwv1.HTTPRoute
 	inGRPCRoutes []*gwv1.GRPCRoute
+	inBackendTLS []*gwv1.BackendTLSPolicy
 
 	blocks     map[string]*service // ns/name/port -> service block
 	labels     map[string]string   // block type + label -> key that owns it
@@ -48,6 +49,8 @@ type service struct {
 	target          string // number or name; "" = same as port
 	protocol        string
 	placeholder     bool
+	portName        string      // the Service port's name, for backend_tls
+	tls             *backendTLS // the pods speak TLS
 	noDNS           bool
 	denyIn, denyOut bool // a workload baseline
 }
@@ -169,6 +172,10 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 			r := &gwv1.GRPCRoute{}
 			err = conv.FromUnstructured(u.Object, r)
 			m.inGRPCRoutes = append(m.inGRPCRoutes, r)
+		case "BackendTLSPolicy.gateway.networking.k8s.io":
+			p := &gwv1.BackendTLSPolicy{}
+			err = conv.FromUnstructured(u.Object, p)
+			m.inBackendTLS = append(m.inBackendTLS, p)
 		case "IngressClass.networking.k8s.io":
 			m.ingressClass(u)
 		case "Namespace":
@@ -261,7 +268,7 @@ func (m *model) serviceBlockFor(s *corev1.Service, p corev1.ServicePort) *servic
 		want = s.Name + "-" + p.Name
 	}
 	b := &service{want: want, key: key, name: s.Name, ns: s.Namespace,
-		selector: s.Spec.Selector, port: p.Port, protocol: string(p.Protocol)}
+		selector: s.Spec.Selector, port: p.Port, protocol: string(p.Protocol), portName: p.Name}
 	if p.TargetPort.String() != "0" && p.TargetPort.String() != fmt.Sprint(p.Port) {
 		b.target = p.TargetPort.String()
 	}

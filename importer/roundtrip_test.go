@@ -39,7 +39,7 @@ func roundTrip(t *testing.T, objs []*unstructured.Unstructured) {
 		}
 	}
 	for _, u := range compile(t, first.HCL) {
-		if u.GetKind() == "HTTPRoute" || u.GetKind() == "GRPCRoute" || u.GetKind() == "NetworkPolicy" {
+		if u.GetKind() == "HTTPRoute" || u.GetKind() == "GRPCRoute" || u.GetKind() == "NetworkPolicy" || u.GetKind() == "BackendTLSPolicy" {
 			again = append(again, u)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -164,6 +165,9 @@ func listOwned(ctx context.Context, r Reader, req Request) (map[string]*unstruct
 	owned := map[string]*unstructured.Unstructured{}
 	for _, gvk := range req.Kinds {
 		objs, err := r.List(ctx, gvk, "", req.OwnerSelector)
+		if meta.IsNoMatchError(err) && !desires(req.Desired, gvk) {
+			continue // not served: the stack cannot own any, and wants none
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -174,6 +178,16 @@ func listOwned(ctx context.Context, r Reader, req Request) (map[string]*unstruct
 		}
 	}
 	return owned, nil
+}
+
+// desires reports whether an object of kind gvk is among the desired ones.
+func desires(desired []*unstructured.Unstructured, gvk schema.GroupVersionKind) bool {
+	for _, o := range desired {
+		if o.GroupVersionKind().GroupKind() == gvk.GroupKind() {
+			return true
+		}
+	}
+	return false
 }
 
 // checkUnowned refuses to plan over objects that exist but belong to

@@ -36,8 +36,8 @@ func newImport() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import (--from-file F|DIR ... | --namespace N | --all-namespaces) --gateway NS/NAME[:LISTENER]",
 		Short: "Write HCL intent from Ingresses, routes, Services and NetworkPolicies",
-		Long: `import reads Ingress, IngressClass, Service, NetworkPolicy, HTTPRoute and
-GRPCRoute objects from YAML files (--from-file, repeatable; a directory is
+		Long: `import reads Ingress, IngressClass, Service, NetworkPolicy, HTTPRoute,
+GRPCRoute and BackendTLSPolicy objects from YAML files (--from-file, repeatable; a directory is
 read recursively) or from a cluster (--namespace or --all-namespaces, with
 --kubeconfig/--context; objects perimeter manages are skipped), and writes
 HCL intent: routes on the gateway named by --gateway, the services
@@ -124,6 +124,7 @@ var importKinds = []schema.GroupVersionKind{
 	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "BackendTLSPolicy"},
 }
 
 // readCluster lists the import kinds; objects perimeter already manages are

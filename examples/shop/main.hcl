@@ -109,6 +109,13 @@ service "search" {
   namespace = "search"
   selector  = { app = "search" }
   port      = 9200
+
+  # search serves TLS only: the gateway validates its certificate
+  backend_tls {
+    hostname        = "search.search.svc.cluster.local"
+    ca_certificates = ["search-ca"]
+    port_name       = "https"
+  }
 }
 
 route "https_redirect" {
