@@ -1,7 +1,7 @@
 // Package importer turns existing Kubernetes objects — Ingresses,
-// IngressClasses, Services, NetworkPolicies, HTTPRoutes, GRPCRoutes and
-// BackendTLSPolicies, read from YAML or a cluster — into perimeter intent
-// written as formatted HCL,
+// IngressClasses, Services, NetworkPolicies, Gateways, HTTPRoutes,
+// GRPCRoutes and BackendTLSPolicies, read from YAML or a cluster — into
+// perimeter intent written as formatted HCL,
 // with a report of every annotation, field or policy that could not be
 // carried over exactly.
 //
@@ -62,16 +62,23 @@ type Result struct {
 }
 
 // Import converts objects into intent. Kinds other than Ingress,
-// IngressClass, Service, NetworkPolicy, HTTPRoute, GRPCRoute,
-// BackendTLSPolicy and Namespace are listed in the report as not imported. Objects perimeter rendered
-// import back into the blocks they came from (the round trip). The output is deterministic: it does not depend
-// on the order of objs.
+// IngressClass, Service, NetworkPolicy, Gateway, HTTPRoute, GRPCRoute,
+// BackendTLSPolicy and Namespace are listed in the report as not imported.
+// The Gateway named by Options.Gateway, when it is among objs, checks the
+// listeners Options name (an unknown one is an error that lists the
+// Gateway's listeners) and supplies the plain-HTTP listener; it stays a
+// reference, never a managed gateway. Objects perimeter rendered import
+// back into the blocks they came from (the round trip). The output is
+// deterministic: it does not depend on the order of objs.
 func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 	m, err := newModel(opts)
 	if err != nil {
 		return nil, err
 	}
 	if err := m.load(objs); err != nil {
+		return nil, err
+	}
+	if err := m.gateways(); err != nil {
 		return nil, err
 	}
 	m.ingresses()

@@ -20,6 +20,19 @@ var update = flag.Bool("update", false, "rewrite expected.hcl and report.txt")
 
 var testOptions = Options{Gateway: "infra/public:https", HTTPListener: "http", Stack: "imported"}
 
+// optionsFor are the options a fixture is imported with: testOptions, but
+// without the plain-HTTP listener when the input has Gateway objects to
+// take it from.
+func optionsFor(objs []*unstructured.Unstructured) Options {
+	opts := testOptions
+	for _, u := range objs {
+		if u.GetKind() == "Gateway" {
+			opts.HTTPListener = ""
+		}
+	}
+	return opts
+}
+
 // TestFixtures imports every testdata/<case>/input.yaml and compares the HCL
 // and the report with the expected files; the HCL must compile, and it must
 // mean what the input means (routes and policy verdicts).
@@ -32,14 +45,14 @@ func TestFixtures(t *testing.T) {
 		dir := filepath.Dir(input)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			objs := readInput(t, input)
-			res, err := Import(objs, testOptions)
+			res, err := Import(objs, optionsFor(objs))
 			if err != nil {
 				t.Fatal(err)
 			}
 			golden(t, filepath.Join(dir, "expected.hcl"), res.HCL)
 			golden(t, filepath.Join(dir, "report.txt"), []byte(ReportText(res.Report)))
 			out := compile(t, res.HCL)
-			checkRoutes(t, objs, out, testOptions)
+			checkRoutes(t, objs, out, optionsFor(objs))
 			checkBackendTLS(t, objs, out)
 			checkVerdicts(t, objs, out)
 		})
@@ -53,14 +66,14 @@ func TestDeterministic(t *testing.T) {
 	rnd := rand.New(rand.NewSource(1))
 	for _, input := range dirs {
 		objs := readInput(t, input)
-		first, err := Import(objs, testOptions)
+		first, err := Import(objs, optionsFor(objs))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for range 5 {
 			shuffled := slices.Clone(objs)
 			rnd.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-			again, err := Import(shuffled, testOptions)
+			again, err := Import(shuffled, optionsFor(objs))
 			if err != nil {
 				t.Fatal(err)
 			}

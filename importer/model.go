@@ -30,6 +30,7 @@ type model struct {
 	inHTTPRoutes []*gwv1.HTTPRoute
 	inGRPCRoutes []*gwv1.GRPCRoute
 	inBackendTLS []*gwv1.BackendTLSPolicy
+	inGateways   []*gwv1.Gateway
 
 	blocks     map[string]*service // ns/name/port -> service block
 	labels     map[string]string   // block type + label -> key that owns it
@@ -172,6 +173,10 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 			r := &gwv1.GRPCRoute{}
 			err = conv.FromUnstructured(u.Object, r)
 			m.inGRPCRoutes = append(m.inGRPCRoutes, r)
+		case "Gateway.gateway.networking.k8s.io":
+			g := &gwv1.Gateway{}
+			err = conv.FromUnstructured(u.Object, g)
+			m.inGateways = append(m.inGateways, g)
 		case "BackendTLSPolicy.gateway.networking.k8s.io":
 			p := &gwv1.BackendTLSPolicy{}
 			err = conv.FromUnstructured(u.Object, p)

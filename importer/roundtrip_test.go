@@ -28,7 +28,7 @@ var commentLine = regexp.MustCompile(`(?m)^\s*(#.*)?\n`) // comments and blank l
 
 func roundTrip(t *testing.T, objs []*unstructured.Unstructured) {
 	t.Helper()
-	first, err := Import(objs, testOptions)
+	first, err := Import(objs, optionsFor(objs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,13 +36,21 @@ func newImport() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import (--from-file F|DIR ... | --namespace N | --all-namespaces) --gateway NS/NAME[:LISTENER]",
 		Short: "Write HCL intent from Ingresses, routes, Services and NetworkPolicies",
-		Long: `import reads Ingress, IngressClass, Service, NetworkPolicy, HTTPRoute,
-GRPCRoute and BackendTLSPolicy objects from YAML files (--from-file, repeatable; a directory is
-read recursively) or from a cluster (--namespace or --all-namespaces, with
---kubeconfig/--context; objects perimeter manages are skipped), and writes
-HCL intent: routes on the gateway named by --gateway, the services
-they use, namespace baselines and allow blocks for the policies the language
-expresses exactly, and verbatim policy blocks for the rest.
+		Long: `import reads Ingress, IngressClass, Service, NetworkPolicy, Gateway,
+HTTPRoute, GRPCRoute and BackendTLSPolicy objects from YAML files
+(--from-file, repeatable; a directory is read recursively) or from a cluster
+(--namespace or --all-namespaces, with --kubeconfig/--context; objects
+perimeter manages are skipped), and writes HCL intent: routes on the gateway
+named by --gateway, the services they use, namespace baselines and allow
+blocks for the policies the language expresses exactly, and verbatim policy
+blocks for the rest.
+
+The Gateway named by --gateway stays a reference (perimeter does not manage
+it). When its object is read (from the files, or from the cluster even
+outside --namespace), an unknown listener in --gateway or --http-listener is
+an error that lists its listeners, and its HTTP listener receives the
+HTTP-to-HTTPS redirect routes of ssl-redirect unless --http-listener names
+another.
 
 Every annotation or field that is not carried over exactly is listed in the
 report, with the reason. With --output DIR the intent is written to
@@ -122,6 +130,7 @@ var importKinds = []schema.GroupVersionKind{
 	{Group: "networking.k8s.io", Version: "v1", Kind: "IngressClass"},
 	{Version: "v1", Kind: "Service"},
 	{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "BackendTLSPolicy"},
@@ -147,6 +156,17 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 		if err != nil {
 			return nil, err
 		}
+		if gw := f.gatewayRef(); gvk.Kind == "Gateway" && ns != "" && gw.ns != ns {
+			// the named Gateway lives outside the namespace read: get it too,
+			// for its listeners
+			g, err := c.Get(ctx, gvk, gw.ns, gw.name)
+			if err != nil {
+				return nil, err
+			}
+			if g != nil {
+				objs = append(objs, g)
+			}
+		}
 		for _, o := range objs {
 			if o.GetLabels()[ownership.LabelManagedBy] != ownership.ManagedByValue {
 				o.SetKind(gvk.Kind)
@@ -156,6 +176,16 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 		}
 	}
 	return out, nil
+}
+
+type objectRef struct{ ns, name string }
+
+// gatewayRef is the namespace and name of --gateway (zero when malformed;
+// the importer reports that).
+func (f *importFlags) gatewayRef() objectRef {
+	g, _, _ := strings.Cut(f.gateway, ":")
+	ns, name, _ := strings.Cut(g, "/")
+	return objectRef{ns, name}
 }
 
 func writeImport(stdout, stderr io.Writer, dir string, res *importer.Result) error {

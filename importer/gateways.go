@@ -1,0 +1,65 @@
+package importer
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+)
+
+// gateways reads the Gateway objects of the input. The one named by
+// Options.Gateway checks the listener the routes attach to and names the
+// plain-HTTP listener for ssl-redirect; it stays a reference (a gateway
+// block without manage): the Gateway belongs to whoever created it, and
+// perimeter would refuse to plan over it. Other Gateways are reported.
+func (m *model) gateways() error {
+	sort.Slice(m.inGateways, func(i, j int) bool {
+		a, b := m.inGateways[i], m.inGateways[j]
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	})
+	for _, g := range m.inGateways {
+		obj := "Gateway " + g.Namespace + "/" + g.Name
+		if g.Namespace != m.gwNS || g.Name != m.gwName {
+			m.note(obj, "", Dropped, "not the gateway named by --gateway (%s/%s): routes attached to it are attached to %s/%s instead (reported per route).", m.gwNS, m.gwName, m.gwNS, m.gwName)
+			continue
+		}
+		var names, described []string
+		httpListener := ""
+		for _, l := range g.Spec.Listeners {
+			names = append(names, string(l.Name))
+			described = append(described, fmt.Sprintf("%s (%s %d)", l.Name, l.Protocol, l.Port))
+			if l.Protocol == gwv1.HTTPProtocolType && httpListener == "" {
+				httpListener = string(l.Name)
+			}
+		}
+		listeners := strings.Join(described, ", ")
+		if len(described) == 0 {
+			listeners = "none"
+		}
+		for _, want := range []struct{ flag, name string }{{"--gateway", m.gwListener}, {"--http-listener", m.httpListener}} {
+			if want.name != "" && !contains(names, want.name) {
+				return fmt.Errorf("%s: gateway %s/%s has no listener %q; its listeners: %s", want.flag, m.gwNS, m.gwName, want.name, listeners)
+			}
+		}
+		why := fmt.Sprintf("the gateway the routes attach to, written as a gateway block that refers to it (perimeter does not manage the Gateway object). Listeners: %s.", listeners)
+		if m.httpListener == "" && httpListener != "" {
+			m.httpListener = httpListener
+			why += fmt.Sprintf(" HTTP-to-HTTPS redirects (ssl-redirect) attach to its plain-HTTP listener %q.", httpListener)
+		}
+		if m.gwListener == "" {
+			why += " Routes attach to every listener; name one with --gateway ns/name:LISTENER."
+		}
+		m.note(obj, "", Translated, "%s", why)
+	}
+	return nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
