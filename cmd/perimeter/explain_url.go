@@ -52,6 +52,15 @@ func explainURL(out io.Writer, in *hclspec.Intent, w *reach.Intent, rawURL, meth
 }
 
 func writeBackends(out io.Writer, in *hclspec.Intent, w *reach.Intent, g *hclspec.Gateway, m reach.RouteMatch) {
+	for _, f := range m.Route.Spec.Rules[m.Rule].Filters {
+		if c := f.CORS; f.Type == gwv1.HTTPRouteFilterCORS && c != nil {
+			var origins []string
+			for _, o := range c.AllowOrigins {
+				origins = append(origins, string(o))
+			}
+			fmt.Fprintf(out, "    CORS: the gateway answers cross-origin requests from %s\n", strings.Join(origins, ", "))
+		}
+	}
 	if len(m.Backends()) == 0 {
 		fmt.Fprintln(out, "    no backend: the rule redirects")
 		return
@@ -72,6 +81,13 @@ func writeBackends(out io.Writer, in *hclspec.Intent, w *reach.Intent, g *hclspe
 		v := w.Evaluate(w.GatewayPeer(g), to, ports.Ports()[0])
 		fmt.Fprintf(out, "    -> service.%s (weight %d) on %s: %s\n       %s\n", s.Label, weight, v.Port, views.Verdict(v.Allowed),
 			views.ReachReason(w.Engine, v))
+		if t := s.BackendTLS; t != nil {
+			ca := "the CA in ConfigMap " + strings.Join(t.CACertificates, ", ")
+			if t.WellKnownCA != "" {
+				ca = "a " + t.WellKnownCA + " CA"
+			}
+			fmt.Fprintf(out, "       TLS to the pods: the certificate must name %s and be signed by %s\n", t.Hostname, ca)
+		}
 	}
 }
 
