@@ -2,12 +2,19 @@ package importer
 
 import (
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	netv1 "k8s.io/api/networking/v1"
 )
+
+// preciseHostname is the Gateway API PreciseHostname pattern, without IP
+// addresses (which a BackendTLSPolicy hostname must not be).
+var preciseHostname = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+var ipAddress = regexp.MustCompile(`^[0-9]+(\.[0-9]+){3}$`)
 
 // backendTLS is a service block's backend_tls block.
 type backendTLS struct {
@@ -56,8 +63,12 @@ func (m *model) backendTLSSettings(in *netv1.Ingress) *backendTLS {
 	}
 	t := &backendTLS{from: obj}
 	if name := strings.TrimSpace(a[nginx+"proxy-ssl-name"]); name != "" {
-		t.hostname = name
-		m.note(obj, nginx+"proxy-ssl-name", Translated, "backend_tls { hostname = %q }: the SNI sent and the name the backend's certificate must carry.", name)
+		if preciseHostname.MatchString(name) && !ipAddress.MatchString(name) && len(name) <= 253 {
+			t.hostname = name
+			m.note(obj, nginx+"proxy-ssl-name", Translated, "backend_tls { hostname = %q }: the SNI sent and the name the backend's certificate must carry.", name)
+		} else {
+			m.note(obj, nginx+"proxy-ssl-name", Warning, "%q is not a hostname a BackendTLSPolicy accepts (lower-case DNS name, no wildcard, no IP address); SERVICE.NAMESPACE.svc is written instead.", name)
+		}
 	}
 	if secret := strings.TrimSpace(a[nginx+"proxy-ssl-secret"]); secret != "" {
 		ns, name, ok := strings.Cut(secret, "/")

@@ -152,6 +152,15 @@ func (m *model) corsSettings(in *netv1.Ingress, grpc bool) *corsBlock {
 	} else {
 		defaults = append(defaults, "max_age = 1728000 (20 days)")
 	}
+	for _, l := range []struct {
+		key   string
+		items *[]string
+	}{{"cors-allow-headers", &c.headers}, {"cors-expose-headers", &c.expose}} {
+		if len(*l.items) > 64 {
+			m.note(obj, nginx+l.key, Warning, "Gateway API allows at most 64 headers; the first 64 are kept.")
+			*l.items = (*l.items)[:64]
+		}
+	}
 	if len(c.origins) == 0 {
 		m.note(obj, nginx+"enable-cors", Warning, "no allowed origin is left, so no cors block is written: no cross-origin request is allowed.")
 		return nil

@@ -57,6 +57,40 @@ spec:
   rules:
   - backendRefs: [{name: s}]
   - filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x, value: "v"}]}}]`,
+		"backend TLS to an IP": `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: i
+  namespace: a
+  annotations:
+    nginx.ingress.kubernetes.io/backend-protocol: HTTPS
+    nginx.ingress.kubernetes.io/proxy-ssl-name: 10.0.0.1
+    nginx.ingress.kubernetes.io/proxy-ssl-verify: "yes"
+spec:
+  rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 443}}}}]}}]`,
+		"CORS without a usable origin": `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: i
+  namespace: a
+  annotations:
+    nginx.ingress.kubernetes.io/enable-cors: "true"
+    nginx.ingress.kubernetes.io/cors-allow-origin: "ftp://x, http://, https://a.example.com:123456"
+    nginx.ingress.kubernetes.io/cors-max-age: "0"
+    nginx.ingress.kubernetes.io/cors-allow-credentials: "maybe"
+spec:
+  rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}}]`,
+		"ssl-redirect with a bad value": `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: i
+  namespace: a
+  annotations:
+    nginx.ingress.kubernetes.io/ssl-redirect: "nope"
+    nginx.ingress.kubernetes.io/force-ssl-redirect: "TRUE"
+spec:
+  tls: [{secretName: t}]
+  rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}}]`,
 		"other kinds": `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, namespace: a}`,

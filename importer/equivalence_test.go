@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -113,7 +114,7 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 				return // reported: no primary rule to merge into
 			}
 			set[listener+"|"+host+"|"+typ+"|"+path+"|"+target] = true
-			if !canary && !redirect && !grpc && a["nginx.ingress.kubernetes.io/enable-cors"] == "true" {
+			if !canary && !redirect && !grpc && a["nginx.ingress.kubernetes.io/enable-cors"] == "true" && anyOrigin(a["nginx.ingress.kubernetes.io/cors-allow-origin"]) {
 				set[listener+"|"+host+"|"+typ+"|"+path+"|cors"] = true
 			}
 			if toHTTPS(host) {
@@ -461,4 +462,21 @@ func targetServices(u *unstructured.Unstructured) []string {
 		}
 	}
 	return out
+}
+
+var testOrigin = regexp.MustCompile(`^(\*|https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?)$`)
+
+// anyOrigin reports whether cors-allow-origin allows some origin: it is
+// absent (every origin) or lists one that both ingress-nginx and Gateway
+// API accept.
+func anyOrigin(v string) bool {
+	if strings.TrimSpace(v) == "" {
+		return true
+	}
+	for _, o := range strings.Split(v, ",") {
+		if testOrigin.MatchString(strings.TrimSpace(o)) {
+			return true
+		}
+	}
+	return false
 }
