@@ -433,6 +433,9 @@ func checkBackendTLS(t *testing.T, in, out []*unstructured.Unstructured) {
 					}
 				}
 			}
+			if d := ing.Spec.DefaultBackend; d != nil && d.Service != nil {
+				want[ing.Namespace+"/"+d.Service.Name] = true // the annotations apply to it too
+			}
 		case "BackendTLSPolicy":
 			for _, ref := range targetServices(u) {
 				want[ref] = true

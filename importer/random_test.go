@@ -28,6 +28,7 @@ func TestRandomInputs(t *testing.T) {
 			}
 			out := compile(t, res.HCL)
 			checkRoutes(t, objs, out, testOptions)
+			checkBackendTLS(t, objs, out)
 			checkVerdicts(t, objs, out)
 			rnd.Shuffle(len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] })
 			again, err := Import(objs, testOptions)
@@ -92,13 +93,23 @@ func randomIngress(rnd *rand.Rand, i int) []*unstructured.Unstructured {
 	if rnd.Intn(3) == 0 && host != "" {
 		primary["spec"].(map[string]any)["tls"] = []any{map[string]any{"hosts": []any{host}, "secretName": "tls"}}
 	}
+	ann, _ := primary["metadata"].(map[string]any)["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+	}
 	if k := pick(rnd, []string{"", "", "ssl-redirect", "force-ssl-redirect"}); k != "" {
-		ann, _ := primary["metadata"].(map[string]any)["annotations"].(map[string]any)
-		if ann == nil {
-			ann = map[string]any{}
-			primary["metadata"].(map[string]any)["annotations"] = ann
-		}
 		ann["nginx.ingress.kubernetes.io/"+k] = pick(rnd, []string{"true", "false"})
+	}
+	if rnd.Intn(4) == 0 {
+		ann["nginx.ingress.kubernetes.io/enable-cors"] = "true"
+		ann["nginx.ingress.kubernetes.io/cors-allow-origin"] = pick(rnd, []string{"*", "https://a.example.com", "https://*.example.com, ftp://x"})
+	}
+	if rnd.Intn(5) == 0 {
+		ann["nginx.ingress.kubernetes.io/backend-protocol"] = "HTTPS"
+		ann["nginx.ingress.kubernetes.io/proxy-ssl-verify"] = pick(rnd, []string{"on", "off"})
+	}
+	if len(ann) > 0 {
+		primary["metadata"].(map[string]any)["annotations"] = ann
 	}
 	out := []*unstructured.Unstructured{obj(primary)}
 	if rnd.Intn(2) == 0 {
