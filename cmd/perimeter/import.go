@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -153,14 +155,17 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 			ns = ""
 		}
 		objs, err := c.List(ctx, gvk, ns, "")
+		if meta.IsNoMatchError(err) {
+			continue // the cluster does not serve the kind (no Gateway API CRDs, or an older bundle): none to import
+		}
 		if err != nil {
 			return nil, err
 		}
 		if gw := f.gatewayRef(); gvk.Kind == "Gateway" && ns != "" && gw.ns != ns {
 			// the named Gateway lives outside the namespace read: get it too,
-			// for its listeners
+			// for its listeners; without the right to read it, import without
 			g, err := c.Get(ctx, gvk, gw.ns, gw.name)
-			if err != nil {
+			if err != nil && !apierrors.IsForbidden(err) {
 				return nil, err
 			}
 			if g != nil {
