@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -788,5 +789,27 @@ allow "orders out" {
 	}
 	if !offline.Offline || live.Offline {
 		t.Error("Offline marks the wrong plan")
+	}
+}
+
+// A kind the cluster does not serve (here a made-up one; in the field a
+// Gateway API bundle without BackendTLSPolicy) does not stop a plan that
+// wants none of it; a plan that wants one fails, naming the kind.
+func TestPlanSkipsKindsNotServed(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	unserved := schema.GroupVersionKind{Group: "unserved.perimeter.dev", Version: "v1", Kind: "Nothing"}
+	req := s.request(false)
+	req.Kinds = append(slices.Clone(req.Kinds), unserved)
+	if _, err := plan.Make(context.Background(), s.client, req); err != nil {
+		t.Fatalf("plan with an unserved kind it does not want: %v", err)
+	}
+	want := &unstructured.Unstructured{}
+	want.SetGroupVersionKind(unserved)
+	want.SetName("x")
+	want.SetNamespace(s.ns)
+	req.Desired = append(slices.Clone(req.Desired), want)
+	if _, err := plan.Make(context.Background(), s.client, req); err == nil || !strings.Contains(err.Error(), "does not serve Nothing") {
+		t.Fatalf("plan wanting an unserved kind: %v, want an error naming it", err)
 	}
 }
