@@ -109,6 +109,8 @@ func TestValidObjectsAccepted(t *testing.T) {
 		toUnstructured(t, grpcRoute(ns, "greeter")),
 		toUnstructured(t, referenceGrant(backendNS, ns)),
 		toUnstructured(t, networkPolicy(ns, "users-ingress", 8080)),
+		toUnstructured(t, httpRoute(ns, "cors", "/api", []gatewayv1.HTTPRouteFilter{corsFilter("https://app.example.com")})),
+		toUnstructured(t, backendTLSPolicy(ns, "users-backend-tls", []string{"users-ca"}, "")),
 	}
 	for _, o := range objs {
 		if _, err := a.apply(o, true); err != nil {
@@ -164,6 +166,31 @@ func TestInvalidObjectsRejected(t *testing.T) {
 		name: "redirect combined with backendRefs",
 		obj:  httpRoute(ns, "redirect-and-backend", "/old", redirect),
 		want: "RequestRedirect filter must not be used together with backendRefs",
+	}, {
+		// hclspec: "Duplicate cors block"
+		name: "CORS filter repeated",
+		obj:  httpRoute(ns, "cors-twice", "/api", []gatewayv1.HTTPRouteFilter{corsFilter("https://a.example.com"), corsFilter("https://b.example.com")}),
+		want: "CORS filter cannot be repeated",
+	}, {
+		// hclspec: "Wildcard with other values"
+		name: "CORS wildcard origin with others",
+		obj:  httpRoute(ns, "cors-wildcard", "/api", []gatewayv1.HTTPRouteFilter{corsFilter("*", "https://a.example.com")}),
+		want: "AllowOrigins cannot contain '*' alongside other origins",
+	}, {
+		// hclspec: "Invalid CORS origin"
+		name: "CORS origin without scheme",
+		obj:  httpRoute(ns, "cors-origin", "/api", []gatewayv1.HTTPRouteFilter{corsFilter("app.example.com")}),
+		want: "allowOrigins[0]",
+	}, {
+		// hclspec: "Conflicting CA certificates"
+		name: "BackendTLSPolicy with both CA kinds",
+		obj:  backendTLSPolicy(ns, "both-cas", []string{"users-ca"}, "System"),
+		want: "must not contain both CACertificateRefs and WellKnownCACertificates",
+	}, {
+		// hclspec: "Missing CA certificates"
+		name: "BackendTLSPolicy without CA",
+		obj:  backendTLSPolicy(ns, "no-ca", nil, ""),
+		want: "must specify either CACertificateRefs or WellKnownCACertificates",
 	}, {
 		name: "NetworkPolicy port 70000",
 		obj:  networkPolicy(ns, "port-out-of-range", 70000),
@@ -431,4 +458,29 @@ func normalizeNumber(v any) any {
 		return float64(n)
 	}
 	return v
+}
+
+func corsFilter(origins ...string) gatewayv1.HTTPRouteFilter {
+	f := &gatewayv1.HTTPCORSFilter{MaxAge: 5}
+	for _, o := range origins {
+		f.AllowOrigins = append(f.AllowOrigins, gatewayv1.CORSOrigin(o))
+	}
+	return gatewayv1.HTTPRouteFilter{Type: gatewayv1.HTTPRouteFilterCORS, CORS: f}
+}
+
+func backendTLSPolicy(ns, name string, caConfigMaps []string, wellKnown string) *gatewayv1.BackendTLSPolicy {
+	p := &gatewayv1.BackendTLSPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: gatewayv1.GroupVersion.String(), Kind: "BackendTLSPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "perimeter"}},
+	}
+	p.Spec.TargetRefs = []gatewayv1.LocalPolicyTargetReferenceWithSectionName{{LocalPolicyTargetReference: gatewayv1.LocalPolicyTargetReference{Kind: "Service", Name: "users"}}}
+	p.Spec.Validation.Hostname = "users.example.svc"
+	for _, cm := range caConfigMaps {
+		p.Spec.Validation.CACertificateRefs = append(p.Spec.Validation.CACertificateRefs, gatewayv1.LocalObjectReference{Kind: "ConfigMap", Name: gatewayv1.ObjectName(cm)})
+	}
+	if wellKnown != "" {
+		ca := gatewayv1.WellKnownCACertificatesType(wellKnown)
+		p.Spec.Validation.WellKnownCACertificates = &ca
+	}
+	return p
 }
