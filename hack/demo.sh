@@ -85,4 +85,4 @@ step "perimeter plan $example   (the cluster now matches the intent)"
 bin/perimeter plan "$example" --detailed-exitcode
 
 step "What the API server holds"
-kubectl get httproutes,grpcroutes,referencegrants,networkpolicies --all-namespaces
+kubectl get httproutes,grpcroutes,referencegrants,backendtlspolicies,networkpolicies --all-namespaces
