@@ -56,7 +56,7 @@ func (m *model) corsSettings(in *netv1.Ingress, grpc bool) *corsBlock {
 	if len(present) == 0 {
 		return nil
 	}
-	if a[nginx+"enable-cors"] != "true" {
+	if enabled, _ := nginxBool(a, "enable-cors"); !enabled {
 		for _, k := range present {
 			if k == nginx+"enable-cors" {
 				m.note(obj, k, Translated, "%q: no CORS, as in ingress-nginx.", a[k])

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -69,10 +70,10 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 			if canary || grpc || httpListener == "" {
 				return false
 			}
-			if a["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true" {
+			if b, err := strconv.ParseBool(a["nginx.ingress.kubernetes.io/force-ssl-redirect"]); err == nil && b {
 				return true
 			}
-			if host == "" || a["nginx.ingress.kubernetes.io/ssl-redirect"] == "false" {
+			if b, err := strconv.ParseBool(a["nginx.ingress.kubernetes.io/ssl-redirect"]); host == "" || err == nil && !b {
 				return false
 			}
 			_, parent, _ := strings.Cut(host, ".")
@@ -114,7 +115,7 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 				return // reported: no primary rule to merge into
 			}
 			set[listener+"|"+host+"|"+typ+"|"+path+"|"+target] = true
-			if !canary && !redirect && !grpc && a["nginx.ingress.kubernetes.io/enable-cors"] == "true" && anyOrigin(a["nginx.ingress.kubernetes.io/cors-allow-origin"]) {
+			if !canary && !redirect && !grpc && isTrue(a["nginx.ingress.kubernetes.io/enable-cors"]) && anyOrigin(a["nginx.ingress.kubernetes.io/cors-allow-origin"]) {
 				set[listener+"|"+host+"|"+typ+"|"+path+"|cors"] = true
 			}
 			if toHTTPS(host) {
@@ -482,4 +483,9 @@ func anyOrigin(v string) bool {
 		}
 	}
 	return false
+}
+
+func isTrue(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
 }

@@ -56,7 +56,9 @@ func (r redirectHosts) tlsCovers(host string) bool {
 func (m *model) sslRedirects(in *netv1.Ingress) redirectHosts {
 	obj := ref(in)
 	a := in.Annotations
-	r := redirectHosts{force: a[nginx+"force-ssl-redirect"] == "true", ssl: a[nginx+"ssl-redirect"] != "false", tls: map[string]bool{}}
+	force, forceOK := nginxBool(a, "force-ssl-redirect")
+	ssl, sslOK := nginxBool(a, "ssl-redirect")
+	r := redirectHosts{force: forceOK && force, ssl: !sslOK || ssl, tls: map[string]bool{}}
 	for _, t := range in.Spec.TLS {
 		if len(t.Hosts) == 0 {
 			r.allTLS = true
@@ -84,11 +86,13 @@ func (m *model) sslRedirects(in *netv1.Ingress) redirectHosts {
 		item = "spec.tls"
 	}
 	for _, k := range []string{"ssl-redirect", "force-ssl-redirect"} {
-		v, set := a[nginx+k]
+		raw, set := a[nginx+k]
+		b, valid := nginxBool(a, k)
+		v := strconv.FormatBool(b)
 		switch {
 		case !set:
-		case v != "true" && v != "false":
-			m.note(obj, nginx+k, Dropped, "%q is not \"true\" or \"false\"; ingress-nginx would not read it either.", v)
+		case !valid:
+			m.note(obj, nginx+k, Dropped, "%q is not a boolean; ingress-nginx ignores it and keeps its default.", raw)
 		case k == "ssl-redirect" && v == "false" && !r.force:
 			m.note(obj, nginx+k, Warning, "\"false\": no redirect route is written. ingress-nginx also serves these hosts over plain HTTP; the imported routes attach to %s only, so if plain HTTP must keep working, copy the routes with listener set to the plain-HTTP listener.", m.listenerText())
 		case k == "force-ssl-redirect" && v == "false":
@@ -102,7 +106,7 @@ func (m *model) sslRedirects(in *netv1.Ingress) redirectHosts {
 	if len(hosts) == 0 {
 		if _, set := a[nginx+"force-ssl-redirect"]; r.force && set {
 			m.note(obj, item, Translated, "%s; the Ingress has no rule to redirect.", why)
-		} else if v := a[nginx+"ssl-redirect"]; v == "true" && !r.force {
+		} else if v, ok := nginxBool(a, "ssl-redirect"); ok && v && !r.force {
 			m.note(obj, item, Translated, "\"true\": no host of the Ingress has TLS, so nothing is redirected (use force-ssl-redirect to redirect without TLS).")
 		}
 		return r
@@ -162,4 +166,16 @@ func (m *model) listenerText() string {
 		return "every listener of the gateway"
 	}
 	return "listener " + strconv.Quote(m.gwListener)
+}
+
+// nginxBool reads a boolean annotation as ingress-nginx does
+// (strconv.ParseBool: "true", "True", "1", ...); ok is false when it is
+// absent or not a boolean, and ingress-nginx then uses its default.
+func nginxBool(a map[string]string, name string) (value, ok bool) {
+	v, set := a[nginx+name]
+	if !set {
+		return false, false
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	return b, err == nil
 }
