@@ -10,13 +10,16 @@ import (
 	"path"
 	"strings"
 
+	goyaml "go.yaml.in/yaml/v2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 )
 
-// Marshal renders one object as YAML.
+// Marshal renders one object as YAML. The bytes are exactly those of
+// sigs.k8s.io/yaml.Marshal, which converts to JSON and back before the same
+// YAML encoder runs; an unstructured object already holds only JSON types,
+// so the detour is skipped (it was over half of rendering's CPU time).
 func Marshal(obj *unstructured.Unstructured) ([]byte, error) {
-	return yaml.Marshal(obj.Object)
+	return goyaml.Marshal(obj.Object)
 }
 
 // WriteStream writes the objects as one YAML stream separated by "---".
