@@ -20,15 +20,18 @@ var endpointType = cty.Object(map[string]cty.Type{
 
 // endpointVal fills the attributes of endpointType that attrs leaves out.
 func endpointVal(attrs map[string]cty.Value) cty.Value {
-	full := map[string]cty.Value{}
+	return cty.ObjectVal(withNullEndpointAttrs(attrs))
+}
+
+// withNullEndpointAttrs adds a null for every attribute of endpointType
+// that attrs leaves out, in place.
+func withNullEndpointAttrs(attrs map[string]cty.Value) map[string]cty.Value {
 	for name, t := range endpointType.AttributeTypes() {
-		if v, ok := attrs[name]; ok {
-			full[name] = v
-		} else {
-			full[name] = cty.NullVal(t)
+		if _, ok := attrs[name]; !ok {
+			attrs[name] = cty.NullVal(t)
 		}
 	}
-	return cty.ObjectVal(full)
+	return attrs
 }
 
 func selectorVal(sel map[string]string) cty.Value {
@@ -45,14 +48,15 @@ func selectorVal(sel map[string]string) cty.Value {
 // serviceVal is what `service.<label>` evaluates to: an endpoint that also
 // exposes the service's attributes for use in expressions.
 func serviceVal(s *Service) cty.Value {
-	v := endpointVal(map[string]cty.Value{
+	// One map and one ObjectVal: this runs for every service in every
+	// environment, so large stacks feel each allocation.
+	return cty.ObjectVal(withNullEndpointAttrs(map[string]cty.Value{
 		"kind": cty.StringVal(string(EndpointService)), "id": cty.StringVal(s.Label),
 		"name": cty.StringVal(s.Name), "namespace": cty.StringVal(s.Namespace),
-		"selector": selectorVal(s.Selector),
-	}).AsValueMap()
-	v["port"] = cty.NumberIntVal(int64(s.Port))
-	v["target_port"] = cty.StringVal(s.TargetPort.String())
-	return cty.ObjectVal(v)
+		"selector":    selectorVal(s.Selector),
+		"port":        cty.NumberIntVal(int64(s.Port)),
+		"target_port": cty.StringVal(s.TargetPort.String()),
+	}))
 }
 
 // namespaceVal is what `namespace.<label>` evaluates to.

@@ -4,23 +4,25 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Sources holds the parsed HCL files of one intent directory. File names are
 // relative to the directory, so diagnostics and annotations do not depend on
 // where the directory sits on disk.
 type Sources struct {
-	parser *hclparse.Parser
-	names  []string // sorted
+	files map[string]*hcl.File
+	names []string // sorted
 }
 
 // Files returns the parsed files by name, for hcl.NewDiagnosticTextWriter.
-func (s *Sources) Files() map[string]*hcl.File { return s.parser.Files() }
+func (s *Sources) Files() map[string]*hcl.File { return s.files }
 
 // Names returns the file names in sorted order.
 func (s *Sources) Names() []string { return append([]string(nil), s.names...) }
@@ -49,27 +51,48 @@ func ReadDir(dir string) (*Sources, hcl.Diagnostics) {
 	return Parse(files)
 }
 
-// Parse parses in-memory HCL files keyed by name.
+// Parse parses in-memory HCL files keyed by name, several at a time: a
+// large stack spread over many files parses on every core. Diagnostics come
+// in file-name order.
 func Parse(files map[string][]byte) (*Sources, hcl.Diagnostics) {
-	s := &Sources{parser: hclparse.NewParser()}
+	s := &Sources{files: map[string]*hcl.File{}}
 	for name := range files {
 		s.names = append(s.names, name)
 	}
 	sort.Strings(s.names)
-	var diags hcl.Diagnostics
+	var hclNames []string
 	for _, name := range s.names {
-		if !strings.HasSuffix(name, ".hcl") {
-			continue
+		if strings.HasSuffix(name, ".hcl") {
+			hclNames = append(hclNames, name)
 		}
-		_, d := s.parser.ParseHCL(files[name], name)
-		diags = append(diags, d...)
 	}
-	return s, diags
+	parsed := make([]*hcl.File, len(hclNames))
+	diags := make([]hcl.Diagnostics, len(hclNames))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), len(hclNames)) {
+		wg.Go(func() {
+			for i := range next {
+				parsed[i], diags[i] = hclsyntax.ParseConfig(files[hclNames[i]], hclNames[i], hcl.InitialPos)
+			}
+		})
+	}
+	for i := range hclNames {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var all hcl.Diagnostics
+	for i, name := range hclNames {
+		s.files[name] = parsed[i]
+		all = append(all, diags[i]...)
+	}
+	return s, all
 }
 
 // bodies returns the parsed bodies in file-name order.
 func (s *Sources) bodies() []hcl.Body {
-	all := s.parser.Files()
+	all := s.files
 	var out []hcl.Body
 	for _, name := range s.names {
 		if f, ok := all[name]; ok && f != nil && f.Body != nil {
