@@ -7,6 +7,7 @@
 package overlay
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"reflect"
@@ -78,7 +79,10 @@ func marshalAll(t manifest.Tree, objects map[string]*unstructured.Unstructured) 
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < len(paths); i += workers {
-				out[i], errs[i] = manifest.Marshal(objects[paths[i]])
+				b, err := manifest.Marshal(objects[paths[i]])
+				// The encoder's buffer is several times the document; keep
+				// only the document (ten thousand files add up).
+				out[i], errs[i] = bytes.Clone(b), err
 			}
 		}(w)
 	}
@@ -103,6 +107,9 @@ func addOverlay(t manifest.Tree, e Environment, byEnv []map[string]*unstructured
 			continue
 		}
 		base := byEnv[0][key(obj)]
+		if equalJSON(base.Object, obj.Object) {
+			continue // most objects: cheaper than diffing into no operations
+		}
 		ops := jsonPatch(base.Object, obj.Object)
 		if len(ops) == 0 {
 			continue
@@ -220,6 +227,39 @@ func sortedKeys(a, b map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// equalJSON compares unstructured values (JSON types) without allocating,
+// unlike reflect.DeepEqual, which tracks visited maps.
+func equalJSON(a, b any) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, av := range a {
+			if bv, ok := b[k]; !ok || !equalJSON(av, bv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !equalJSON(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	case string, int64, float64, bool, nil:
+		return a == b
+	default:
+		return reflect.DeepEqual(a, b)
+	}
 }
 
 // escape encodes a key as a JSON pointer token (RFC 6901).
