@@ -4,7 +4,7 @@
 // then one overlay is built with kustomize (krusty). It prints both times
 // and the peak resident memory of the render.
 //
-//	go run ./bench/overlay -services 10000
+//	go run ./bench/overlay -services 10000 [-files 10] [-skip-build]
 package main
 
 import (
@@ -25,10 +25,12 @@ import (
 func main() {
 	services := flag.Int("services", 10000, "number of services")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the render here")
+	memprofile := flag.String("memprofile", "", "write a heap profile here once the tree is laid out (before writing)")
+	files := flag.Int("files", 10, "spread the services over this many HCL files")
 	skipBuild := flag.Bool("skip-build", false, "do not run kustomize build")
 	keep := flag.String("out", "", "render into this directory and keep it (default: a temporary one)")
 	flag.Parse()
-	src := intent(*services)
+	src := intent(*services, *files)
 	out := *keep
 	if out == "" {
 		tmp, err := os.MkdirTemp("", "perimeter-bench-")
@@ -43,7 +45,7 @@ func main() {
 		check(pprof.StartCPUProfile(f))
 	}
 	start := time.Now()
-	objects := render(src, out)
+	objects := render(src, out, *memprofile)
 	renderTime := time.Since(start)
 	pprof.StopCPUProfile()
 	if *skipBuild {
@@ -57,16 +59,16 @@ func main() {
 	check(err)
 	buildTime := time.Since(start)
 
-	fmt.Printf("services: %d, environments: 3, objects per environment: %d, cores: %d\n", *services, objects, runtime.NumCPU())
+	fmt.Printf("services: %d in %d files, environments: 3, objects per environment: %d, cores: %d\n", *services, max(*files, 1), objects, runtime.NumCPU())
 	fmt.Printf("render (parse, compile x3, overlay, write): %v, peak RSS %d MB\n", renderTime.Round(time.Millisecond), renderRSS)
 	fmt.Printf("kustomize build overlays/prod (krusty):     %v, %d objects, peak RSS %d MB\n", buildTime.Round(time.Millisecond), len(built), peakRSS())
 }
 
 // render compiles every environment and writes the tree; it returns the
 // number of objects in one environment.
-func render(src, out string) int {
+func render(src map[string][]byte, out, memprofile string) int {
 	began := time.Now()
-	sources, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(src)})
+	sources, diags := hclspec.Parse(src)
 	checkDiags(diags.HasErrors(), diags.Error())
 	start := time.Now()
 	envs, diags := overlay.Compile(sources, nil)
@@ -75,6 +77,13 @@ func render(src, out string) int {
 	tree, err := overlay.Build(envs)
 	check(err)
 	built := time.Now()
+	if memprofile != "" {
+		f, err := os.Create(memprofile)
+		check(err)
+		check(pprof.WriteHeapProfile(f))
+		check(f.Close())
+		built = time.Now()
+	}
 	_, err = manifest.Write(out, tree)
 	check(err)
 	fmt.Printf("  parse %v, compile x3 %v, lay out overlays %v, write %d files %v\n", start.Sub(began).Round(time.Millisecond),
@@ -83,25 +92,34 @@ func render(src, out string) int {
 }
 
 // intent writes n services in 10 namespaces; every tenth service's egress
-// destination depends on the environment, so overlays carry patches.
-func intent(n int) string {
-	var b strings.Builder
-	b.WriteString("perimeter {\n  stack = \"bench\"\n}\nvariable \"net\" {}\n")
+// destination depends on the environment, so overlays carry patches. The
+// services are spread over files round-robin (a stack this size is written
+// by many teams in many files); with files = 1 everything is in main.hcl.
+func intent(n, files int) map[string][]byte {
+	var head strings.Builder
+	head.WriteString("perimeter {\n  stack = \"bench\"\n}\nvariable \"net\" {}\n")
 	for i, env := range []string{"dev", "staging", "prod"} {
-		fmt.Fprintf(&b, "environment %q {\n  variables = { net = \"10.%d.0.0/16\" }\n}\n", env, i)
+		fmt.Fprintf(&head, "environment %q {\n  variables = { net = \"10.%d.0.0/16\" }\n}\n", env, i)
 	}
 	for ns := 0; ns < 10; ns++ {
-		fmt.Fprintf(&b, "namespace \"ns%d\" {\n  default_deny = [\"ingress\", \"egress\"]\n}\n", ns)
+		fmt.Fprintf(&head, "namespace \"ns%d\" {\n  default_deny = [\"ingress\", \"egress\"]\n}\n", ns)
 	}
+	bodies := make([]strings.Builder, max(files, 1))
+	bodies[0].WriteString(head.String())
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "service \"s%d\" {\n  namespace = \"ns%d\"\n  selector = { app = \"s%d\" }\n  port = 80\n}\n", i, i%10, i)
+		b := &bodies[i%len(bodies)]
+		fmt.Fprintf(b, "service \"s%d\" {\n  namespace = \"ns%d\"\n  selector = { app = \"s%d\" }\n  port = 80\n}\n", i, i%10, i)
 		dest := fmt.Sprintf("cidr(\"192.0.%d.0/24\")", i%256)
 		if i%10 == 0 {
 			dest = "cidr(var.net)"
 		}
-		fmt.Fprintf(&b, "allow \"s%d out\" {\n  from = service.s%d\n  to = %s\n  ports = [443]\n}\n", i, i, dest)
+		fmt.Fprintf(b, "allow \"s%d out\" {\n  from = service.s%d\n  to = %s\n  ports = [443]\n}\n", i, i, dest)
 	}
-	return b.String()
+	out := map[string][]byte{"main.hcl": []byte(bodies[0].String())}
+	for i := 1; i < len(bodies); i++ {
+		out[fmt.Sprintf("services-%02d.hcl", i)] = []byte(bodies[i].String())
+	}
+	return out
 }
 
 func peakRSS() int64 {
