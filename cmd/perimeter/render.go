@@ -76,13 +76,12 @@ func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string,
 	if len(names) == 0 {
 		return fmt.Errorf("--kustomize renders one overlay per environment, and %s declares none", dir)
 	}
-	envs, diags := overlay.Compile(src, f.vars)
+	tree, diags, err := overlay.Render(src, f.vars)
 	printDiagnostics(cmd.ErrOrStderr(), src, dedupe(diags))
 	if diags.HasErrors() {
 		summarize(cmd.ErrOrStderr(), dedupe(diags))
 		return errDiagnostics
 	}
-	tree, err := overlay.Build(envs)
 	if err != nil {
 		return err
 	}
@@ -108,7 +107,7 @@ func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string,
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "Rendered %d environments to %s: %d files written, %d removed.\n",
-		len(envs), out, len(changes.Write), len(changes.Remove))
+		len(names), out, len(changes.Write), len(changes.Remove))
 	return nil
 }
 

@@ -1,53 +1,92 @@
 package overlay
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/manifest"
 )
 
-// maxConcurrentEnvs bounds how many environments compile at once: each
-// holds a decoded intent while it compiles.
-const maxConcurrentEnvs = 4
+// Render compiles every environment the intent declares and lays out the
+// tree, as Compile and then Build would, byte for byte. It holds less: as
+// soon as an environment is compiled it is measured against the first
+// one, and the objects it shares with it are let go. On errors in the
+// intent the tree is nil and the diagnostics say why.
+func Render(src *hclspec.Sources, vars map[string]string) (manifest.Tree, hcl.Diagnostics, error) {
+	names := hclspec.EnvironmentNames(src)
+	if len(names) == 0 {
+		return nil, nil, fmt.Errorf("no environments to render")
+	}
+	rs := make([]reduced, len(names))
+	var first map[string]*unstructured.Unstructured
+	firstDone := make(chan struct{})
+	diags := compileEach(src, vars, names, func(i int, e Environment) {
+		if i == 0 {
+			defer close(firstDone)
+			if e.Objects != nil {
+				first = index(e.Objects)
+				rs[0] = reduce(e, first)
+			}
+			return
+		}
+		<-firstDone
+		if first != nil && e.Objects != nil {
+			rs[i] = reduce(e, first)
+		}
+	})
+	if diags.HasErrors() {
+		return nil, diags, nil
+	}
+	t, err := build(rs)
+	return t, diags, err
+}
 
-// Compile compiles the intent once per declared environment, all at once
-// up to maxConcurrentEnvs (the parsed files are only read). More
-// environments than cores still run together so the cores stay busy to the
-// end: three environments on two cores take 1.5 compiles, not 2.
-// Diagnostics of all environments are returned together; on errors the
-// environments are nil.
+// Compile compiles the intent once per declared environment, on every core
+// (the parsed files are only read). Diagnostics of all environments are
+// returned together; on errors the environments are nil.
 func Compile(src *hclspec.Sources, vars map[string]string) ([]Environment, hcl.Diagnostics) {
 	names := hclspec.EnvironmentNames(src)
 	envs := make([]Environment, len(names))
+	diags := compileEach(src, vars, names, func(i int, e Environment) { envs[i] = e })
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return envs, diags
+}
+
+// compileEach compiles the named environments, as many at once as there
+// are cores, starting them in order, and hands each result to done from
+// the environment's goroutine once its core is free for the next compile
+// (Objects is nil when it failed).
+func compileEach(src *hclspec.Sources, vars map[string]string, names []string, done func(int, Environment)) hcl.Diagnostics {
 	diags := make([]hcl.Diagnostics, len(names))
-	sem := make(chan struct{}, max(runtime.GOMAXPROCS(0), maxConcurrentEnvs))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i, name := range names {
-		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int, name string) {
-			defer wg.Done()
-			defer func() { <-sem }()
+		wg.Go(func() {
 			in, d := hclspec.Decode(src, hclspec.Options{Env: name, Vars: vars})
+			e := Environment{Name: name}
 			if in != nil {
 				objs, gd := generate.Objects(in)
 				d = append(d, gd...)
-				envs[i] = Environment{Name: name, Objects: objs}
+				e.Objects = objs // nil on errors
 			}
+			<-sem // done may wait (Render's wait for the first environment); let the next compile start
 			diags[i] = d
-		}(i, name)
+			done(i, e)
+		})
 	}
 	wg.Wait()
 	var all hcl.Diagnostics
 	for _, d := range diags {
 		all = append(all, d...)
 	}
-	if all.HasErrors() {
-		return nil, all
-	}
-	return envs, all
+	return all
 }

@@ -1,8 +1,11 @@
 package overlay_test
 
 import (
+	"bytes"
+	"maps"
 	"math/rand"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/perimeter-dev/perimeter/generate/overlay"
@@ -33,6 +36,65 @@ func TestCompileConcurrentlyMatchesSequential(t *testing.T) {
 			if !reflect.DeepEqual(got[i].Objects[j].Object, want[i].Objects[j].Object) {
 				t.Errorf("%s: object %d differs", want[i].Name, j)
 			}
+		}
+	}
+}
+
+// Render streams what Compile and Build do in two steps; the tree must be
+// the same to the byte, with one core or several (one core also shows the
+// wait for the first environment cannot deadlock), and errors in any
+// environment stop it with their diagnostics.
+func TestRenderMatchesCompileThenBuild(t *testing.T) {
+	for _, procs := range []int{1, 2, 4} {
+		prev := runtime.GOMAXPROCS(procs)
+		for seed := int64(1); seed <= 15; seed++ {
+			files := map[string][]byte{"main.hcl": []byte(randomIntent(rand.New(rand.NewSource(seed))))}
+			src, diags := hclspec.Parse(files)
+			if diags.HasErrors() {
+				t.Fatal(diags.Error())
+			}
+			got, diags, err := overlay.Render(src, nil)
+			if err != nil || diags.HasErrors() {
+				t.Fatalf("Render: %v %v", err, diags)
+			}
+			want, err := overlay.Build(compileAll(t, files))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.EqualFunc(got, want, bytes.Equal) {
+				t.Errorf("GOMAXPROCS=%d seed %d: Render's tree differs from Build's", procs, seed)
+			}
+		}
+		runtime.GOMAXPROCS(prev)
+	}
+}
+
+func TestRenderStopsAtErrorsInAnyEnvironment(t *testing.T) {
+	for _, bad := range []string{"a", "c"} { // the first environment, and a later one
+		src, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(`
+perimeter { stack = "s" }
+variable "cidr" {}
+environment "a" { variables = { cidr = "` + map[bool]string{true: "nonsense", false: "10.0.0.0/8"}[bad == "a"] + `" } }
+environment "b" { variables = { cidr = "10.1.0.0/16" } }
+environment "c" { variables = { cidr = "` + map[bool]string{true: "nonsense", false: "10.2.0.0/16"}[bad == "c"] + `" } }
+namespace "shop" {}
+service "api" {
+  namespace = "shop"
+  selector  = { app = "api" }
+  port      = 80
+}
+allow "out" {
+  from  = service.api
+  to    = cidr(var.cidr)
+  ports = [443]
+}
+`)})
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		tree, diags, err := overlay.Render(src, nil)
+		if err != nil || !diags.HasErrors() || tree != nil {
+			t.Fatalf("environment %s broken: tree %v, diags %v, err %v; want diagnostics only", bad, tree != nil, diags, err)
 		}
 	}
 }

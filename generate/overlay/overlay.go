@@ -38,53 +38,108 @@ func Build(envs []Environment) (manifest.Tree, error) {
 	if len(envs) == 0 {
 		return nil, fmt.Errorf("no environments to render")
 	}
-	byEnv := make([]map[string]*unstructured.Unstructured, len(envs))
+	first := index(envs[0].Objects)
+	rs := make([]reduced, len(envs))
 	for i, e := range envs {
-		byEnv[i] = index(e.Objects)
+		rs[i] = reduce(e, first)
 	}
-	t := manifest.Tree{}
-	objects := map[string]*unstructured.Unstructured{} // file -> object, marshalled at the end
-	var baseFiles []string
-	for _, obj := range envs[0].Objects {
-		if !inAll(byEnv, key(obj)) {
-			continue
+	return build(rs)
+}
+
+// reduced is one environment measured against the first: each of its
+// objects is the first environment's object when their content is equal
+// (so its own copy can be collected), else its own, with the patch that
+// turns the first environment's object into it.
+type reduced struct {
+	name    string
+	entries []entry
+}
+
+type entry struct {
+	key string
+	obj *unstructured.Unstructured
+	ops []op // empty when equal to the first environment's object or absent there
+}
+
+func reduce(e Environment, first map[string]*unstructured.Unstructured) reduced {
+	r := reduced{name: e.Name, entries: make([]entry, 0, len(e.Objects))}
+	for _, obj := range e.Objects {
+		k := key(obj)
+		en := entry{key: k, obj: obj}
+		if base := first[k]; base != nil {
+			if base == obj || equalJSON(base.Object, obj.Object) {
+				en.obj = base // most objects: cheaper than diffing into no operations
+			} else {
+				en.ops = jsonPatch(base.Object, obj.Object)
+			}
 		}
-		name := fileName(obj)
-		objects["base/"+name] = obj
-		baseFiles = append(baseFiles, name)
+		r.entries = append(r.entries, en)
 	}
-	if err := addKustomization(t, "base", &types.Kustomization{Resources: baseFiles}); err != nil {
+	return r
+}
+
+// build lays out the reduced environments and marshals the objects.
+func build(rs []reduced) (manifest.Tree, error) {
+	t, objects, err := layOut(rs)
+	if err != nil {
 		return nil, err
-	}
-	for _, e := range envs {
-		if err := addOverlay(t, e, byEnv, objects); err != nil {
-			return nil, err
-		}
 	}
 	return t, marshalAll(t, objects)
 }
 
-// marshalAll renders the objects' YAML on every core.
+// layOut fills the tree with the kustomization files and patches, and
+// returns the objects to marshal by file path.
+func layOut(rs []reduced) (manifest.Tree, map[string]*unstructured.Unstructured, error) {
+	counts := map[string]int{} // key -> environments that have it
+	for _, r := range rs {
+		for _, en := range r.entries {
+			counts[en.key]++
+		}
+	}
+	inAll := func(k string) bool { return counts[k] == len(rs) }
+	t := manifest.Tree{}
+	objects := map[string]*unstructured.Unstructured{} // file -> object, marshalled at the end
+	var baseFiles []string
+	for _, en := range rs[0].entries {
+		if inAll(en.key) {
+			name := fileName(en.obj)
+			objects["base/"+name] = en.obj
+			baseFiles = append(baseFiles, name)
+		}
+	}
+	if err := addKustomization(t, "base", &types.Kustomization{Resources: baseFiles}); err != nil {
+		return nil, nil, err
+	}
+	for _, r := range rs {
+		if err := addOverlay(t, r, inAll, objects); err != nil {
+			return nil, nil, err
+		}
+	}
+	return t, objects, nil
+}
+
+// marshalAll renders the objects' YAML on every core, letting go of each
+// object once its file is rendered.
 func marshalAll(t manifest.Tree, objects map[string]*unstructured.Unstructured) error {
 	paths := make([]string, 0, len(objects))
-	for p := range objects {
-		paths = append(paths, p)
+	objs := make([]*unstructured.Unstructured, 0, len(objects))
+	for p, o := range objects {
+		paths, objs = append(paths, p), append(objs, o)
 	}
+	clear(objects)
 	out := make([][]byte, len(paths))
 	errs := make([]error, len(paths))
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < len(paths); i += workers {
-				b, err := manifest.Marshal(objects[paths[i]])
+				b, err := manifest.Marshal(objs[i])
 				// The encoder's buffer is several times the document; keep
 				// only the document (ten thousand files add up).
-				out[i], errs[i] = bytes.Clone(b), err
+				out[i], errs[i], objs[i] = bytes.Clone(b), err, nil
 			}
-		}(w)
+		})
 	}
 	wg.Wait()
 	for i, p := range paths {
@@ -96,32 +151,27 @@ func marshalAll(t manifest.Tree, objects map[string]*unstructured.Unstructured) 
 	return nil
 }
 
-func addOverlay(t manifest.Tree, e Environment, byEnv []map[string]*unstructured.Unstructured, objects map[string]*unstructured.Unstructured) error {
-	dir := "overlays/" + e.Name
+func addOverlay(t manifest.Tree, r reduced, inAll func(string) bool, objects map[string]*unstructured.Unstructured) error {
+	dir := "overlays/" + r.name
 	k := &types.Kustomization{Resources: []string{"../../base"}}
-	for _, obj := range e.Objects {
-		name := fileName(obj)
-		if !inAll(byEnv, key(obj)) {
-			objects[dir+"/"+name] = obj
+	for _, en := range r.entries {
+		name := fileName(en.obj)
+		if !inAll(en.key) {
+			objects[dir+"/"+name] = en.obj
 			k.Resources = append(k.Resources, name)
 			continue
 		}
-		base := byEnv[0][key(obj)]
-		if equalJSON(base.Object, obj.Object) {
-			continue // most objects: cheaper than diffing into no operations
-		}
-		ops := jsonPatch(base.Object, obj.Object)
-		if len(ops) == 0 {
+		if len(en.ops) == 0 {
 			continue
 		}
-		b, err := yaml.Marshal(ops)
+		b, err := yaml.Marshal(en.ops)
 		if err != nil {
 			return err
 		}
 		t[dir+"/patches/"+name] = b
-		gvk := obj.GroupVersionKind()
+		gvk := en.obj.GroupVersionKind()
 		k.Patches = append(k.Patches, types.Patch{Path: "patches/" + name, Target: &types.Selector{ResId: resid.ResId{
-			Gvk: resid.Gvk{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}, Name: obj.GetName(), Namespace: obj.GetNamespace()}}})
+			Gvk: resid.Gvk{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}, Name: en.obj.GetName(), Namespace: en.obj.GetNamespace()}}})
 	}
 	return addKustomization(t, dir, k)
 }
@@ -146,15 +196,6 @@ func index(objs []*unstructured.Unstructured) map[string]*unstructured.Unstructu
 		m[key(o)] = o
 	}
 	return m
-}
-
-func inAll(byEnv []map[string]*unstructured.Unstructured, k string) bool {
-	for _, m := range byEnv {
-		if m[k] == nil {
-			return false
-		}
-	}
-	return true
 }
 
 // fileName is <kind>-<namespace>-<name>.yaml: flat and unique per object.
