@@ -1,7 +1,8 @@
 // Package generate compiles boundary intent into Kubernetes objects: Gateway
-// API routes, ReferenceGrants, an owned Gateway where asked, and
-// NetworkPolicies. It is a pure function of the intent: no cluster access,
-// deterministic names and order, byte-identical output for the same input.
+// API routes, ReferenceGrants, BackendTLSPolicies, an owned Gateway where
+// asked, and NetworkPolicies. It is a pure function of the intent: no
+// cluster access, deterministic names and order, byte-identical output for
+// the same input.
 package generate
 
 import (
@@ -45,6 +46,7 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 	}
 	c.gateways()
 	c.routes()
+	c.backendTLSPolicies()
 	c.referenceGrants()
 	c.policies()
 	c.passthroughs()

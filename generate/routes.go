@@ -84,8 +84,7 @@ func (c *compiler) routeNamespaces(g *hclspec.Gateway, listener string) []string
 	return out
 }
 
-// routes renders the routes and what the gateway needs to reach their
-// backends' pods over TLS (BackendTLSPolicies).
+// routes renders the HTTP and gRPC routes.
 func (c *compiler) routes() {
 	for _, r := range c.in.HTTPRoutes {
 		c.add(httpRoute(r), origins{r.Origin})
@@ -93,7 +92,6 @@ func (c *compiler) routes() {
 	for _, r := range c.in.GRPCRoutes {
 		c.add(grpcRoute(r), origins{r.Origin})
 	}
-	c.backendTLSPolicies()
 }
 
 func parentRefs(parents []hclspec.ParentRef) []gwv1.ParentReference {
