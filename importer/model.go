@@ -149,38 +149,25 @@ func newModel(opts Options) (*model, error) {
 func (m *model) load(objs []*unstructured.Unstructured) error {
 	sorted := append([]*unstructured.Unstructured(nil), objs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return objectRef(sorted[i]) < objectRef(sorted[j]) })
-	conv := runtime.DefaultUnstructuredConverter
 	for _, u := range sorted {
 		var err error
 		switch u.GroupVersionKind().GroupKind().String() {
 		case "Service":
 			s := &corev1.Service{}
-			err = conv.FromUnstructured(u.Object, s)
+			err = runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, s)
 			m.services[s.Namespace+"/"+s.Name] = s
 		case "Ingress.networking.k8s.io":
-			in := &netv1.Ingress{}
-			err = conv.FromUnstructured(u.Object, in)
-			m.inIngresses = append(m.inIngresses, in)
+			err = appendTyped(u, &m.inIngresses)
 		case "NetworkPolicy.networking.k8s.io":
-			p := &netv1.NetworkPolicy{}
-			err = conv.FromUnstructured(u.Object, p)
-			m.inPolicies = append(m.inPolicies, p)
+			err = appendTyped(u, &m.inPolicies)
 		case "HTTPRoute.gateway.networking.k8s.io":
-			r := &gwv1.HTTPRoute{}
-			err = conv.FromUnstructured(u.Object, r)
-			m.inHTTPRoutes = append(m.inHTTPRoutes, r)
+			err = appendTyped(u, &m.inHTTPRoutes)
 		case "GRPCRoute.gateway.networking.k8s.io":
-			r := &gwv1.GRPCRoute{}
-			err = conv.FromUnstructured(u.Object, r)
-			m.inGRPCRoutes = append(m.inGRPCRoutes, r)
+			err = appendTyped(u, &m.inGRPCRoutes)
 		case "Gateway.gateway.networking.k8s.io":
-			g := &gwv1.Gateway{}
-			err = conv.FromUnstructured(u.Object, g)
-			m.inGateways = append(m.inGateways, g)
+			err = appendTyped(u, &m.inGateways)
 		case "BackendTLSPolicy.gateway.networking.k8s.io":
-			p := &gwv1.BackendTLSPolicy{}
-			err = conv.FromUnstructured(u.Object, p)
-			m.inBackendTLS = append(m.inBackendTLS, p)
+			err = appendTyped(u, &m.inBackendTLS)
 		case "IngressClass.networking.k8s.io":
 			m.ingressClass(u)
 		case "Namespace":
@@ -192,6 +179,16 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 			return fmt.Errorf("%s: %w", objectRef(u), err)
 		}
 	}
+	return nil
+}
+
+// appendTyped converts u to its typed struct and appends it to list.
+func appendTyped[T any](u *unstructured.Unstructured, list *[]*T) error {
+	v := new(T)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, v); err != nil {
+		return err
+	}
+	*list = append(*list, v)
 	return nil
 }
 
