@@ -89,7 +89,11 @@ func (m *model) canaryPath(in *netv1.Ingress, host string, p netv1.HTTPIngressPa
 		pathType = "exact"
 	}
 	primary := index[in.Namespace+"|"+host+"|"+pathType+"|"+path]
-	if primary == nil || p.Backend.Service == nil || len(primary.backends) == 0 {
+	if msg := invalidServiceName(p.Backend.Service); msg != "" {
+		m.note(ref(in), "path "+host+path, Dropped, "%s; the canary path is not imported.", msg)
+		return
+	}
+	if primary == nil || len(primary.backends) == 0 {
 		m.note(ref(in), "path "+host+path, Dropped, "no primary Ingress routes this host and path to a service; the canary path is not imported.")
 		return
 	}

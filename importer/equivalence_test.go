@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -46,10 +47,12 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 		case "Service":
 			s := &corev1.Service{}
 			must(t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, s))
+			s.Namespace = cmp.Or(s.Namespace, "default") // where kubectl apply puts it
 			services[s.Namespace+"/"+s.Name] = s
 		case "Ingress":
 			in := &netv1.Ingress{}
 			must(t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, in))
+			in.Namespace = cmp.Or(in.Namespace, "default")
 			ingresses = append(ingresses, in)
 		}
 	}

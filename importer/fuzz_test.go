@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzImport feeds arbitrary YAML to the importer: it may refuse the input,
-// but must not panic.
+// but must not panic, and HCL it writes must compile (a user commits it).
 func FuzzImport(f *testing.F) {
 	inputs, _ := filepath.Glob("testdata/*/input.yaml")
 	for _, in := range inputs {
@@ -24,6 +24,9 @@ func FuzzImport(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_, _ = Import(objs, testOptions)
+		res, err := Import(objs, testOptions)
+		if err == nil {
+			compile(t, res.HCL)
+		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	netv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -218,6 +219,9 @@ func (m *model) backendRef(ns, obj string, b gwv1.BackendRef) (backend, string) 
 	}
 	if b.Port == nil {
 		return backend{}, "a backend without a port is not expressible"
+	}
+	if errs := validation.IsDNS1035Label(string(b.Name)); len(errs) > 0 {
+		return backend{}, fmt.Sprintf("%q is not a Service name", b.Name)
 	}
 	bns := ns
 	if b.Namespace != nil {

@@ -96,8 +96,11 @@ func (m *model) writeNamespace(body *hclwrite.Body, n *namespace) {
 }
 
 func writeService(body *hclwrite.Body, s *service) {
-	if s.placeholder {
+	switch {
+	case s.placeholder:
 		comment(body, fmt.Sprintf("TODO: Service %s/%s was not in the input: check selector and ports.", s.ns, s.name))
+	case s.noSelector:
+		comment(body, fmt.Sprintf("TODO: Service %s/%s selects no pods: set the labels of the pods behind it.", s.ns, s.name))
 	}
 	b := body.AppendNewBlock("service", []string{s.label}).Body()
 	if s.label != s.name {

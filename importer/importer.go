@@ -18,6 +18,9 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/hclspec"
 )
 
 // Options configure an import.
@@ -87,7 +90,34 @@ func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 	m.policies()
 	m.quietIsolation()
 	m.sortReport()
-	return &Result{HCL: m.write(), Report: m.report}, nil
+	out := m.write()
+	if err := compiles(out); err != nil {
+		return nil, err
+	}
+	return &Result{HCL: out, Report: m.report}, nil
+}
+
+// compiles runs the imported intent through the compiler, so an import
+// never hands the user HCL that does not compile. Input an API server
+// would have refused (an invalid label, say) can get this far; the error
+// says what the compiler found.
+func compiles(src []byte) error {
+	files, diags := hclspec.Parse(map[string][]byte{"imported.hcl": src})
+	if !diags.HasErrors() {
+		var in *hclspec.Intent
+		in, diags = hclspec.Decode(files, hclspec.Options{})
+		if !diags.HasErrors() {
+			_, diags = generate.Objects(in)
+		}
+	}
+	if !diags.HasErrors() {
+		return nil
+	}
+	var msgs []string
+	for _, d := range diags.Errs() {
+		msgs = append(msgs, d.Error())
+	}
+	return fmt.Errorf("the input cannot be imported as it is; its translation does not compile (the input may hold objects an API server would refuse):\n  %s", strings.Join(msgs, "\n  "))
 }
 
 // ReportText renders the report, one entry per line, grouped by object.

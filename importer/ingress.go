@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	netv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 const nginx = "nginx.ingress.kubernetes.io/"
@@ -149,6 +150,10 @@ func (m *model) addPath(in *netv1.Ingress, rt *route, host string, p netv1.HTTPI
 	}
 	if p.Backend.Resource != nil {
 		m.note(ref(in), "backend "+p.Path, Dropped, "resource backends (%s %s) have no Gateway API equivalent; the path is not imported.", p.Backend.Resource.Kind, p.Backend.Resource.Name)
+		return
+	}
+	if msg := invalidServiceName(p.Backend.Service); msg != "" {
+		m.note(ref(in), "backend "+p.Path, Dropped, "%s; the API server would refuse this Ingress, and the path is not imported.", msg)
 		return
 	}
 	if rt.grpc && r.path != "/" {
@@ -358,4 +363,25 @@ func (m *model) isolated(s *service) {
 		}
 	}
 	m.note(obj, "ingress isolation", Warning, "as a route backend it gets a NetworkPolicy admitting the gateway's data-plane pods on its target port; from then on only the gateway and allow blocks naming it may reach its pods. Add allow blocks for in-cluster callers.")
+}
+
+// invalidServiceName says why an Ingress service backend cannot name a
+// Service port ("" when it can): files may hold objects no API server
+// accepted.
+func invalidServiceName(svc *netv1.IngressServiceBackend) string {
+	if svc == nil {
+		return "the backend names no service"
+	}
+	if errs := validation.IsDNS1035Label(svc.Name); len(errs) > 0 {
+		return fmt.Sprintf("service name %q is not a Service name (%s)", svc.Name, strings.Join(errs, "; "))
+	}
+	switch p := svc.Port; {
+	case p.Name != "" && p.Number != 0:
+		return fmt.Sprintf("service %s names its port both by name and by number", svc.Name)
+	case p.Name != "" && len(validation.IsValidPortName(p.Name)) > 0:
+		return fmt.Sprintf("service %s: %q is not a port name", svc.Name, p.Name)
+	case p.Name == "" && len(validation.IsValidPortNum(int(p.Number))) > 0:
+		return fmt.Sprintf("service %s: port %d is not a port number", svc.Name, p.Number)
+	}
+	return ""
 }

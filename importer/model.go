@@ -11,6 +11,7 @@ import (
 	netv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
@@ -49,7 +50,8 @@ type service struct {
 	port            int32
 	target          string // number or name; "" = same as port
 	protocol        string
-	placeholder     bool
+	placeholder     bool        // the Service is not in the input
+	noSelector      bool        // the Service selects no pods; the selector is a placeholder
 	portName        string      // the Service port's name, for backend_tls
 	tls             *backendTLS // the pods speak TLS
 	noDNS           bool
@@ -150,12 +152,16 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 	sorted := append([]*unstructured.Unstructured(nil), objs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return objectRef(sorted[i]) < objectRef(sorted[j]) })
 	for _, u := range sorted {
+		u, ok := m.placed(u)
+		if !ok {
+			continue
+		}
 		var err error
 		switch u.GroupVersionKind().GroupKind().String() {
 		case "Service":
 			s := &corev1.Service{}
 			err = runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, s)
-			m.services[s.Namespace+"/"+s.Name] = s
+			m.services[s.Namespace+"/"+s.Name] = m.validPorts(s)
 		case "Ingress.networking.k8s.io":
 			err = appendTyped(u, &m.inIngresses)
 		case "NetworkPolicy.networking.k8s.io":
@@ -180,6 +186,52 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 		}
 	}
 	return nil
+}
+
+// namespacedKinds are the kinds the import reads that live in a namespace.
+var namespacedKinds = map[string]bool{
+	"Service": true, "Ingress.networking.k8s.io": true, "NetworkPolicy.networking.k8s.io": true,
+	"HTTPRoute.gateway.networking.k8s.io": true, "GRPCRoute.gateway.networking.k8s.io": true,
+	"Gateway.gateway.networking.k8s.io": true, "BackendTLSPolicy.gateway.networking.k8s.io": true,
+}
+
+// placed settles where an object from a file lives. One without a valid
+// name or namespace is skipped: files may hold objects no API server
+// accepted. A namespaced one without a namespace is read in "default", as
+// kubectl apply with a default context would create it. Both are reported.
+func (m *model) placed(u *unstructured.Unstructured) (*unstructured.Unstructured, bool) {
+	if errs := validation.IsDNS1123Subdomain(u.GetName()); len(errs) > 0 {
+		m.note(objectRef(u), "metadata.name", Dropped, "%q is not an object name (%s), so the object is not imported.", u.GetName(), strings.Join(errs, "; "))
+		return nil, false
+	}
+	if !namespacedKinds[u.GroupVersionKind().GroupKind().String()] {
+		return u, true
+	}
+	if u.GetNamespace() == "" {
+		u = u.DeepCopy()
+		u.SetNamespace("default")
+		m.note(objectRef(u), "metadata.namespace", Warning, "the object names no namespace; it is imported in namespace \"default\", where kubectl apply would create it with a default context.")
+	}
+	if errs := validation.IsDNS1123Label(u.GetNamespace()); len(errs) > 0 {
+		m.note(objectRef(u), "metadata.namespace", Dropped, "%q is not a namespace name (%s), so the object is not imported.", u.GetNamespace(), strings.Join(errs, "; "))
+		return nil, false
+	}
+	return u, true
+}
+
+// validPorts drops the ports of a Service that no API server would accept
+// (a number outside 1-65535), and reports them.
+func (m *model) validPorts(s *corev1.Service) *corev1.Service {
+	ports := s.Spec.Ports[:0:0]
+	for _, p := range s.Spec.Ports {
+		if errs := validation.IsValidPortNum(int(p.Port)); len(errs) > 0 {
+			m.note("Service "+s.Namespace+"/"+s.Name, "spec.ports", Dropped, "port %d is not a port number, so it is not imported.", p.Port)
+			continue
+		}
+		ports = append(ports, p)
+	}
+	s.Spec.Ports = ports
+	return s
 }
 
 // appendTyped converts u to its typed struct and appends it to list.
@@ -271,6 +323,12 @@ func (m *model) serviceBlockFor(s *corev1.Service, p corev1.ServicePort) *servic
 	}
 	b := &service{want: want, key: key, name: s.Name, ns: s.Namespace,
 		selector: s.Spec.Selector, port: p.Port, protocol: string(p.Protocol), portName: p.Name}
+	if len(s.Spec.Selector) == 0 {
+		// A Service without a selector (hand-made Endpoints, ExternalName)
+		// names no pods, and policies need pods to select.
+		b.selector, b.noSelector = map[string]string{"app": s.Name}, true
+		m.note("Service "+s.Namespace+"/"+s.Name, "spec.selector", Warning, "Service %s/%s selects no pods (its endpoints are managed by hand, or it is ExternalName); a placeholder selector app = %q was written: set the labels of the pods behind it.", s.Namespace, s.Name, s.Name)
+	}
 	if p.TargetPort.String() != "0" && p.TargetPort.String() != fmt.Sprint(p.Port) {
 		b.target = p.TargetPort.String()
 	}
