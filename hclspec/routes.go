@@ -218,8 +218,11 @@ func (d *decoder) httpRule(b *hcl.Block) *HTTPRule {
 	return rule
 }
 
-func ruleHasMatchBlocksOnly(r *body) bool {
-	for _, a := range httpMatchAttrs {
+func ruleHasMatchBlocksOnly(r *body) bool { return hasNoneOf(r, httpMatchAttrs) }
+
+// hasNoneOf reports whether the body sets none of attrs.
+func hasNoneOf(r *body, attrs []hcl.AttributeSchema) bool {
+	for _, a := range attrs {
 		if r.has(a.Name) {
 			return false
 		}
@@ -427,6 +430,9 @@ func (d *decoder) grpcRule(b *hcl.Block) *GRPCRule {
 	}
 	for _, blk := range r.blocks {
 		mr := open(blk.Body, grpcMatchSchema, d.ctx, blk.DefRange)
+		if !hasNoneOf(r, grpcMatchSchema.Attributes) {
+			mr.errorf(blk.DefRange, "Conflicting matches", "Use either match attributes on the rule or match blocks, not both.")
+		}
 		if m, ok := grpcMatch(mr); ok {
 			rule.Matches = append(rule.Matches, m)
 		} else if !mr.diags.HasErrors() {
