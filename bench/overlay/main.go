@@ -32,8 +32,16 @@ func main() {
 	files := flag.Int("files", 10, "spread the services over this many HCL files")
 	skipBuild := flag.Bool("skip-build", false, "do not run kustomize build")
 	keep := flag.String("out", "", "render into this directory and keep it (default: a temporary one)")
+	writeIntent := flag.String("write-intent", "", "only write the intent's HCL files into this directory (to time the CLI on it)")
 	flag.Parse()
 	src := intent(*services, *files)
+	if *writeIntent != "" {
+		check(os.MkdirAll(*writeIntent, 0o755))
+		for name, b := range src {
+			check(os.WriteFile(path.Join(*writeIntent, name), b, 0o644))
+		}
+		return
+	}
 	out := *keep
 	if out == "" {
 		tmp, err := os.MkdirTemp("", "perimeter-bench-")
