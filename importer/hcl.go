@@ -78,15 +78,8 @@ func (m *model) writeNamespace(body *hclwrite.Body, n *namespace) {
 	if identifier(n.name) != n.name {
 		b.SetAttributeValue("name", cty.StringVal(n.name))
 	}
-	var deny []cty.Value
-	if n.denyIn {
-		deny = append(deny, cty.StringVal("ingress"))
-	}
-	if n.denyOut {
-		deny = append(deny, cty.StringVal("egress"))
-	}
-	if len(deny) > 0 {
-		b.SetAttributeValue("default_deny", cty.ListVal(deny))
+	if deny := denyList(n.denyIn, n.denyOut); len(deny) > 0 {
+		b.SetAttributeValue("default_deny", stringList(deny))
 	}
 	if n.denyOut || n.noDNS {
 		comment(b, "the input opened DNS only where its policies did; perimeter adds nothing")
@@ -122,14 +115,7 @@ func writeService(body *hclwrite.Body, s *service) {
 		b.SetAttributeValue("protocol", cty.StringVal(strings.ToLower(s.protocol)))
 	}
 	if s.denyIn || s.denyOut {
-		var deny []cty.Value
-		if s.denyIn {
-			deny = append(deny, cty.StringVal("ingress"))
-		}
-		if s.denyOut {
-			deny = append(deny, cty.StringVal("egress"))
-		}
-		b.SetAttributeValue("default_deny", cty.ListVal(deny))
+		b.SetAttributeValue("default_deny", stringList(denyList(s.denyIn, s.denyOut)))
 	}
 	if s.noDNS {
 		b.SetAttributeValue("dns", cty.False)
@@ -138,11 +124,7 @@ func writeService(body *hclwrite.Body, s *service) {
 		tb := b.AppendNewBlock("backend_tls", nil).Body()
 		tb.SetAttributeValue("hostname", cty.StringVal(t.hostname))
 		if len(t.caCerts) > 0 {
-			var cas []cty.Value
-			for _, c := range t.caCerts {
-				cas = append(cas, cty.StringVal(c))
-			}
-			tb.SetAttributeValue("ca_certificates", cty.ListVal(cas))
+			tb.SetAttributeValue("ca_certificates", stringList(t.caCerts))
 		}
 		if t.wellKnown != "" {
 			tb.SetAttributeValue("well_known_ca", cty.StringVal(t.wellKnown))
@@ -205,11 +187,7 @@ func (m *model) writeRoute(body *hclwrite.Body, r *route) {
 		b.SetAttributeValue("listener", cty.StringVal(r.listener))
 	}
 	if len(r.hostnames) > 0 {
-		var hs []cty.Value
-		for _, h := range r.hostnames {
-			hs = append(hs, cty.StringVal(h))
-		}
-		b.SetAttributeValue("hostnames", cty.ListVal(hs))
+		b.SetAttributeValue("hostnames", stringList(r.hostnames))
 	}
 	for _, rl := range r.rules {
 		writeRule(b, rl, r.grpc)
@@ -328,11 +306,7 @@ func endpointTokens(e endpoint) hclwrite.Tokens {
 	}
 	args := []hclwrite.Tokens{hclwrite.TokensForValue(cty.StringVal(e.cidr))}
 	if len(e.except) > 0 {
-		var ex []cty.Value
-		for _, x := range e.except {
-			ex = append(ex, cty.StringVal(x))
-		}
-		args = append(args, hclwrite.TokensForValue(cty.ListVal(ex)))
+		args = append(args, hclwrite.TokensForValue(stringList(e.except)))
 	}
 	return hclwrite.TokensForFunctionCall("cidr", args...)
 }
@@ -358,11 +332,7 @@ func writeCORS(parent *hclwrite.Body, c *corsBlock) {
 		if len(l.items) == 0 {
 			continue
 		}
-		var vs []cty.Value
-		for _, x := range l.items {
-			vs = append(vs, cty.StringVal(x))
-		}
-		b.SetAttributeValue(l.name, cty.ListVal(vs))
+		b.SetAttributeValue(l.name, stringList(l.items))
 	}
 	if c.credentials {
 		b.SetAttributeValue("allow_credentials", cty.True)
@@ -370,4 +340,28 @@ func writeCORS(parent *hclwrite.Body, c *corsBlock) {
 	if c.maxAge != 0 {
 		b.SetAttributeValue("max_age", cty.NumberIntVal(int64(c.maxAge)))
 	}
+}
+
+// stringList is a list of strings as HCL writes it.
+func stringList(ss []string) cty.Value {
+	if len(ss) == 0 {
+		return cty.ListValEmpty(cty.String)
+	}
+	vs := make([]cty.Value, len(ss))
+	for i, x := range ss {
+		vs[i] = cty.StringVal(x)
+	}
+	return cty.ListVal(vs)
+}
+
+// denyList is a default_deny value: the directions denied, ingress first.
+func denyList(in, out bool) []string {
+	var deny []string
+	if in {
+		deny = append(deny, "ingress")
+	}
+	if out {
+		deny = append(deny, "egress")
+	}
+	return deny
 }
