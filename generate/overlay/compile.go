@@ -26,17 +26,17 @@ func Render(src *hclspec.Sources, vars map[string]string) (manifest.Tree, hcl.Di
 	rs := make([]reduced, len(names))
 	var first map[string]*unstructured.Unstructured
 	firstDone := make(chan struct{})
-	diags := compileEach(src, vars, names, func(i int, e Environment) {
+	diags := compileEach(src, vars, names, func(i int, e Environment, failed bool) {
 		if i == 0 {
 			defer close(firstDone)
-			if e.Objects != nil {
+			if !failed {
 				first = index(e.Objects)
 				rs[0] = reduce(e, first)
 			}
 			return
 		}
 		<-firstDone
-		if first != nil && e.Objects != nil {
+		if first != nil && !failed {
 			rs[i] = reduce(e, first)
 		}
 	})
@@ -53,7 +53,7 @@ func Render(src *hclspec.Sources, vars map[string]string) (manifest.Tree, hcl.Di
 func Compile(src *hclspec.Sources, vars map[string]string) ([]Environment, hcl.Diagnostics) {
 	names := hclspec.EnvironmentNames(src)
 	envs := make([]Environment, len(names))
-	diags := compileEach(src, vars, names, func(i int, e Environment) { envs[i] = e })
+	diags := compileEach(src, vars, names, func(i int, e Environment, _ bool) { envs[i] = e })
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -63,8 +63,8 @@ func Compile(src *hclspec.Sources, vars map[string]string) ([]Environment, hcl.D
 // compileEach compiles the named environments, as many at once as there
 // are cores, starting them in order, and hands each result to done from
 // the environment's goroutine once its core is free for the next compile
-// (Objects is nil when it failed).
-func compileEach(src *hclspec.Sources, vars map[string]string, names []string, done func(int, Environment)) hcl.Diagnostics {
+// (failed: the environment's diagnostics hold errors).
+func compileEach(src *hclspec.Sources, vars map[string]string, names []string, done func(i int, e Environment, failed bool)) hcl.Diagnostics {
 	diags := make([]hcl.Diagnostics, len(names))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
@@ -80,7 +80,7 @@ func compileEach(src *hclspec.Sources, vars map[string]string, names []string, d
 			}
 			<-sem // done may wait (Render's wait for the first environment); let the next compile start
 			diags[i] = d
-			done(i, e)
+			done(i, e, d.HasErrors())
 		})
 	}
 	wg.Wait()

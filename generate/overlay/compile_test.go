@@ -69,6 +69,31 @@ func TestRenderMatchesCompileThenBuild(t *testing.T) {
 	}
 }
 
+// An intent whose environments compile to nothing still renders its
+// kustomizations, named after the environments.
+func TestRenderWithoutObjects(t *testing.T) {
+	files := map[string][]byte{"main.hcl": []byte(`
+perimeter { stack = "s" }
+environment "dev" {}
+environment "prod" {}
+`)}
+	src, diags := hclspec.Parse(files)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	got, diags, err := overlay.Render(src, nil)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("Render: %v %v", err, diags)
+	}
+	want, err := overlay.Build(compileAll(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.EqualFunc(got, want, bytes.Equal) || got["overlays/prod/kustomization.yaml"] == nil {
+		t.Errorf("Render gives %v, Build %v", got.Paths(), want.Paths())
+	}
+}
+
 func TestRenderStopsAtErrorsInAnyEnvironment(t *testing.T) {
 	for _, bad := range []string{"a", "c"} { // the first environment, and a later one
 		src, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(`
