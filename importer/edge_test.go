@@ -91,6 +91,30 @@ metadata:
 spec:
   tls: [{secretName: t}]
   rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}}]`,
+		"canary spelled True": `apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: a}
+spec: {selector: {app: s}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s2, namespace: a}
+spec: {selector: {app: s2}, ports: [{port: 80}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: i, namespace: a}
+spec:
+  rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: c
+  namespace: a
+  annotations: {nginx.ingress.kubernetes.io/canary: "True", nginx.ingress.kubernetes.io/canary-weight: "20"}
+spec:
+  rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s2, port: {number: 80}}}}]}}]`,
 		"other kinds": `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, namespace: a}`,

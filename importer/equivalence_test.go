@@ -63,7 +63,7 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 	})
 	for _, in := range ingresses {
 		a := in.Annotations
-		canary := a["nginx.ingress.kubernetes.io/canary"] == "true"
+		canary := isTrue(a["nginx.ingress.kubernetes.io/canary"])
 		if canary && a["nginx.ingress.kubernetes.io/canary-weight"] == "" && a["nginx.ingress.kubernetes.io/canary-by-header"] == "" {
 			continue // receives no traffic
 		}
@@ -100,7 +100,7 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 			}
 			if c := capturePath.FindStringSubmatch(path); c != nil && a["nginx.ingress.kubernetes.io/rewrite-target"] == "/$2" {
 				typ, path = "prefix", c[1]
-			} else if !validPath.MatchString(path) || a["nginx.ingress.kubernetes.io/use-regex"] == "true" {
+			} else if !validPath.MatchString(path) || isTrue(a["nginx.ingress.kubernetes.io/use-regex"]) {
 				return // reported as not translated
 			}
 			if grpc {
@@ -425,7 +425,7 @@ func checkBackendTLS(t *testing.T, in, out []*unstructured.Unstructured) {
 			ing := &netv1.Ingress{}
 			must(t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ing))
 			proto := strings.ToUpper(ing.Annotations["nginx.ingress.kubernetes.io/backend-protocol"])
-			if proto != "HTTPS" && proto != "GRPCS" || ing.Annotations["nginx.ingress.kubernetes.io/canary"] == "true" {
+			if proto != "HTTPS" && proto != "GRPCS" || isTrue(ing.Annotations["nginx.ingress.kubernetes.io/canary"]) {
 				continue
 			}
 			for _, r := range ing.Spec.Rules {

@@ -25,7 +25,7 @@ func (m *model) ingresses() {
 	var canaries []*netv1.Ingress
 	index := map[string]*rule{} // ns|host|pathType|path -> rule of a primary Ingress
 	for _, in := range m.inIngresses {
-		if in.Annotations[nginx+"canary"] == "true" {
+		if annotationTrue(in.Annotations, "canary") {
 			canaries = append(canaries, in)
 			continue
 		}
@@ -221,7 +221,7 @@ func (m *model) annotation(in *netv1.Ingress, key, value string, set *ingressSet
 		m.note(obj, key, Dropped, "not an ingress-nginx annotation; perimeter does not know its meaning.")
 	case name == "rewrite-target":
 		m.rewrite(obj, key, value, in, set)
-	case in.Annotations[nginx+"canary"] == "true" && (name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name) || isProxySSLAnnotation(name)):
+	case annotationTrue(in.Annotations, "canary") && (name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name) || isProxySSLAnnotation(name)):
 		m.note(obj, key, Dropped, "a canary Ingress only adds backends to the primary Ingress's rules; the primary's setting applies.")
 	case name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name) || isProxySSLAnnotation(name):
 		// read as a group by sslRedirects, corsSettings and backendTLSSettings, which report them
@@ -254,7 +254,7 @@ func (m *model) rewrite(obj, key, value string, in *netv1.Ingress, set *ingressS
 		m.note(obj, key, Translated, "paths of the form /prefix(/|$)(.*) become prefix /prefix with rewrite { prefix = \"/\" }; other regular-expression paths are reported.")
 		return
 	}
-	if strings.Contains(value, "$") || in.Annotations[nginx+"use-regex"] == "true" {
+	if strings.Contains(value, "$") || annotationTrue(in.Annotations, "use-regex") {
 		m.note(obj, key, Dropped, "%q uses regular-expression captures; Gateway API rewrites only replace a path prefix or the full path. Rewrite the rules by hand (rewrite { prefix = ... }).", value)
 		return
 	}
@@ -342,7 +342,7 @@ func (m *model) plainPath(in *netv1.Ingress, r *rule, set ingressSettings) bool 
 		}
 		return true
 	}
-	regex := in.Annotations[nginx+"use-regex"] == "true" || set.captured
+	regex := annotationTrue(in.Annotations, "use-regex") || set.captured
 	if !validPath.MatchString(r.path) || (regex && strings.ContainsAny(r.path, "^$()[]*+?|{}\\")) {
 		m.note(ref(in), "path "+r.path, Dropped, "a regular-expression path has no Gateway API standard-channel equivalent (RegularExpression matching is implementation-specific); write the rule by hand.")
 		return false

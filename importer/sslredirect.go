@@ -168,6 +168,13 @@ func (m *model) listenerText() string {
 	return "listener " + strconv.Quote(m.gwListener)
 }
 
+// annotationTrue reports whether a boolean annotation is set and true, as
+// ingress-nginx reads it.
+func annotationTrue(a map[string]string, name string) bool {
+	b, _ := nginxBool(a, name)
+	return b
+}
+
 // nginxBool reads a boolean annotation as ingress-nginx does
 // (strconv.ParseBool: "true", "True", "1", ...); ok is false when it is
 // absent or not a boolean, and ingress-nginx then uses its default.
