@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/perimeter-dev/perimeter/hclspec"
 )
 
 // gateways reads the Gateway objects of the input. The one named by
@@ -51,8 +53,47 @@ func (m *model) gateways() error {
 			why += " Routes attach to every listener; name one with --gateway ns/name:LISTENER."
 		}
 		m.note(obj, "", Translated, "%s", why)
+		m.implementationFrom(obj, g)
+	}
+	if m.opts.Implementation == "" {
+		m.opts.Implementation = string(hclspec.EnvoyGateway)
 	}
 	return nil
+}
+
+// controllers are the GatewayClass controller names of the implementations
+// perimeter knows the data-plane pods of.
+var controllers = map[gwv1.GatewayController]hclspec.Implementation{
+	"gateway.envoyproxy.io/gatewayclass-controller": hclspec.EnvoyGateway,
+	"istio.io/gateway-controller":                   hclspec.Istio,
+}
+
+// implementationFrom reads the implementation off the Gateway's class: the
+// gateway-admission policies select its data-plane pods, so a wrong one
+// cuts the gateway off from every backend once applied.
+func (m *model) implementationFrom(obj string, g *gwv1.Gateway) {
+	var class *gwv1.GatewayClass
+	for _, c := range m.inClasses {
+		if c.Name == string(g.Spec.GatewayClassName) {
+			class = c
+		}
+	}
+	if class == nil {
+		if m.opts.Implementation == "" {
+			m.note(obj, "spec.gatewayClassName", Warning, "GatewayClass %q is not in the input, so the implementation is assumed to be envoy-gateway; if it is not, set --implementation (istio, or custom with a data_plane block), or the gateway's traffic to the backends is denied.", g.Spec.GatewayClassName)
+		}
+		return
+	}
+	known, ok := controllers[class.Spec.ControllerName]
+	switch {
+	case !ok:
+		m.note(obj, "spec.gatewayClassName", Warning, "GatewayClass %s is run by %s, which perimeter does not know the data-plane pods of; write implementation = \"custom\" with a data_plane block that selects them, or the gateway's traffic to the backends is denied.", class.Name, class.Spec.ControllerName)
+	case m.opts.Implementation == "":
+		m.opts.Implementation = string(known)
+		m.note(obj, "spec.gatewayClassName", Translated, "implementation = %q, from GatewayClass %s (controller %s).", known, class.Name, class.Spec.ControllerName)
+	case m.opts.Implementation != string(known):
+		m.note(obj, "spec.gatewayClassName", Warning, "--implementation %s, but GatewayClass %s is run by %s (%s): the gateway-admission policies select %s's data-plane pods.", m.opts.Implementation, class.Name, class.Spec.ControllerName, known, m.opts.Implementation)
+	}
 }
 
 func contains(xs []string, x string) bool {

@@ -28,7 +28,9 @@ type Options struct {
 	// Gateway is "namespace/name" or "namespace/name:listener": the Gateway
 	// the imported routes attach to.
 	Gateway string
-	// Implementation of that gateway: envoy-gateway (default), istio, custom.
+	// Implementation of that gateway: envoy-gateway, istio or custom. When
+	// empty it comes from the Gateway's GatewayClass if the input has both,
+	// else envoy-gateway.
 	Implementation string
 	// Stack is the stack name (default "imported").
 	Stack string
@@ -67,7 +69,8 @@ type Result struct {
 // Import converts objects into intent. Kinds other than Ingress,
 // IngressClass, Service, NetworkPolicy, Gateway, HTTPRoute, GRPCRoute,
 // BackendTLSPolicy and Namespace are listed in the report as not imported.
-// The Gateway named by Options.Gateway, when it is among objs, checks the
+// The Gateway named by Options.Gateway, when it is among objs (with its
+// GatewayClass, which names the implementation), checks the
 // listeners Options name (an unknown one is an error that lists the
 // Gateway's listeners) and supplies the plain-HTTP listener; it stays a
 // reference, never a managed gateway. Objects perimeter rendered import

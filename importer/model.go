@@ -32,6 +32,7 @@ type model struct {
 	inGRPCRoutes []*gwv1.GRPCRoute
 	inBackendTLS []*gwv1.BackendTLSPolicy
 	inGateways   []*gwv1.Gateway
+	inClasses    []*gwv1.GatewayClass
 
 	blocks     map[string]*service // ns/name/port -> service block
 	labels     map[string]string   // block type + label -> key that owns it
@@ -128,9 +129,6 @@ type passthrough struct {
 func newModel(opts Options) (*model, error) {
 	m := &model{opts: opts, services: map[string]*corev1.Service{},
 		blocks: map[string]*service{}, labels: map[string]string{}, namespaces: map[string]*namespace{}}
-	if m.opts.Implementation == "" {
-		m.opts.Implementation = "envoy-gateway"
-	}
 	if m.opts.Stack == "" {
 		m.opts.Stack = "imported"
 	}
@@ -174,6 +172,8 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 			err = appendTyped(u, &m.inGateways)
 		case "BackendTLSPolicy.gateway.networking.k8s.io":
 			err = appendTyped(u, &m.inBackendTLS)
+		case "GatewayClass.gateway.networking.k8s.io":
+			err = appendTyped(u, &m.inClasses) // only the named Gateway's class matters
 		case "IngressClass.networking.k8s.io":
 			m.ingressClass(u)
 		case "Namespace":

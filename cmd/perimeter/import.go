@@ -65,7 +65,7 @@ to standard output and the report to standard error.`,
 	fl.StringArrayVar(&f.files, "from-file", nil, "a YAML file or directory to import (repeatable)")
 	fl.StringVar(&f.gateway, "gateway", "", "the Gateway routes attach to: namespace/name[:listener] (required)")
 	fl.StringVar(&f.httpListener, "http-listener", "", "the gateway's plain-HTTP listener, for ssl-redirect's HTTP-to-HTTPS redirect routes (default: the HTTP listener of the Gateway object, when it is read)")
-	fl.StringVar(&f.implementation, "implementation", "envoy-gateway", "the gateway's implementation: envoy-gateway, istio or custom")
+	fl.StringVar(&f.implementation, "implementation", "", "the gateway's implementation: envoy-gateway, istio or custom (default: from the Gateway's GatewayClass when it is read, else envoy-gateway)")
 	fl.StringVar(&f.stack, "stack", "imported", "the stack name written to the perimeter block")
 	fl.StringVarP(&f.output, "output", "o", "", "write DIR/main.hcl and DIR/import-report.md instead of printing")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "import from this namespace of the cluster")
@@ -136,6 +136,7 @@ var importKinds = []schema.GroupVersionKind{
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "BackendTLSPolicy"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GatewayClass"},
 }
 
 // readCluster lists the import kinds; objects perimeter already manages are
@@ -151,12 +152,16 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 	var out []*unstructured.Unstructured
 	for _, gvk := range importKinds {
 		ns := f.namespace
-		if gvk.Kind == "IngressClass" {
+		clusterScoped := gvk.Kind == "IngressClass" || gvk.Kind == "GatewayClass"
+		if clusterScoped {
 			ns = ""
 		}
 		objs, err := c.List(ctx, gvk, ns, "")
 		if meta.IsNoMatchError(err) {
 			continue // the cluster does not serve the kind (no Gateway API CRDs, or an older bundle): none to import
+		}
+		if clusterScoped && apierrors.IsForbidden(err) {
+			continue // classes only inform the import; an identity that may not list them imports without
 		}
 		if err != nil {
 			return nil, err
