@@ -20,12 +20,14 @@ func (m *model) gateways() error {
 		a, b := m.inGateways[i], m.inGateways[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
+	named := false // the input holds the Gateway the routes attach to
 	for _, g := range m.inGateways {
 		obj := "Gateway " + g.Namespace + "/" + g.Name
 		if g.Namespace != m.gwNS || g.Name != m.gwName {
 			m.note(obj, "", Dropped, "not the gateway named by --gateway (%s/%s): routes attached to it are attached to %s/%s instead (reported per route).", m.gwNS, m.gwName, m.gwNS, m.gwName)
 			continue
 		}
+		named = true
 		var names, described []string
 		httpListener := ""
 		for _, l := range g.Spec.Listeners {
@@ -56,6 +58,9 @@ func (m *model) gateways() error {
 		m.implementationFrom(obj, g)
 	}
 	if m.opts.Implementation == "" {
+		if !named {
+			m.note("Gateway "+m.gwNS+"/"+m.gwName, "", Warning, "not in the input, so its implementation is assumed to be envoy-gateway; if it is not, set --implementation (istio, or custom with a data_plane block), or the gateway's traffic to the backends is denied.")
+		}
 		m.opts.Implementation = string(hclspec.EnvoyGateway)
 	}
 	return nil
