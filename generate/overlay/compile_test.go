@@ -10,6 +10,7 @@ import (
 
 	"github.com/perimeter-dev/perimeter/generate/overlay"
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/manifest"
 )
 
 // Compiling environments concurrently gives what compiling them one by one
@@ -42,25 +43,12 @@ func TestCompileConcurrentlyMatchesSequential(t *testing.T) {
 
 // Render streams what Compile and Build do in two steps; the tree must be
 // the same to the byte, with one core or several (one core also shows the
-// wait for the first environment cannot deadlock), and errors in any
-// environment stop it with their diagnostics.
+// wait for the first environment cannot deadlock).
 func TestRenderMatchesCompileThenBuild(t *testing.T) {
 	for _, procs := range []int{1, 2, 4} {
 		prev := runtime.GOMAXPROCS(procs)
 		for seed := int64(1); seed <= 15; seed++ {
-			files := map[string][]byte{"main.hcl": []byte(randomIntent(rand.New(rand.NewSource(seed))))}
-			src, diags := hclspec.Parse(files)
-			if diags.HasErrors() {
-				t.Fatal(diags.Error())
-			}
-			got, diags, err := overlay.Render(src, nil)
-			if err != nil || diags.HasErrors() {
-				t.Fatalf("Render: %v %v", err, diags)
-			}
-			want, err := overlay.Build(compileAll(t, files))
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, want := renderAndBuild(t, map[string][]byte{"main.hcl": []byte(randomIntent(rand.New(rand.NewSource(seed))))})
 			if !maps.EqualFunc(got, want, bytes.Equal) {
 				t.Errorf("GOMAXPROCS=%d seed %d: Render's tree differs from Build's", procs, seed)
 			}
@@ -72,28 +60,35 @@ func TestRenderMatchesCompileThenBuild(t *testing.T) {
 // An intent whose environments compile to nothing still renders its
 // kustomizations, named after the environments.
 func TestRenderWithoutObjects(t *testing.T) {
-	files := map[string][]byte{"main.hcl": []byte(`
+	got, want := renderAndBuild(t, map[string][]byte{"main.hcl": []byte(`
 perimeter { stack = "s" }
 environment "dev" {}
 environment "prod" {}
-`)}
-	src, diags := hclspec.Parse(files)
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	got, diags, err := overlay.Render(src, nil)
-	if err != nil || diags.HasErrors() {
-		t.Fatalf("Render: %v %v", err, diags)
-	}
-	want, err := overlay.Build(compileAll(t, files))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)})
 	if !maps.EqualFunc(got, want, bytes.Equal) || got["overlays/prod/kustomization.yaml"] == nil {
 		t.Errorf("Render gives %v, Build %v", got.Paths(), want.Paths())
 	}
 }
 
+// renderAndBuild gives the trees of Render and of Compile then Build.
+func renderAndBuild(t *testing.T, files map[string][]byte) (rendered, built manifest.Tree) {
+	t.Helper()
+	src, diags := hclspec.Parse(files)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	rendered, diags, err := overlay.Render(src, nil)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("Render: %v %v", err, diags)
+	}
+	built, err = overlay.Build(compileAll(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rendered, built
+}
+
+// Errors in any environment stop Render with their diagnostics.
 func TestRenderStopsAtErrorsInAnyEnvironment(t *testing.T) {
 	for _, bad := range []string{"a", "c"} { // the first environment, and a later one
 		src, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(`
