@@ -124,15 +124,13 @@ func (m *model) httpRule(ns, obj string, match gwv1.HTTPRouteMatch, hr gwv1.HTTP
 		}
 		out.headers[string(h.Name)] = h.Value
 	}
-	for _, b := range hr.BackendRefs {
-		be, why := m.backendRef(ns, obj, b.BackendRef)
-		if why != "" {
-			return nil, why
-		}
-		out.backends = append(out.backends, be)
+	refs := make([]gwv1.BackendRef, len(hr.BackendRefs))
+	for i, b := range hr.BackendRefs {
+		refs[i] = b.BackendRef
 	}
-	if len(out.backends) == 1 && out.backends[0].weight == 1 {
-		out.backends[0].weight = 0
+	var why string
+	if out.backends, why = m.backends(ns, obj, refs); why != "" {
+		return nil, why
 	}
 	if hr.Timeouts != nil && hr.Timeouts.Request != nil {
 		out.timeout = string(*hr.Timeouts.Request)
@@ -213,6 +211,23 @@ func (r *rule) filter(f gwv1.HTTPRouteFilter) string {
 }
 
 // backendRef resolves a Service backend to its service block.
+// backends converts a rule's backend references, or says why they are not
+// expressible; a lone backend of the default weight is written without one.
+func (m *model) backends(ns, obj string, refs []gwv1.BackendRef) ([]backend, string) {
+	var out []backend
+	for _, b := range refs {
+		be, why := m.backendRef(ns, obj, b)
+		if why != "" {
+			return nil, why
+		}
+		out = append(out, be)
+	}
+	if len(out) == 1 && out[0].weight == 1 {
+		out[0].weight = 0
+	}
+	return out, ""
+}
+
 func (m *model) backendRef(ns, obj string, b gwv1.BackendRef) (backend, string) {
 	if (b.Kind != nil && *b.Kind != "Service") || (b.Group != nil && *b.Group != "") {
 		return backend{}, "only Service backends are expressible"
@@ -278,15 +293,13 @@ func (m *model) grpcRule(ns, obj string, match gwv1.GRPCRouteMatch, gr gwv1.GRPC
 		}
 		out.headers[string(h.Name)] = h.Value
 	}
-	for _, b := range gr.BackendRefs {
-		be, why := m.backendRef(ns, obj, b.BackendRef)
-		if why != "" {
-			return nil, why
-		}
-		out.backends = append(out.backends, be)
+	refs := make([]gwv1.BackendRef, len(gr.BackendRefs))
+	for i, b := range gr.BackendRefs {
+		refs[i] = b.BackendRef
 	}
-	if len(out.backends) == 1 && out.backends[0].weight == 1 {
-		out.backends[0].weight = 0
+	var why string
+	if out.backends, why = m.backends(ns, obj, refs); why != "" {
+		return nil, why
 	}
 	return out, ""
 }
