@@ -13,11 +13,12 @@ import (
 	"github.com/perimeter-dev/perimeter/manifest"
 )
 
-// Render compiles every environment the intent declares and lays out the
-// tree, as Compile and then Build would, byte for byte. It holds less: as
-// soon as an environment is compiled it is measured against the first
-// one, and the objects it shares with it are let go. On errors in the
-// intent the tree is nil and the diagnostics say why.
+// Render compiles every environment the intent declares, on every core,
+// and lays out the tree, as Build would from the compiled environments,
+// byte for byte. It holds less: as soon as an environment is compiled it
+// is measured against the first one, and the objects it shares with it are
+// let go. On errors in the intent the tree is nil and the diagnostics say
+// why.
 func Render(src *hclspec.Sources, vars map[string]string) (manifest.Tree, hcl.Diagnostics, error) {
 	names := hclspec.EnvironmentNames(src)
 	if len(names) == 0 {
@@ -45,19 +46,6 @@ func Render(src *hclspec.Sources, vars map[string]string) (manifest.Tree, hcl.Di
 	}
 	t, err := build(rs)
 	return t, diags, err
-}
-
-// Compile compiles the intent once per declared environment, on every core
-// (the parsed files are only read). Diagnostics of all environments are
-// returned together; on errors the environments are nil.
-func Compile(src *hclspec.Sources, vars map[string]string) ([]Environment, hcl.Diagnostics) {
-	names := hclspec.EnvironmentNames(src)
-	envs := make([]Environment, len(names))
-	diags := compileEach(src, vars, names, func(i int, e Environment, _ bool) { envs[i] = e })
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	return envs, diags
 }
 
 // compileEach compiles the named environments, as many at once as there

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"maps"
 	"math/rand"
-	"reflect"
 	"runtime"
 	"testing"
 
@@ -13,37 +12,10 @@ import (
 	"github.com/perimeter-dev/perimeter/manifest"
 )
 
-// Compiling environments concurrently gives what compiling them one by one
-// gives (run with -race to check the parsed files are only read).
-func TestCompileConcurrentlyMatchesSequential(t *testing.T) {
-	src, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(randomIntent(rand.New(rand.NewSource(7))))})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	got, diags := overlay.Compile(src, nil)
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	files := map[string][]byte{"main.hcl": []byte(randomIntent(rand.New(rand.NewSource(7))))}
-	want := compileAll(t, files)
-	if len(got) != len(want) {
-		t.Fatalf("%d environments, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if got[i].Name != want[i].Name || len(got[i].Objects) != len(want[i].Objects) {
-			t.Fatalf("environment %d differs", i)
-		}
-		for j := range want[i].Objects {
-			if !reflect.DeepEqual(got[i].Objects[j].Object, want[i].Objects[j].Object) {
-				t.Errorf("%s: object %d differs", want[i].Name, j)
-			}
-		}
-	}
-}
-
-// Render streams what Compile and Build do in two steps; the tree must be
-// the same to the byte, with one core or several (one core also shows the
-// wait for the first environment cannot deadlock).
+// Render streams what compiling each environment and Build do in two steps;
+// the tree must be the same to the byte, with one core or several (one core
+// also shows the wait for the first environment cannot deadlock; run with
+// -race to check the parsed files are only read).
 func TestRenderMatchesCompileThenBuild(t *testing.T) {
 	for _, procs := range []int{1, 2, 4} {
 		prev := runtime.GOMAXPROCS(procs)
@@ -70,7 +42,8 @@ environment "prod" {}
 	}
 }
 
-// renderAndBuild gives the trees of Render and of Compile then Build.
+// renderAndBuild gives the trees of Render and of Build over environments
+// compiled one by one.
 func renderAndBuild(t *testing.T, files map[string][]byte) (rendered, built manifest.Tree) {
 	t.Helper()
 	src, diags := hclspec.Parse(files)
