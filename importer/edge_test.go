@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/perimeter-dev/perimeter/manifest"
@@ -137,5 +138,35 @@ metadata: {name: d, namespace: a}`,
 				checkVerdicts(t, objs, out)
 			}
 		})
+	}
+}
+
+// Input whose translation cannot compile is refused, naming the imported
+// block (and so the input object) rather than lines of HCL nobody sees.
+func TestImportRefusesWhatCannotCompile(t *testing.T) {
+	objs, err := manifest.Decode([]byte(`apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {"00!": x}
+  ports: [{port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: a, namespace: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: api, port: {number: 80}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(objs, testOptions)
+	if err == nil || res != nil {
+		t.Fatalf("Import = %v, %v; want an error and no HCL", res, err)
+	}
+	if want := `service "api": Invalid label selector`; !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "imported.hcl") {
+		t.Errorf("error %q: want it to name %s, not HCL lines", err, want)
 	}
 }

@@ -15,8 +15,11 @@ package importer
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/generate"
@@ -117,10 +120,39 @@ func compiles(src []byte) error {
 		return nil
 	}
 	var msgs []string
-	for _, d := range diags.Errs() {
-		msgs = append(msgs, d.Error())
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			msgs = append(msgs, fmt.Sprintf("%s: %s; %s", blockAt(files, d.Subject), d.Summary, d.Detail))
+		}
 	}
 	return fmt.Errorf("the input cannot be imported as it is; its translation does not compile (the input may hold objects an API server would refuse):\n  %s", strings.Join(msgs, "\n  "))
+}
+
+// blockAt names the imported block a diagnostic points into, such as
+// `service "api"`: the user never sees the HCL's line numbers, but the
+// block says which input object it came from.
+func blockAt(files *hclspec.Sources, rng *hcl.Range) string {
+	if files == nil || rng == nil {
+		return "the imported intent"
+	}
+	if f := files.Files()[rng.Filename]; f != nil {
+		if body, ok := f.Body.(*hclsyntax.Body); ok {
+			for _, b := range body.Blocks {
+				if r := b.Range(); r.ContainsOffset(rng.Start.Byte) {
+					return strings.TrimSpace(b.Type + " " + quoteLabels(b.Labels))
+				}
+			}
+		}
+	}
+	return "the imported intent"
+}
+
+func quoteLabels(labels []string) string {
+	quoted := make([]string, len(labels))
+	for i, l := range labels {
+		quoted[i] = strconv.Quote(l)
+	}
+	return strings.Join(quoted, " ")
 }
 
 // ReportText renders the report, one entry per line, grouped by object.
