@@ -65,7 +65,9 @@ func main() {
 	// The everyday case in a GitOps repository: one connection changes and
 	// the tree is rendered again; only the files that differ are written.
 	edited := bytes.Replace(src["main.hcl"], []byte("ports = [443]"), []byte("ports = [8443]"), 1)
-	check(map[bool]error{true: nil, false: fmt.Errorf("no connection port to edit")}[!bytes.Equal(edited, src["main.hcl"])])
+	if bytes.Equal(edited, src["main.hcl"]) {
+		check(fmt.Errorf("no connection port to edit"))
+	}
 	src["main.hcl"] = edited
 	start = time.Now()
 	render(src, out, "")
