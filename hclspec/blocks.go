@@ -9,7 +9,7 @@ import (
 )
 
 var namespaceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "name"}, {Name: "default_deny"}, {Name: "dns"},
+	{Name: "name"}, {Name: "default_deny"}, {Name: "dns"}, {Name: "labels"},
 }}
 
 // decodeNamespaces reads the namespaces the stack manages.
@@ -28,6 +28,12 @@ func (d *decoder) decodeNamespaces(in *Intent) {
 			r.errorf(r.attrRange("name"), "Duplicate namespace", "Namespace %q is already declared at %s.", n.Name, first)
 		}
 		byName[n.Name] = b.DefRange
+		n.Labels = r.strMap("labels")
+		d.checkSelector(r, "labels", n.Labels, false)
+		if v, ok := n.Labels[namespaceNameLabel]; ok && v != n.Name {
+			r.errorf(r.attrRange("labels"), "Invalid namespace label",
+				"%s is set by the API server to the namespace's name (%q); it cannot be %q.", namespaceNameLabel, n.Name, v)
+		}
 		n.DenyIngress, n.DenyEgress = r.directions("default_deny")
 		n.DNS = r.boolean("dns", n.DenyEgress)
 		n.DNSSet = r.has("dns")

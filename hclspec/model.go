@@ -40,8 +40,15 @@ type Namespace struct {
 	DenyEgress  bool
 	DNS         bool // emit the DNS egress policy
 	DNSSet      bool // DNS was set explicitly
+	// Labels are the namespace's declared labels (besides
+	// kubernetes.io/metadata.name, which the API server sets): what
+	// namespaces({...}) selectors are evaluated against.
+	Labels map[string]string
 	Origin
 }
+
+// namespaceNameLabel is the label the API server puts on every namespace.
+const namespaceNameLabel = "kubernetes.io/metadata.name"
 
 // Implementation names a Gateway API implementation whose data-plane pods
 // perimeter knows how to select.
