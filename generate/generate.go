@@ -48,8 +48,8 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 	c.routes()
 	c.backendTLSPolicies()
 	c.referenceGrants()
+	c.passthroughs() // before policies: data-plane admission looks at them
 	c.policies()
-	c.passthroughs()
 	if c.diags.HasErrors() {
 		return nil, c.diags
 	}
@@ -64,6 +64,8 @@ type compiler struct {
 	objects []*unstructured.Unstructured
 	names   map[string]origins // kind/namespace/name -> who produced it
 	diags   hcl.Diagnostics
+	// verbatim are the policy blocks' NetworkPolicies, kept as written.
+	verbatim []*netv1.NetworkPolicy
 }
 
 // origins is the set of HCL blocks behind one object.

@@ -33,5 +33,6 @@ func (c *compiler) passthroughs() {
 		out := &netv1.NetworkPolicy{TypeMeta: policyType,
 			ObjectMeta: metav1.ObjectMeta{Name: np.Name, Namespace: np.Namespace}, Spec: np.Spec}
 		c.add(out, origins{p.Origin})
+		c.verbatim = append(c.verbatim, out)
 	}
 }

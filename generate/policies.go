@@ -85,6 +85,7 @@ func (c *compiler) policies() {
 		c.allow(set, a, egressIsolated)
 	}
 	c.serviceDNS(set, egressIsolated)
+	c.dataPlanes(set)
 	sort.Strings(set.order)
 	for _, key := range set.order {
 		p := set.byKey[key]

@@ -70,6 +70,7 @@ var gatewaySchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "name"}, {Name: "namespace", Required: true}, {Name: "listener"},
 		{Name: "implementation", Required: true}, {Name: "controller_namespace"},
+		{Name: "clients"}, {Name: "listener_ports"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "data_plane"}, {Type: "manage"}},
 }
@@ -130,9 +131,56 @@ func (d *decoder) decodeGateways(in *Intent) {
 				"controller_namespace only applies to envoy-gateway, whose proxies run in the controller's namespace.")
 		}
 		d.checkManagedListener(r, g)
+		g.ListenerPorts = d.listenerPorts(r, g)
 		d.diags = append(d.diags, r.diags...)
+		d.gatewayBodies[g] = r
 		d.refs.gateways[g.Label] = g
 		in.Gateways = append(in.Gateways, g)
+	}
+}
+
+// listenerPorts reads the ports clients connect to on a gateway perimeter
+// does not manage (a managed gateway's come from its listener blocks).
+func (d *decoder) listenerPorts(r *body, g *Gateway) []int32 {
+	if !r.has("listener_ports") {
+		return nil
+	}
+	if g.Manage != nil {
+		r.errorf(r.attrRange("listener_ports"), "Unexpected listener_ports",
+			"Gateway %q is managed by this stack; its listener blocks already give the ports.", g.Label)
+		return nil
+	}
+	v, ok := r.typed("listener_ports", cty.List(cty.Number))
+	if !ok {
+		return nil
+	}
+	var out []int32
+	for _, x := range v.AsValueSlice() {
+		if x.IsNull() || !x.IsKnown() {
+			r.errorf(r.attrRange("listener_ports"), "Invalid port", "listener_ports holds a null or unknown value.")
+			continue
+		}
+		n, whole := wholeNumber(x.AsBigFloat(), 1, 65535)
+		if !whole {
+			r.errorf(r.attrRange("listener_ports"), "Invalid port", "listener_ports holds %s; a port is a whole number from 1 to 65535.", x.AsBigFloat().Text('g', -1))
+			continue
+		}
+		out = append(out, int32(n))
+	}
+	return out
+}
+
+// decodeGatewayClients reads each gateway's clients once services are
+// known, so clients may name services as well as IP blocks.
+func (d *decoder) decodeGatewayClients(in *Intent) {
+	for _, g := range in.Gateways {
+		r := d.gatewayBodies[g]
+		if r == nil {
+			continue
+		}
+		r.diags = nil
+		g.Clients = r.endpoints("clients", &d.refs)
+		d.diags = append(d.diags, r.diags...)
 	}
 }
 

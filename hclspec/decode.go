@@ -43,7 +43,7 @@ func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
 // Decode type-checks the parsed files and resolves them into an Intent for
 // one environment. It returns a nil Intent when there are errors.
 func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
-	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}}
+	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}}
 	for i, b := range src.bodies() {
 		if i == 0 {
 			d.firstFile = hcl.Range{Filename: src.names[0], Start: hcl.InitialPos, End: hcl.InitialPos}
@@ -68,6 +68,9 @@ type decoder struct {
 	diags  hcl.Diagnostics
 	ctx    *hcl.EvalContext
 	refs   refs
+	// gatewayBodies keep each gateway's attributes until its clients, which
+	// may name services, can be evaluated.
+	gatewayBodies map[*Gateway]*body
 	// firstFile is where file-less problems (a missing perimeter block) point.
 	firstFile hcl.Range
 }
@@ -86,6 +89,7 @@ func (d *decoder) decode(opts Options) *Intent {
 	d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways)
 	d.decodeServices(in)
 	d.ctx.Variables["service"] = serviceRefs(in.Services)
+	d.decodeGatewayClients(in)
 	d.decodeHTTPRoutes(in)
 	d.decodeGRPCRoutes(in)
 	d.decodeAllows(in)

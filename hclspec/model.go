@@ -77,6 +77,12 @@ type Gateway struct {
 	Implementation Implementation
 	DataPlane      PodSet
 	Manage         *GatewaySpec // non-nil when perimeter owns the Gateway object
+	// Clients may connect to the data plane where its namespace restricts
+	// ingress; nil means from anywhere.
+	Clients []Endpoint
+	// ListenerPorts are the ports clients connect to on a gateway the stack
+	// does not manage; nil when not declared.
+	ListenerPorts []int32
 	Origin
 }
 

@@ -10,11 +10,18 @@ gateway "grpc" {
   namespace      = "edge"
   implementation = "custom"
   listener       = "grpc"
+  listener_ports = [8443] # what clients connect to on the proxy pods
 
   data_plane {
     namespace = "edge"
     selector  = { "app.kubernetes.io/name" = "edge-proxy" }
   }
+}
+
+# The proxies' own namespace denies by default: perimeter admits clients to
+# the proxies on their listener port and lets the proxies reach each backend.
+namespace "edge" {
+  default_deny = ["ingress", "egress"]
 }
 
 namespace "greeter" {

@@ -1,0 +1,188 @@
+package generate
+
+import (
+	"sort"
+
+	netv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/perimeter-dev/perimeter/hclspec"
+)
+
+// wellKnownPortShift is what Envoy Gateway adds to a privileged listener
+// port (below 1024) to get the port its proxy container binds, so that the
+// proxy needs no CAP_NET_BIND_SERVICE. An EnvoyProxy resource may turn the
+// shift off, so both ports are admitted.
+const wellKnownPortShift = 10000
+
+// gatewayRoute is a backend a gateway forwards to, and the route behind it.
+type gatewayRoute struct {
+	backend *hclspec.Service
+	route   hclspec.Origin
+}
+
+// dataPlanes keeps every gateway's own pods working where the stack
+// isolates them: when a policy of the compiled set (a default_deny, an
+// allow, a policy block) isolates the data plane for egress, it gets egress
+// to every backend of every route attached to it on the backend's target
+// port; when one isolates it for ingress, it gets ingress from its clients
+// on its listener ports. Without this a managed data-plane namespace
+// blackholes every route through the gateway.
+func (c *compiler) dataPlanes(set *policySet) {
+	backends := c.gatewayBackends()
+	for _, g := range c.in.Gateways {
+		dp := g.DataPlane
+		if c.managed[dp.Namespace] == nil {
+			continue
+		}
+		if c.isolates(set, dp, netv1.PolicyTypeEgress) && len(backends[g]) > 0 {
+			c.dataPlaneEgress(set, g, backends[g])
+		}
+		if c.isolates(set, dp, netv1.PolicyTypeIngress) {
+			c.dataPlaneIngress(set, g)
+		}
+	}
+}
+
+// gatewayBackends lists, per gateway, the distinct backends of the routes
+// attached to it, sorted by namespace and name.
+func (c *compiler) gatewayBackends() map[*hclspec.Gateway][]gatewayRoute {
+	out := map[*hclspec.Gateway][]gatewayRoute{}
+	seen := map[*hclspec.Gateway]map[*hclspec.Service]bool{}
+	add := func(parents []hclspec.ParentRef, backends []hclspec.Backend, o hclspec.Origin) {
+		for _, p := range parents {
+			if seen[p.Gateway] == nil {
+				seen[p.Gateway] = map[*hclspec.Service]bool{}
+			}
+			for _, b := range backends {
+				if !seen[p.Gateway][b.Service] {
+					seen[p.Gateway][b.Service] = true
+					out[p.Gateway] = append(out[p.Gateway], gatewayRoute{b.Service, o})
+				}
+			}
+		}
+	}
+	for _, r := range c.in.HTTPRoutes {
+		for _, rule := range r.Rules {
+			add(r.Parents, rule.Backends, r.Origin)
+		}
+	}
+	for _, r := range c.in.GRPCRoutes {
+		for _, rule := range r.Rules {
+			add(r.Parents, rule.Backends, r.Origin)
+		}
+	}
+	for _, list := range out {
+		sort.SliceStable(list, func(i, j int) bool {
+			a, b := list[i].backend, list[j].backend
+			return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+		})
+	}
+	return out
+}
+
+func (c *compiler) dataPlaneEgress(set *policySet, g *hclspec.Gateway, backends []gatewayRoute) {
+	dp := g.DataPlane
+	p := c.policy(set, "gateway-egress:"+g.Label, dp.Namespace, objectName("gateway", slug(g.Label), "to-backends"), dp.Selector, g.Origin)
+	p.egressType = true
+	for _, b := range backends {
+		p.from = append(p.from, b.route)
+		p.egress = append(p.egress, netv1.NetworkPolicyEgressRule{
+			To:    []netv1.NetworkPolicyPeer{podsPeer(b.backend.Namespace, b.backend.Selector)},
+			Ports: ports([]hclspec.PortSpec{targetPort(b.backend)}),
+		})
+	}
+}
+
+func (c *compiler) dataPlaneIngress(set *policySet, g *hclspec.Gateway) {
+	dp := g.DataPlane
+	p := c.policy(set, "gateway-ingress:"+g.Label, dp.Namespace, objectName("gateway", slug(g.Label), "from-clients"), dp.Selector, g.Origin)
+	p.ingressType = true
+	var peers []netv1.NetworkPolicyPeer
+	for _, e := range g.Clients {
+		peers = append(peers, peer(e))
+	}
+	listen := DataPlanePorts(g)
+	if len(listen) == 0 {
+		c.warnf(g.Range, "Gateway listener ports unknown",
+			"Namespace %q isolates the data plane of gateway %q for ingress, and the gateway's listener ports are not known to this stack, so its clients are admitted on every TCP port. Declare listener_ports = [443] to narrow it.",
+			dp.Namespace, g.Label)
+		listen = []hclspec.PortSpec{{Protocol: "TCP"}}
+	}
+	p.ingress = append(p.ingress, netv1.NetworkPolicyIngressRule{From: peers, Ports: ports(listen)})
+}
+
+// DataPlanePorts are the pod ports a gateway's data plane listens on for
+// its clients: each listener port (a managed gateway's listener blocks, or
+// listener_ports), and for Envoy Gateway the shifted port of a privileged
+// one as well. Empty when the intent does not know them.
+func DataPlanePorts(g *hclspec.Gateway) []hclspec.PortSpec {
+	var listen []int32
+	if g.Manage != nil {
+		for _, l := range g.Manage.Listeners {
+			listen = append(listen, l.Port)
+		}
+	} else {
+		listen = append(listen, g.ListenerPorts...)
+	}
+	seen := map[int32]bool{}
+	var out []hclspec.PortSpec
+	addPort := func(n int32) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, hclspec.PortSpec{Protocol: "TCP", Port: n})
+		}
+	}
+	for _, n := range listen {
+		addPort(n)
+		if g.Implementation == hclspec.EnvoyGateway && n < 1024 {
+			addPort(n + wellKnownPortShift)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
+	return out
+}
+
+// isolates reports whether a policy the stack emits selects the pods of
+// set for a direction, which makes the direction default-deny for them.
+func (c *compiler) isolates(set *policySet, pods hclspec.PodSet, dir netv1.PolicyType) bool {
+	have := labels.Set(pods.Selector)
+	for _, key := range set.order {
+		p := set.byKey[key]
+		if p.namespace != pods.Namespace {
+			continue
+		}
+		if (dir == netv1.PolicyTypeIngress && !p.ingressType) || (dir == netv1.PolicyTypeEgress && !p.egressType) {
+			continue
+		}
+		if labels.SelectorFromSet(p.selector).Matches(have) {
+			return true
+		}
+	}
+	for _, np := range c.verbatim {
+		if np.Namespace == pods.Namespace && hasType(np.Spec, dir) && selects(&np.Spec.PodSelector, have) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasType is a policy's effective policyTypes: as written, or Ingress plus
+// Egress when it has egress rules.
+func hasType(spec netv1.NetworkPolicySpec, dir netv1.PolicyType) bool {
+	if len(spec.PolicyTypes) == 0 {
+		return dir == netv1.PolicyTypeIngress || len(spec.Egress) > 0
+	}
+	for _, t := range spec.PolicyTypes {
+		if t == dir {
+			return true
+		}
+	}
+	return false
+}
+
+func selects(sel *metav1.LabelSelector, have labels.Set) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	return err == nil && s.Matches(have)
+}
