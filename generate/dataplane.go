@@ -1,7 +1,9 @@
 package generate
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 
 	netv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,9 +38,10 @@ func (c *compiler) dataPlanes(set *policySet) {
 		if c.managed[dp.Namespace] == nil {
 			continue
 		}
-		if c.isolates(set, dp, netv1.PolicyTypeEgress) && len(backends[g]) > 0 {
+		if c.isolates(set, dp, netv1.PolicyTypeEgress) {
 			c.dataPlaneEgress(set, g, backends[g])
 		}
+		c.controlPlaneIngress(set, g)
 		if c.isolates(set, dp, netv1.PolicyTypeIngress) {
 			c.dataPlaneIngress(set, g)
 		}
@@ -84,8 +87,13 @@ func (c *compiler) gatewayBackends() map[*hclspec.Gateway][]gatewayRoute {
 
 func (c *compiler) dataPlaneEgress(set *policySet, g *hclspec.Gateway, backends []gatewayRoute) {
 	dp := g.DataPlane
-	p := c.policy(set, "gateway-egress:"+g.Label, dp.Namespace, objectName("gateway", slug(g.Label), "to-backends"), dp.Selector, g.Origin)
+	p := c.policy(set, "gateway-egress:"+g.Label, dp.Namespace, objectName("gateway", slug(g.Label), "proxy-egress"), dp.Selector, g.Origin)
 	p.egressType = true
+	if cp, ok := ControlPlane(g); ok {
+		p.egress = append(p.egress, netv1.NetworkPolicyEgressRule{
+			To: []netv1.NetworkPolicyPeer{podsPeer(cp.Pods.Namespace, cp.Pods.Selector)}, Ports: ports([]hclspec.PortSpec{cp.Port}),
+		})
+	}
 	for _, b := range backends {
 		p.from = append(p.from, b.route)
 		p.egress = append(p.egress, netv1.NetworkPolicyEgressRule{
@@ -95,9 +103,56 @@ func (c *compiler) dataPlaneEgress(set *policySet, g *hclspec.Gateway, backends 
 	}
 }
 
+// ControlPlaneOf is where a gateway's proxies fetch their configuration
+// (xDS): the controller's pods and port.
+type ControlPlaneOf struct {
+	Pods hclspec.PodSet
+	Port hclspec.PortSpec
+}
+
+// ControlPlane is the xDS server of a known implementation: Envoy Gateway's
+// controller (control-plane=envoy-gateway, 18000/TCP, in the proxies'
+// namespace) or istiod (app=istiod, 15012/TCP, in istio-system). A proxy
+// cut off from it never learns a route. A custom implementation's is not
+// known.
+func ControlPlane(g *hclspec.Gateway) (ControlPlaneOf, bool) {
+	switch g.Implementation {
+	case hclspec.EnvoyGateway:
+		return ControlPlaneOf{hclspec.PodSet{Namespace: g.DataPlane.Namespace, Selector: map[string]string{"control-plane": "envoy-gateway"}},
+			hclspec.PortSpec{Protocol: "TCP", Port: 18000}}, true
+	case hclspec.Istio:
+		return ControlPlaneOf{hclspec.PodSet{Namespace: "istio-system", Selector: map[string]string{"app": "istiod"}},
+			hclspec.PortSpec{Protocol: "TCP", Port: 15012}}, true
+	}
+	return ControlPlaneOf{}, false
+}
+
+// controlPlaneIngress admits a gateway's proxies to its controller's xDS
+// port where the stack isolates the controller for ingress.
+func (c *compiler) controlPlaneIngress(set *policySet, g *hclspec.Gateway) {
+	cp, ok := ControlPlane(g)
+	if !ok || c.managed[cp.Pods.Namespace] == nil {
+		return
+	}
+	if c.isolates(set, cp.Pods, netv1.PolicyTypeEgress) && !c.warnedControlPlane[cp.Pods.Namespace] {
+		c.warnedControlPlane[cp.Pods.Namespace] = true
+		c.warnf(g.Range, "Gateway controller egress restricted",
+			"The stack isolates the %s controller (pods %s in %q) for egress. It must still reach the Kubernetes API server, whose address this stack does not know; add allow { from = pods(%q, %s) to = cidr(\"<API server>/32\") ports = [\"443/tcp\"] } or routes stop being programmed.",
+			g.Implementation, hclMap(cp.Pods.Selector), cp.Pods.Namespace, cp.Pods.Namespace, hclMap(cp.Pods.Selector))
+	}
+	if !c.isolates(set, cp.Pods, netv1.PolicyTypeIngress) {
+		return
+	}
+	p := c.policy(set, "xds:"+cp.Pods.Namespace, cp.Pods.Namespace, objectName(string(g.Implementation), "xds-from-proxies"), cp.Pods.Selector, g.Origin)
+	p.ingressType = true
+	p.ingress = append(p.ingress, netv1.NetworkPolicyIngressRule{
+		From: []netv1.NetworkPolicyPeer{podsPeer(g.DataPlane.Namespace, g.DataPlane.Selector)}, Ports: ports([]hclspec.PortSpec{cp.Port}),
+	})
+}
+
 func (c *compiler) dataPlaneIngress(set *policySet, g *hclspec.Gateway) {
 	dp := g.DataPlane
-	p := c.policy(set, "gateway-ingress:"+g.Label, dp.Namespace, objectName("gateway", slug(g.Label), "from-clients"), dp.Selector, g.Origin)
+	p := c.policy(set, "gateway-ingress:"+g.Label, dp.Namespace, objectName("gateway", slug(g.Label), "proxy-ingress"), dp.Selector, g.Origin)
 	p.ingressType = true
 	var peers []netv1.NetworkPolicyPeer
 	for _, e := range g.Clients {
@@ -185,4 +240,18 @@ func hasType(spec netv1.NetworkPolicySpec, dir netv1.PolicyType) bool {
 func selects(sel *metav1.LabelSelector, have labels.Set) bool {
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	return err == nil && s.Matches(have)
+}
+
+// hclMap writes labels as an HCL object, sorted.
+func hclMap(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%q = %q", k, m[k])
+	}
+	return "{ " + strings.Join(parts, ", ") + " }"
 }

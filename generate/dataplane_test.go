@@ -53,6 +53,7 @@ func TestDataPlaneReachesEveryBackend(t *testing.T) {
 		}
 		for _, g := range in.Gateways {
 			checkClientsToDataPlane(t, seed, src, w, g)
+			checkDataPlaneToControlPlane(t, seed, src, w, g)
 		}
 	}
 }
@@ -63,6 +64,19 @@ func checkDataPlaneToBackend(t *testing.T, seed int64, src string, w *reach.Inte
 	port := reach.Port{Number: s.TargetPort.Number, Name: s.TargetPort.Name, Protocol: "TCP"}
 	if v := w.Evaluate(w.GatewayPeer(g), to, port); !v.Allowed {
 		t.Fatalf("seed %d: gateway %s cannot reach service %s on %s:\n%s\n%s", seed, g.Label, s.Label, port, fmt.Sprintf("egress %+v ingress %+v", v.Egress, v.Ingress), src)
+	}
+}
+
+func checkDataPlaneToControlPlane(t *testing.T, seed int64, src string, w *reach.Intent, g *hclspec.Gateway) {
+	t.Helper()
+	cp, ok := generate.ControlPlane(g)
+	if !ok {
+		return
+	}
+	to, _ := w.Peer(hclspec.Endpoint{Kind: hclspec.EndpointPods, Namespace: cp.Pods.Namespace, PodSelector: cp.Pods.Selector})
+	port := reach.Port{Number: cp.Port.Port, Protocol: "TCP"}
+	if v := w.Evaluate(w.GatewayPeer(g), to, port); !v.Allowed {
+		t.Fatalf("seed %d: gateway %s cannot reach its control plane on %s:\n%s", seed, g.Label, port, src)
 	}
 }
 

@@ -40,7 +40,7 @@ var Kinds = []schema.GroupVersionKind{
 // Objects compiles the intent. The objects are sorted by kind, namespace and
 // name. Diagnostics point at the HCL that caused them.
 func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics) {
-	c := &compiler{in: in, managed: map[string]*hclspec.Namespace{}, names: map[string]origins{}}
+	c := &compiler{in: in, managed: map[string]*hclspec.Namespace{}, names: map[string]origins{}, warnedControlPlane: map[string]bool{}}
 	for _, ns := range in.Namespaces {
 		c.managed[ns.Name] = ns
 	}
@@ -66,6 +66,8 @@ type compiler struct {
 	diags   hcl.Diagnostics
 	// verbatim are the policy blocks' NetworkPolicies, kept as written.
 	verbatim []*netv1.NetworkPolicy
+	// warnedControlPlane: namespaces whose controller egress was reported
+	warnedControlPlane map[string]bool
 }
 
 // origins is the set of HCL blocks behind one object.
