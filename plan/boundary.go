@@ -13,18 +13,20 @@ import (
 // as source -> destination on ports, baselines as isolation.
 func boundaryChanges(live, desired []*unstructured.Unstructured) []BoundaryChange {
 	before, after := statements(live), statements(desired)
+	isolated, opened := isolationChanges(live, desired)
 	var out []BoundaryChange
 	for _, s := range sortedStatements(after) {
 		if _, ok := before[s.key()]; !ok {
 			out = append(out, BoundaryChange{Added: true, Kind: s.kind, Text: s.text, Source: s.source})
 		}
 	}
+	out = append(out, isolated...)
 	for _, s := range sortedStatements(before) {
 		if _, ok := after[s.key()]; !ok {
 			out = append(out, BoundaryChange{Added: false, Kind: s.kind, Text: s.text, Source: s.source})
 		}
 	}
-	return out
+	return append(out, opened...)
 }
 
 // Statements returns the boundary statements a set of objects makes, as
@@ -33,6 +35,9 @@ func Statements(objs []*unstructured.Unstructured) []string {
 	var out []string
 	for _, s := range sortedStatements(statements(objs)) {
 		out = append(out, s.kind+" "+s.text)
+	}
+	for _, s := range isolations(objs) {
+		out = append(out, "isolate "+s.text())
 	}
 	return out
 }
@@ -74,11 +79,7 @@ func statements(objs []*unstructured.Unstructured) map[string]statement {
 			}
 		case "NetworkPolicy":
 			for _, t := range policyStatements(o) {
-				kind := "allow"
-				if strings.HasPrefix(t, "deny ") {
-					kind = "isolate"
-				}
-				add(kind, t, src)
+				add("allow", t, src)
 			}
 		}
 	}
@@ -199,7 +200,8 @@ func backendTexts(routeNS string, rule map[string]any) []string {
 	return out
 }
 
-// policyStatements renders each rule of a NetworkPolicy as a sentence.
+// policyStatements renders each rule of a NetworkPolicy as a sentence;
+// the isolation the policy causes is told apart (isolations).
 func policyStatements(o *unstructured.Unstructured) []string {
 	subject := o.GetNamespace() + "/" + selectorText(nested(o.Object, "spec", "podSelector"))
 	types, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "policyTypes")
@@ -210,10 +212,6 @@ func policyStatements(o *unstructured.Unstructured) []string {
 			field, arrow = "egress", "to"
 		}
 		rules, _, _ := unstructured.NestedSlice(o.Object, "spec", field)
-		if len(rules) == 0 {
-			out = append(out, fmt.Sprintf("deny %s for %s", field, subject))
-			continue
-		}
 		for _, r := range rules {
 			rm, _ := r.(map[string]any)
 			peers, _, _ := unstructured.NestedSlice(rm, arrow)

@@ -55,6 +55,8 @@ func TestStatements(t *testing.T) {
 		"expose api.example.com/orders -> shop/orders:80 (weight 95)",
 		"allow gateway public -> shop/app=users 8080/tcp",
 		"allow shop/app=users -> 0.0.0.0/0 except 10.0.0.0/8 8000-8100/udp",
+		"isolate egress of shop/app=users",
+		"isolate ingress of shop/app=users",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
@@ -69,5 +71,66 @@ func TestBoundaryChangesOnlyDifferences(t *testing.T) {
 	got := boundaryChanges(live, []*unstructured.Unstructured{edited, parse(t, policy)})
 	if len(got) != 1 || got[0].Added || got[0].Text != "api.example.com/health (exact) -> other/orders:80" {
 		t.Fatalf("got %+v", got)
+	}
+}
+
+// np is a NetworkPolicy in ns selecting sel for types, without rules,
+// made by the HCL at source.
+func np(t *testing.T, ns, name, sel, types, source string) *unstructured.Unstructured {
+	t.Helper()
+	return parse(t, `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: `+name+`, namespace: `+ns+`, annotations: {perimeter.dev/source: "`+source+`"}}
+spec:
+  podSelector: `+sel+`
+  policyTypes: `+types)
+}
+
+func TestIsolationChanges(t *testing.T) {
+	nsDeny := func() *unstructured.Unstructured { return np(t, "shop", "default-deny", "{}", "[Ingress]", "main.hcl:5") }
+	users := func() *unstructured.Unstructured {
+		return np(t, "shop", "users", "{matchLabels: {app: users}}", "[Ingress]", "main.hcl:20")
+	}
+	tools := func() *unstructured.Unstructured { return np(t, "tools", "x-egress", "{}", "[Egress]", "main.hcl:30") }
+	gw := func() *unstructured.Unstructured {
+		return np(t, "infra", "gateway-public-proxy-egress", "{matchLabels: {gateway.networking.k8s.io/gateway-name: public}}", "[Egress]", "main.hcl:40")
+	}
+	type objs = []*unstructured.Unstructured
+	for _, c := range []struct {
+		name          string
+		live, desired objs
+		want          []string
+	}{
+		{"an allow isolates a whole namespace", nil, objs{tools()},
+			[]string{"+ egress of every pod in tools (main.hcl:30)"}},
+		{"a workload inside a new namespace baseline is not listed twice", nil, objs{nsDeny(), users()},
+			[]string{"+ ingress of every pod in shop (main.hcl:5)"}},
+		{"a workload already inside a live baseline is not news", objs{nsDeny()}, objs{nsDeny(), users()}, nil},
+		{"a baseline removed while a workload stays isolated", objs{nsDeny(), users()}, objs{users()},
+			[]string{"- ingress of every pod in shop (main.hcl:5)"}},
+		{"a workload newly isolated", objs{tools()}, objs{tools(), users()},
+			[]string{"+ ingress of shop/app=users (main.hcl:20)"}},
+		{"a gateway's proxies", nil, objs{gw()},
+			[]string{"+ egress of gateway public (its proxies in infra) (main.hcl:40)"}},
+		{"nothing changes", objs{nsDeny(), tools()}, objs{tools(), nsDeny()}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			added, removed := isolationChanges(c.live, c.desired)
+			var got []string
+			for _, bc := range append(added, removed...) {
+				sign := "+"
+				if !bc.Added {
+					sign = "-"
+				}
+				if bc.Kind != "isolate" {
+					t.Errorf("kind %q", bc.Kind)
+				}
+				got = append(got, sign+" "+bc.Text+" ("+bc.Source+")")
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("got\n%q\nwant\n%q", got, c.want)
+			}
+		})
 	}
 }
