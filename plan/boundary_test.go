@@ -88,7 +88,9 @@ spec:
 }
 
 func TestIsolationChanges(t *testing.T) {
-	nsDeny := func() *unstructured.Unstructured { return np(t, "shop", "default-deny", "{}", "[Ingress]", "main.hcl:5") }
+	nsDeny := func() *unstructured.Unstructured {
+		return np(t, "shop", "default-deny", "{}", "[Ingress]", "main.hcl:5")
+	}
 	users := func() *unstructured.Unstructured {
 		return np(t, "shop", "users", "{matchLabels: {app: users}}", "[Ingress]", "main.hcl:20")
 	}
