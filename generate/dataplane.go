@@ -202,10 +202,22 @@ func DataPlanePorts(g *hclspec.Gateway) []hclspec.PortSpec {
 // isolates reports whether a policy the stack emits selects the pods of
 // set for a direction, which makes the direction default-deny for them.
 func (c *compiler) isolates(set *policySet, pods hclspec.PodSet, dir netv1.PolicyType) bool {
+	return c.isolatesExcept(set, pods, dir, "")
+}
+
+// isolatesBesidesGateways reports whether a policy other than a gateway
+// admission isolates the pods for ingress.
+func (c *compiler) isolatesBesidesGateways(set *policySet, pods hclspec.PodSet) bool {
+	return c.isolatesExcept(set, pods, netv1.PolicyTypeIngress, "gateway:")
+}
+
+// isolatesExcept is isolates, leaving out the policies whose purpose
+// starts with skip (when not empty).
+func (c *compiler) isolatesExcept(set *policySet, pods hclspec.PodSet, dir netv1.PolicyType, skip string) bool {
 	have := labels.Set(pods.Selector)
 	for _, key := range set.order {
 		p := set.byKey[key]
-		if p.namespace != pods.Namespace {
+		if p.namespace != pods.Namespace || (skip != "" && strings.HasPrefix(p.purpose, skip)) {
 			continue
 		}
 		if (dir == netv1.PolicyTypeIngress && !p.ingressType) || (dir == netv1.PolicyTypeEgress && !p.egressType) {

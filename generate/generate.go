@@ -66,6 +66,9 @@ type compiler struct {
 	diags   hcl.Diagnostics
 	// verbatim are the policy blocks' NetworkPolicies, kept as written.
 	verbatim []*netv1.NetworkPolicy
+	// exposed are the route backends, in route order, for the isolation
+	// warning once every policy is known.
+	exposed []*hclspec.Service
 	// warnedControlPlane: namespaces whose controller egress was reported
 	warnedControlPlane map[string]bool
 }

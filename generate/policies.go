@@ -86,6 +86,7 @@ func (c *compiler) policies() {
 	}
 	c.serviceDNS(set, egressIsolated)
 	c.dataPlanes(set)
+	c.warnIngressIsolation(set)
 	sort.Strings(set.order)
 	for _, key := range set.order {
 		p := set.byKey[key]
@@ -186,7 +187,6 @@ func (c *compiler) gatewayAdmission(set *policySet) {
 			all = append(all, attach{r.Parents, rule.Backends, r.Origin})
 		}
 	}
-	warned := map[*hclspec.Service]bool{}
 	for _, a := range all {
 		for _, p := range a.parents {
 			for _, b := range a.backends {
@@ -205,21 +205,27 @@ func (c *compiler) gatewayAdmission(set *policySet) {
 					From:  []netv1.NetworkPolicyPeer{podsPeer(p.Gateway.DataPlane.Namespace, p.Gateway.DataPlane.Selector)},
 					Ports: ports([]hclspec.PortSpec{targetPort(s)}),
 				}}
-				c.warnIngressIsolation(s, warned)
+				c.exposed = append(c.exposed, s)
 			}
 		}
 	}
 }
 
 // warnIngressIsolation tells the user that exposing a service through a
-// gateway isolates it for ingress where nothing else did: pods that reached
-// it before without an allow block no longer can.
-func (c *compiler) warnIngressIsolation(s *hclspec.Service, warned map[*hclspec.Service]bool) {
-	ns := c.managed[s.Namespace]
-	if warned[s] || s.DenyIngress || (ns != nil && ns.DenyIngress) {
-		return
+// gateway isolates it for ingress where nothing else did (no default_deny,
+// no allow, no policy block): pods that reached it before without an allow
+// block no longer can. It runs once every policy is known.
+func (c *compiler) warnIngressIsolation(set *policySet) {
+	warned := map[*hclspec.Service]bool{}
+	for _, s := range c.exposed {
+		if !warned[s] && !c.isolatesBesidesGateways(set, hclspec.PodSet{Namespace: s.Namespace, Selector: s.Selector}) {
+			c.warnExposedIsolation(s)
+		}
+		warned[s] = true
 	}
-	warned[s] = true
+}
+
+func (c *compiler) warnExposedIsolation(s *hclspec.Service) {
 	c.warnf(s.Range, "Service becomes isolated for ingress",
 		"The gateway admission policy selects the pods of %q; from then on only the gateway and allow blocks naming it as destination may reach them. Add default_deny = [\"ingress\"] to namespace %q or to the service to make this explicit.",
 		s.Label, s.Namespace)

@@ -19,19 +19,25 @@ import (
 // service, and policy rules made redundant by broader ones.
 func Intent(in *hclspec.Intent, objs []*unstructured.Unstructured) []Finding {
 	var out []Finding
-	out = append(out, egressOpen(in)...)
-	out = append(out, egressWithoutDNS(in, objs)...)
+	w := engineFor(in, objs)
+	if w != nil {
+		out = append(out, egressOpen(in, w)...)
+		out = append(out, egressWithoutDNS(in, w)...)
+		out = append(out, isolatedByAllow(in, w)...)
+	}
 	out = append(out, allowPorts(in)...)
 	policies := policiesOf(objs)
 	out = append(out, redundant(policies, origins(in), userRule)...)
 	return sortFindings(out)
 }
 
-// egressOpen warns at each managed namespace that does not deny egress.
-func egressOpen(in *hclspec.Intent) []Finding {
+// egressOpen warns at each managed namespace some of whose pods no policy
+// isolates for egress: an unlabelled pod there may send anything anywhere.
+// (A namespace isolated by an allow from namespace.X is not open.)
+func egressOpen(in *hclspec.Intent, w *reach.Intent) []Finding {
 	var out []Finding
 	for _, n := range in.Namespaces {
-		if n.DenyEgress {
+		if n.DenyEgress || Isolated(w, hclspec.Endpoint{Kind: hclspec.EndpointNamespace, Namespace: n.Name}, "egress") {
 			continue
 		}
 		r := n.Range
@@ -44,15 +50,7 @@ func egressOpen(in *hclspec.Intent) []Finding {
 // egressWithoutDNS warns at each service whose egress the compiled
 // policies restrict without admitting cluster DNS. A namespace denying
 // egress with dns = false is already reported by hclspec.
-func egressWithoutDNS(in *hclspec.Intent, objs []*unstructured.Unstructured) []Finding {
-	pols, err := reach.PoliciesOf(objs)
-	if err != nil {
-		return nil
-	}
-	w, err := reach.FromIntent(in, pols)
-	if err != nil {
-		return nil
-	}
+func egressWithoutDNS(in *hclspec.Intent, w *reach.Intent) []Finding {
 	dns, err := w.Peer(hclspec.Endpoint{Kind: hclspec.EndpointPods, Namespace: in.ClusterDNS.Namespace, PodSelector: in.ClusterDNS.Selector})
 	if err != nil {
 		return nil
@@ -87,7 +85,8 @@ func namespaceOf(in *hclspec.Intent, name string) *hclspec.Namespace {
 }
 
 // allowPorts warns when an allow's ports to a service match none of its
-// target (pod) port. A Service port given instead is reported by hclspec.
+// target (pod) port: the allow opens nothing on the port the service's pods
+// listen on. A Service port given instead is reported by hclspec.
 func allowPorts(in *hclspec.Intent) []Finding {
 	var out []Finding
 	for _, a := range in.Allows {
@@ -100,7 +99,7 @@ func allowPorts(in *hclspec.Intent) []Finding {
 			}
 			r := a.Range
 			out = append(out, Finding{Summary: "Port matches no target port", Source: generate.Source(r), Range: &r, Block: a.Block,
-				Detail: fmt.Sprintf("None of the ports %s is the pod port of service.%s (%s/%s), so the connection stays closed.",
+				Detail: fmt.Sprintf("None of the ports %s is the pod port of service.%s (%s/%s), so this allow does not open the connection.",
 					portList(a.Ports), t.Service.Label, t.Service.TargetPort, strings.ToUpper(proto(t.Service.Protocol)))})
 		}
 	}
