@@ -203,7 +203,11 @@ func backendTexts(routeNS string, rule map[string]any) []string {
 // policyStatements renders each rule of a NetworkPolicy as a sentence;
 // the isolation the policy causes is told apart (isolations).
 func policyStatements(o *unstructured.Unstructured) []string {
-	subject := o.GetNamespace() + "/" + selectorText(nested(o.Object, "spec", "podSelector"))
+	sel := nested(o.Object, "spec", "podSelector")
+	subject := o.GetNamespace() + "/" + selectorText(sel)
+	if gw, ok := dataPlaneText(sel); ok {
+		subject = gw // a gateway's proxies, wherever they run
+	}
 	types, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "policyTypes")
 	var out []string
 	for _, dir := range types {

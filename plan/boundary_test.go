@@ -136,3 +136,24 @@ func TestIsolationChanges(t *testing.T) {
 		})
 	}
 }
+
+func TestStatementsNameTheGatewayProxies(t *testing.T) {
+	egress := parse(t, `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: gateway-public-proxy-egress, namespace: envoy-gateway-system}
+spec:
+  podSelector: {matchLabels: {gateway.envoyproxy.io/owning-gateway-name: public, gateway.envoyproxy.io/owning-gateway-namespace: infra}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: shop}}, podSelector: {matchLabels: {app: users}}}]
+    ports: [{port: 8080, protocol: TCP}]
+`)
+	want := []string{
+		"allow gateway infra/public -> shop/app=users 8080/tcp",
+		"isolate egress of gateway infra/public (its proxies in envoy-gateway-system)",
+	}
+	if got := Statements([]*unstructured.Unstructured{egress}); !reflect.DeepEqual(got, want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
