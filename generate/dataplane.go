@@ -134,7 +134,7 @@ func (c *compiler) controlPlaneIngress(set *policySet, g *hclspec.Gateway) {
 	if !ok || c.managed[cp.Pods.Namespace] == nil {
 		return
 	}
-	if c.isolates(set, cp.Pods, netv1.PolicyTypeEgress) && !c.warnedControlPlane[cp.Pods.Namespace] {
+	if c.isolates(set, cp.Pods, netv1.PolicyTypeEgress) && !c.egressToIPBlock(set, cp.Pods) && !c.warnedControlPlane[cp.Pods.Namespace] {
 		c.warnedControlPlane[cp.Pods.Namespace] = true
 		c.warnf(g.Range, "Gateway controller egress restricted",
 			"The stack isolates the %s controller (pods %s in %q) for egress. It must still reach the Kubernetes API server, whose address this stack does not know; add allow { from = pods(%q, %s) to = cidr(\"<API server>/32\") ports = [\"443/tcp\"] } or routes stop being programmed.",
@@ -203,6 +203,26 @@ func DataPlanePorts(g *hclspec.Gateway) []hclspec.PortSpec {
 // set for a direction, which makes the direction default-deny for them.
 func (c *compiler) isolates(set *policySet, pods hclspec.PodSet, dir netv1.PolicyType) bool {
 	return c.isolatesExcept(set, pods, dir, "")
+}
+
+// egressToIPBlock reports whether a policy of the stack lets the pods send
+// egress to some IP block: the user's way of naming the API server.
+func (c *compiler) egressToIPBlock(set *policySet, pods hclspec.PodSet) bool {
+	have := labels.Set(pods.Selector)
+	for _, key := range set.order {
+		p := set.byKey[key]
+		if p.namespace != pods.Namespace || !labels.SelectorFromSet(p.selector).Matches(have) {
+			continue
+		}
+		for _, r := range p.egress {
+			for _, peer := range r.To {
+				if peer.IPBlock != nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // isolatesBesidesGateways reports whether a policy other than a gateway
