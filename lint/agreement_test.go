@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/generate"
@@ -27,6 +28,8 @@ import (
 // and no default_deny says so (and for every namespace an allow isolates),
 // and "Egress denied without DNS" only where DNS is really denied.
 func TestLintAgreesWithEngine(t *testing.T) {
+	counts := map[string]int{}
+	defer func() { t.Logf("findings checked: %v", counts) }()
 	for seed := int64(0); seed < 200; seed++ {
 		src := randomLintIntent(rand.New(rand.NewSource(seed)))
 		in := loadQuiet(t, src)
@@ -36,6 +39,9 @@ func TestLintAgreesWithEngine(t *testing.T) {
 		}
 		e := engineOverYAML(t, objs)
 		fs := Intent(in, objs)
+		for _, f := range fs {
+			counts[f.Summary]++
+		}
 		fail := func(format string, args ...any) {
 			t.Helper()
 			t.Fatalf("seed %d: %s\n%s\n%s", seed, fmt.Sprintf(format, args...), render(fs), src)
@@ -50,6 +56,7 @@ func TestLintAgreesWithEngine(t *testing.T) {
 			checkAllowIsolation(in, e, fs, a, a.From, "egress", fail)
 			checkAllowIsolation(in, e, fs, a, a.To, "ingress", fail)
 		}
+		checkRedundantRules(t, in, e, fs, fail)
 		for _, s := range in.Services {
 			dnsOK := e.allowed(servicePod(s), &reach.Pod{Namespace: "kube-system", Name: "dns", Labels: map[string]string{"k8s-app": "kube-dns"}}, 53, corev1.ProtocolUDP)
 			if has(fs, "Egress denied without DNS", s.Block) && dnsOK {
@@ -76,9 +83,91 @@ func checkAllowIsolation(in *hclspec.Intent, e *yamlEngine, fs []Finding, a *hcl
 	}
 }
 
+// checkRedundantRules removes each rule reported redundant and checks that
+// no connection between the intent's pods changes its verdict.
+func checkRedundantRules(t *testing.T, in *hclspec.Intent, e *yamlEngine, fs []Finding, fail func(string, ...any)) {
+	t.Helper()
+	for _, f := range fs {
+		if f.Summary != "Redundant rule" {
+			continue
+		}
+		var dir string
+		var index int
+		if _, err := fmt.Sscanf(f.Detail, "%s rule %d", &dir, &index); err != nil {
+			t.Fatalf("cannot read %q: %v", f.Detail, err)
+		}
+		without := withoutRule(t, e.pols, strings.TrimPrefix(f.Object, "NetworkPolicy "), dir, index)
+		for _, c := range connections(in) {
+			if a, b := e.e.Evaluate(c.from, c.to, c.port).Allowed, without.Evaluate(c.from, c.to, c.port).Allowed; a != b {
+				fail("removing %s %s rule %d (reported redundant) changes %s -> %s %s from %v to %v", f.Object, dir, index, c.from, c.to, c.port, a, b)
+			}
+		}
+	}
+}
+
+func withoutRule(t *testing.T, pols []networkingv1.NetworkPolicy, id, dir string, index int) *reach.Engine {
+	t.Helper()
+	var out []networkingv1.NetworkPolicy
+	for _, p := range pols {
+		p = *p.DeepCopy()
+		if p.Namespace+"/"+p.Name == id {
+			if dir == "egress" {
+				p.Spec.Egress = append(p.Spec.Egress[:index:index], p.Spec.Egress[index+1:]...)
+			} else {
+				p.Spec.Ingress = append(p.Spec.Ingress[:index:index], p.Spec.Ingress[index+1:]...)
+			}
+		}
+		out = append(out, p)
+	}
+	e, err := reach.New(out, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+type connection struct {
+	from, to reach.Peer
+	port     reach.Port
+}
+
+// connections are every pair among the intent's pods (services, an
+// unlabelled pod and role pods per namespace, DNS) and two outside
+// addresses, on the ports the random intents use.
+func connections(in *hclspec.Intent) []connection {
+	var ends []reach.Peer
+	for _, s := range in.Services {
+		ends = append(ends, reach.PodPeer(servicePod(s)))
+	}
+	for _, n := range in.Namespaces {
+		ends = append(ends, reach.PodPeer(&reach.Pod{Namespace: n.Name, Name: "bare"}))
+		for _, role := range []string{"r0", "r1"} {
+			ends = append(ends, reach.PodPeer(&reach.Pod{Namespace: n.Name, Name: role, Labels: map[string]string{"role": role}}))
+		}
+	}
+	ends = append(ends, reach.PodPeer(&reach.Pod{Namespace: "kube-system", Name: "dns", Labels: map[string]string{"k8s-app": "kube-dns"}}),
+		reach.IPPeer(netip.MustParseAddr("203.0.113.1")), far)
+	ports := []reach.Port{{Number: 80, Protocol: corev1.ProtocolTCP}, {Number: 443, Protocol: corev1.ProtocolTCP}, {Number: 53, Protocol: corev1.ProtocolUDP}}
+	var out []connection
+	for _, a := range ends {
+		for _, b := range ends {
+			if a.Pod == nil && b.Pod == nil {
+				continue
+			}
+			for _, p := range ports {
+				out = append(out, connection{a, b, p})
+			}
+		}
+	}
+	return out
+}
+
 // yamlEngine is reach over the policies as a user would read them back
 // from the rendered YAML.
-type yamlEngine struct{ e *reach.Engine }
+type yamlEngine struct {
+	e    *reach.Engine
+	pols []networkingv1.NetworkPolicy
+}
 
 func engineOverYAML(t *testing.T, objs []*unstructured.Unstructured) *yamlEngine {
 	t.Helper()
@@ -102,7 +191,7 @@ func engineOverYAML(t *testing.T, objs []*unstructured.Unstructured) *yamlEngine
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &yamlEngine{e}
+	return &yamlEngine{e, pols}
 }
 
 var far = reach.IPPeer(netip.MustParseAddr("192.0.2.99"))
@@ -195,12 +284,16 @@ func randomLintIntent(r *rand.Rand) string {
 		}
 		return fmt.Sprintf("pods(\"n%d\", { role = \"r%d\" })", r.Intn(3), r.Intn(2))
 	}
-	for i := 0; i < r.Intn(5); i++ {
+	for i := 0; i < r.Intn(7); i++ {
 		to := subject()
 		if r.Intn(3) == 0 {
 			to = `cidr("203.0.113.0/24")`
 		}
-		fmt.Fprintf(&b, "allow \"a%d\" {\n  from = %s\n  to = %s\n}\n", i, subject(), to)
+		ports := ""
+		if r.Intn(2) == 0 {
+			ports = "  ports = [\"443/tcp\"]\n"
+		}
+		fmt.Fprintf(&b, "allow \"a%d\" {\n  from = %s\n  to = %s\n%s}\n", i, subject(), to, ports)
 	}
 	return b.String()
 }
