@@ -47,7 +47,7 @@ func (m *model) write() []byte {
 
 func comment(b *hclwrite.Body, text string) {
 	for _, line := range strings.Split(text, "\n") {
-		b.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte("# " + line + "\n")}})
+		b.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte(strings.TrimRight("# "+line, " ") + "\n")}})
 	}
 }
 

@@ -172,6 +172,7 @@ func (m *model) addPath(in *netv1.Ingress, rt *route, host string, p netv1.HTTPI
 			m.setBackendTLS(r.backends[0].svc, set.tls)
 		}
 		m.isolated(r.backends[0].svc)
+		m.served(r.backends[0].svc)
 		switch {
 		case set.captured && capturePath.MatchString(p.Path):
 			r.rewritePrefix = set.rewrite

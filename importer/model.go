@@ -34,6 +34,12 @@ type model struct {
 	inGateways   []*gwv1.Gateway
 	inClasses    []*gwv1.GatewayClass
 
+	// the running ingress-nginx controller, for the migration allows
+	controllerFlag *controller                  // Options.IngressController
+	inControllers  []*unstructured.Unstructured // its Deployments and DaemonSets in the input
+	controllers    []controller                 // the pods admitted
+	legacy         map[string]*service          // backends it serves, by service key
+
 	blocks     map[string]*service // ns/name/port -> service block
 	labels     map[string]string   // block type + label -> key that owns it
 	namespaces map[string]*namespace
@@ -128,7 +134,8 @@ type passthrough struct {
 
 func newModel(opts Options) (*model, error) {
 	m := &model{opts: opts, services: map[string]*corev1.Service{},
-		blocks: map[string]*service{}, labels: map[string]string{}, namespaces: map[string]*namespace{}}
+		blocks: map[string]*service{}, labels: map[string]string{}, namespaces: map[string]*namespace{},
+		legacy: map[string]*service{}}
 	if m.opts.Stack == "" {
 		m.opts.Stack = "imported"
 	}
@@ -142,6 +149,13 @@ func newModel(opts Options) (*model, error) {
 	}
 	m.gwNS, m.gwName = ns, name
 	m.httpListener = opts.HTTPListener
+	if opts.IngressController != "" {
+		c, err := parseController(opts.IngressController)
+		if err != nil {
+			return nil, err
+		}
+		m.controllerFlag = &c
+	}
 	return m, nil
 }
 
@@ -176,6 +190,12 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 			err = appendTyped(u, &m.inClasses) // only the named Gateway's class matters
 		case "IngressClass.networking.k8s.io":
 			m.ingressClass(u)
+		case "Deployment.apps", "DaemonSet.apps":
+			if !IsIngressNginxController(u) {
+				m.note(objectRef(u), "", Dropped, "%s objects are not imported (only the ingress-nginx controller's, for the migration allows).", u.GetKind())
+				break
+			}
+			m.inControllers = append(m.inControllers, u)
 		case "Namespace":
 			// Namespaces matter only through the policies that select them.
 		default:
@@ -193,6 +213,7 @@ var namespacedKinds = map[string]bool{
 	"Service": true, "Ingress.networking.k8s.io": true, "NetworkPolicy.networking.k8s.io": true,
 	"HTTPRoute.gateway.networking.k8s.io": true, "GRPCRoute.gateway.networking.k8s.io": true,
 	"Gateway.gateway.networking.k8s.io": true, "BackendTLSPolicy.gateway.networking.k8s.io": true,
+	"Deployment.apps": true, "DaemonSet.apps": true,
 }
 
 // placed settles where an object from a file lives. One without a valid
