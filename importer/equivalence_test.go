@@ -57,7 +57,7 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 		}
 	}
 	set := map[string]bool{}
-	primary := map[string]bool{} // ns|host|type|path routed to a service by a primary Ingress
+	primary := map[string]string{} // ns|host|type|path routed to a service by a primary Ingress: its listener
 	sort.SliceStable(ingresses, func(i, j int) bool {
 		return ingresses[i].Annotations["nginx.ingress.kubernetes.io/canary"] < ingresses[j].Annotations["nginx.ingress.kubernetes.io/canary"]
 	})
@@ -69,23 +69,34 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 		}
 		grpc := strings.HasPrefix(strings.ToUpper(a["nginx.ingress.kubernetes.io/backend-protocol"]), "GRPC")
 		redirect := a["nginx.ingress.kubernetes.io/permanent-redirect"] != "" || a["nginx.ingress.kubernetes.io/temporal-redirect"] != ""
+		forced, _ := strconv.ParseBool(a["nginx.ingress.kubernetes.io/force-ssl-redirect"])
+		hasTLS := func(host string) bool {
+			_, parent, _ := strings.Cut(host, ".")
+			for _, tls := range in.Spec.TLS {
+				if len(tls.Hosts) == 0 || host != "" && (slices.Contains(tls.Hosts, host) || slices.Contains(tls.Hosts, "*."+parent)) {
+					return true
+				}
+			}
+			return false
+		}
 		toHTTPS := func(host string) bool {
 			if canary || grpc || httpListener == "" {
 				return false
 			}
-			if b, err := strconv.ParseBool(a["nginx.ingress.kubernetes.io/force-ssl-redirect"]); err == nil && b {
+			if forced {
 				return true
 			}
 			if b, err := strconv.ParseBool(a["nginx.ingress.kubernetes.io/ssl-redirect"]); host == "" || err == nil && !b {
 				return false
 			}
-			_, parent, _ := strings.Cut(host, ".")
-			for _, tls := range in.Spec.TLS {
-				if len(tls.Hosts) == 0 || slices.Contains(tls.Hosts, host) || slices.Contains(tls.Hosts, "*."+parent) {
-					return true
-				}
+			return hasTLS(host)
+		}
+		// a host without TLS was served over plain HTTP, and stays there
+		served := func(host string) string {
+			if grpc || forced || hasTLS(host) || httpListener == "" {
+				return listener
 			}
-			return false
+			return httpListener
 		}
 		add := func(host string, p netv1.HTTPIngressPath) {
 			if p.Backend.Service == nil {
@@ -111,15 +122,18 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 				target = backendOf(in.Namespace, p.Backend.Service, services)
 			}
 			k := in.Namespace + "|" + host + "|" + typ + "|" + path
+			on := served(host)
 			switch {
 			case !canary && !redirect:
-				primary[k] = true
-			case canary && !primary[k]:
+				primary[k] = on
+			case canary && primary[k] == "":
 				return // reported: no primary rule to merge into
+			case canary:
+				on = primary[k] // merged into the primary's rule
 			}
-			set[listener+"|"+host+"|"+typ+"|"+path+"|"+target] = true
+			set[on+"|"+host+"|"+typ+"|"+path+"|"+target] = true
 			if !canary && !redirect && !grpc && isTrue(a["nginx.ingress.kubernetes.io/enable-cors"]) && anyOrigin(a["nginx.ingress.kubernetes.io/cors-allow-origin"]) {
-				set[listener+"|"+host+"|"+typ+"|"+path+"|cors"] = true
+				set[on+"|"+host+"|"+typ+"|"+path+"|cors"] = true
 			}
 			if toHTTPS(host) {
 				set[httpListener+"|"+host+"|"+typ+"|"+path+"|redirect"] = true

@@ -90,20 +90,25 @@ func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
 			}
 			m.addPath(in, rt, host, p, set, index)
 		}
-		if len(rt.rules) == 0 {
-			m.dropRoute()
-		} else if redirects.covers(host) {
-			m.httpsRedirect(in, rt)
-		}
+		m.finishRoute(in, rt, host, redirects, set.grpc)
 	}
 	if d := in.Spec.DefaultBackend; d != nil {
 		rt := m.newRoute(in, in.Name+"-default", "", set.grpc)
 		m.addPath(in, rt, "", netv1.HTTPIngressPath{Path: "/", Backend: *d}, set, index)
-		if len(rt.rules) == 0 {
-			m.dropRoute()
-		} else if redirects.covers("") {
-			m.httpsRedirect(in, rt)
-		}
+		m.finishRoute(in, rt, "", redirects, set.grpc)
+	}
+}
+
+// finishRoute drops a route none of whose paths was imported, or attaches
+// it to its listener and adds its HTTP-to-HTTPS redirect.
+func (m *model) finishRoute(in *netv1.Ingress, rt *route, host string, redirects redirectHosts, grpc bool) {
+	if len(rt.rules) == 0 {
+		m.dropRoute()
+		return
+	}
+	m.placeHost(in, rt, host, redirects, grpc)
+	if redirects.covers(host) {
+		m.httpsRedirect(in, rt)
 	}
 }
 
