@@ -109,10 +109,28 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 			if p.PathType != nil && *p.PathType == netv1.PathTypeExact {
 				typ = "exact"
 			}
-			if c := capturePath.FindStringSubmatch(path); c != nil && a["nginx.ingress.kubernetes.io/rewrite-target"] == "/$2" {
+			rewrite := a["nginx.ingress.kubernetes.io/rewrite-target"]
+			regex := isTrue(a["nginx.ingress.kubernetes.io/use-regex"]) && (strings.ContainsAny(path, "^$()[]*+?|{}\\") || !validPath.MatchString(path))
+			if c := capturePath.FindStringSubmatch(path); c != nil && rewrite == "/$2" {
 				typ, path = "prefix", c[1]
-			} else if !validPath.MatchString(path) || isTrue(a["nginx.ingress.kubernetes.io/use-regex"]) {
+			} else if regex && rewrite == "" {
+				// ingress-nginx: ~* "^PATH", case-insensitive, open-ended
+				typ, path = "regex", "(?i)"+strings.TrimPrefix(path, "^")
+				if !strings.HasSuffix(path, "$") {
+					path += ".*"
+				}
+				if _, err := regexp.Compile(path); err != nil {
+					return // PCRE only: reported as not translated
+				}
+			} else if !validPath.MatchString(path) || regex {
 				return // reported as not translated
+			}
+			if appRoot := a["nginx.ingress.kubernetes.io/app-root"]; appRoot != "" && !canary && !grpc && validPath.MatchString(appRoot) {
+				// a request for exactly / is redirected (302) first
+				set[served(host)+"|"+host+"|exact|/|redirect"] = true
+				if toHTTPS(host) {
+					set[httpListener+"|"+host+"|exact|/|redirect"] = true
+				}
 			}
 			if grpc {
 				typ, path = "grpc", "-"
@@ -231,10 +249,7 @@ func ruleTuples(u *unstructured.Unstructured, rule map[string]any) []string {
 	for _, m := range matches {
 		typ, _, _ := unstructured.NestedString(m.(map[string]any), "path", "type")
 		val, _, _ := unstructured.NestedString(m.(map[string]any), "path", "value")
-		if typ == "RegularExpression" {
-			continue // reported as not translated
-		}
-		kind := map[string]string{"Exact": "exact", "PathPrefix": "prefix"}[typ]
+		kind := map[string]string{"Exact": "exact", "PathPrefix": "prefix", "RegularExpression": "regex"}[typ]
 		for _, tg := range targets {
 			out = append(out, kind+"|"+val+"|"+tg)
 		}

@@ -83,7 +83,7 @@ type route struct {
 }
 
 type rule struct {
-	path, pathType string // pathType "exact" or "" (prefix)
+	path, pathType string // pathType "exact", "regex" or "" (prefix)
 	headers        map[string]string
 	query          map[string]string
 	method         string
@@ -93,6 +93,7 @@ type rule struct {
 	redirect       *redirect
 	rewritePrefix  string // ReplacePrefixMatch
 	rewriteFull    string // ReplaceFullPath
+	rewriteHost    string // URLRewrite hostname
 	timeout        string
 	cors           *corsBlock
 }
