@@ -63,12 +63,16 @@ func (m *model) noteController(c controller) {
 	if strings.HasPrefix(c.source, "assumed") {
 		obj, sev = "ingress-nginx controller", Warning
 	}
-	why := fmt.Sprintf("%s admits %s (%s) to every imported Ingress backend on its target port, so the running controller keeps serving the Ingresses after the first apply; delete %s as the last migration step.", MigrationFile, c, c.source, MigrationFile)
+	admitted := c.String()
+	if m.namespaces[c.ns] != nil {
+		admitted = "every pod of namespace " + c.ns + ", where the controller runs as " + c.String() + ","
+	}
+	why := fmt.Sprintf("%s admits %s (%s) to every imported Ingress backend on its target port, so the running controller keeps serving the Ingresses after the first apply; delete %s as the last migration step.", MigrationFile, admitted, c.source, MigrationFile)
 	if sev == Warning {
 		why += " These are the labels of the Helm chart and the static manifests: if the controller runs elsewhere or with other labels, import again with --ingress-controller NS/KEY=VALUE,... or it is cut off from the backends."
 	}
 	if m.namespaces[c.ns] != nil {
-		why += fmt.Sprintf(" Namespace %s is managed by this intent, so the allows admit every pod of it (namespaces(...)): an allow from its pods would also restrict the controller's egress, to the API server among others.", c.ns)
+		why += fmt.Sprintf(" Namespace %s is managed by this intent, so an allow from the controller's pods would also give them an egress policy, cutting them off from the API server among others; namespaces(...) does not.", c.ns)
 	} else {
 		why += fmt.Sprintf(" Namespace %s is not managed by this intent, so only the backends' side is emitted (perimeter warns \"Egress side not emitted\"): if that namespace restricts egress, its own policies already let the controller reach the backends.", c.ns)
 	}

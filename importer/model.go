@@ -268,6 +268,11 @@ func appendTyped[T any](u *unstructured.Unstructured, list *[]*T) error {
 
 func (m *model) ingressClass(u *unstructured.Unstructured) {
 	ctrl, _, _ := unstructured.NestedString(u.Object, "spec", "controller")
+	if ctrl != ingressNginxClass {
+		m.note(objectRef(u), "spec.controller", Warning,
+			"the class is run by %s, not ingress-nginx (%s): its Ingresses are imported as if ingress-nginx served them, with routes on gateway %s/%s, and %s admits ingress-nginx's pods, not this controller's; name them with --ingress-controller if it serves the imported Ingresses.", ctrl, ingressNginxClass, m.gwNS, m.gwName, MigrationFile)
+		return
+	}
 	m.note(objectRef(u), "spec.controller", Translated,
 		"the class (controller %s) is replaced by gateway %s/%s: routes attach to it instead.", ctrl, m.gwNS, m.gwName)
 }
