@@ -70,11 +70,17 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 		grpc := strings.HasPrefix(strings.ToUpper(a["nginx.ingress.kubernetes.io/backend-protocol"]), "GRPC")
 		redirect := a["nginx.ingress.kubernetes.io/permanent-redirect"] != "" || a["nginx.ingress.kubernetes.io/temporal-redirect"] != ""
 		forced, _ := strconv.ParseBool(a["nginx.ingress.kubernetes.io/force-ssl-redirect"])
+		// a host has TLS when any primary Ingress has it (one nginx server per host)
 		hasTLS := func(host string) bool {
 			_, parent, _ := strings.Cut(host, ".")
-			for _, tls := range in.Spec.TLS {
-				if len(tls.Hosts) == 0 || host != "" && (slices.Contains(tls.Hosts, host) || slices.Contains(tls.Hosts, "*."+parent)) {
-					return true
+			for _, other := range ingresses {
+				if isTrue(other.Annotations["nginx.ingress.kubernetes.io/canary"]) {
+					continue
+				}
+				for _, tls := range other.Spec.TLS {
+					if len(tls.Hosts) == 0 && other == in || host != "" && (slices.Contains(tls.Hosts, host) || slices.Contains(tls.Hosts, "*."+parent)) {
+						return true
+					}
 				}
 			}
 			return false

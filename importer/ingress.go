@@ -23,6 +23,7 @@ var ignoredAnnotations = map[string]bool{
 func (m *model) ingresses() {
 	var canaries []*netv1.Ingress
 	index := map[string]*rule{} // ns|host|pathType|path -> rule of a primary Ingress
+	m.tlsHosts = tlsHosts(m.inIngresses)
 	for _, in := range m.inIngresses {
 		if annotationTrue(in.Annotations, "canary") {
 			canaries = append(canaries, in)
@@ -112,6 +113,25 @@ func (m *model) finishRoute(in *netv1.Ingress, rt *route, host string, redirects
 	if redirects.covers(host) {
 		m.httpsRedirect(in, rt)
 	}
+}
+
+// tlsHosts are the hosts some primary Ingress has a TLS section for.
+// ingress-nginx merges every Ingress of a host into one server, which has
+// TLS when any of them has: the paths of the others are served over HTTPS
+// too, and redirected there from plain HTTP (ssl-redirect).
+func tlsHosts(ingresses []*netv1.Ingress) map[string]bool {
+	out := map[string]bool{}
+	for _, in := range ingresses {
+		if annotationTrue(in.Annotations, "canary") {
+			continue
+		}
+		for _, t := range in.Spec.TLS {
+			for _, h := range t.Hosts {
+				out[h] = true
+			}
+		}
+	}
+	return out
 }
 
 func hostSlug(host string) string {

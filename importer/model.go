@@ -24,6 +24,7 @@ type model struct {
 	// httpListener is the gateway's plain-HTTP listener, for redirects.
 	httpListener string
 	tlsNotes     []string
+	tlsHosts     map[string]bool // hosts with TLS in any Ingress
 
 	services     map[string]*corev1.Service // ns/name
 	inIngresses  []*netv1.Ingress

@@ -26,6 +26,32 @@ service "web" {
   target_port = 8080
 }
 
+# from Ingress site/blog
+route "blog" {
+  namespace = "site"
+  gateway   = gateway.public
+  hostnames = ["secure.example.com"]
+  rule {
+    path    = "/blog"
+    backend = service.web
+  }
+}
+
+# from Ingress site/blog: HTTP requests are redirected to HTTPS (ssl-redirect)
+route "blog-https-redirect" {
+  namespace = "site"
+  gateway   = gateway.public
+  listener  = "web"
+  hostnames = ["secure.example.com"]
+  rule {
+    path = "/blog"
+    redirect {
+      scheme = "https"
+      status = 308
+    }
+  }
+}
+
 # from Ingress site/rpc
 grpc_route "rpc" {
   namespace = "site"
