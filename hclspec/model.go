@@ -219,7 +219,7 @@ type HTTPRule struct {
 // HTTPMatch is one way a request can match a rule.
 type HTTPMatch struct {
 	Path     string
-	PathType string // "PathPrefix" or "Exact"; "" when Path is empty
+	PathType string // "PathPrefix", "Exact" or "RegularExpression"; "" when Path is empty
 	Headers  map[string]string
 	Query    map[string]string
 	Method   string

@@ -1,6 +1,8 @@
 package hclspec
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -250,17 +252,27 @@ func checkHTTPRule(r *body, rule *HTTPRule) {
 	}
 }
 
+// pathTypes maps path_type to Gateway API's HTTPPathMatch types. "regex"
+// (RegularExpression) has implementation-specific support: its dialect and
+// whether it must match the whole path are the gateway's.
+var pathTypes = map[string]string{"prefix": "PathPrefix", "exact": "Exact", "regex": "RegularExpression"}
+
 // httpMatch reads match attributes; ok is false when none is set.
 func httpMatch(r *body) (HTTPMatch, bool) {
 	m := HTTPMatch{Path: r.str("path", ""), Headers: r.strMap("headers"), Query: r.strMap("query"),
 		Method: strings.ToUpper(r.str("method", ""))}
 	pathType := r.str("path_type", "prefix")
-	if r.has("path_type") && r.oneOf("path_type", pathType, "prefix", "exact") && !r.has("path") {
+	knownType := !r.has("path_type") || r.oneOf("path_type", pathType, "prefix", "exact", "regex")
+	if r.has("path_type") && knownType && !r.has("path") {
 		r.errorf(r.attrRange("path_type"), "path_type without path", "Set path as well.")
 	}
-	if r.has("path") {
-		m.PathType = map[string]string{"prefix": "PathPrefix", "exact": "Exact"}[pathType]
-		if msg := validatePath(m.Path); msg != "" {
+	if r.has("path") && knownType { // an unknown type says nothing about the path
+		m.PathType = pathTypes[pathType]
+		check := validatePath
+		if pathType == "regex" {
+			check = validatePathRegex
+		}
+		if msg := check(m.Path); msg != "" {
 			r.errorf(r.attrRange("path"), "Invalid path", "%q: %s.", m.Path, msg)
 		}
 	}
@@ -274,6 +286,23 @@ func httpMatch(r *body) (HTTPMatch, bool) {
 	}
 	set := r.has("path") || len(m.Headers) > 0 || len(m.Query) > 0 || m.Method != ""
 	return m, set
+}
+
+// validatePathRegex checks a RegularExpression path: the CRD only limits
+// its length, so the check is that it is RE2, the dialect of the gateways
+// perimeter knows (Envoy Gateway and Istio), which an API server would
+// otherwise accept and the gateway reject after apply.
+func validatePathRegex(p string) string {
+	switch {
+	case p == "":
+		return "a path must not be empty"
+	case len(p) > 1024:
+		return "a path must be at most 1024 characters"
+	}
+	if _, err := regexp.Compile(p); err != nil {
+		return fmt.Sprintf("not a regular expression (RE2 syntax): %v", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+	return ""
 }
 
 func (d *decoder) redirect(b *hcl.Block) *Redirect {

@@ -99,6 +99,7 @@ func (m *model) canaryPath(in *netv1.Ingress, host string, p netv1.HTTPIngressPa
 	}
 	svc := m.serviceBlock(ref(in), in.Namespace, p.Backend.Service.Name, p.Backend.Service.Port)
 	m.isolated(svc)
+	m.served(svc)
 	if weight >= 0 {
 		primary.backends[0].weight = 100 - weight
 		primary.backends = append(primary.backends, backend{svc: svc, weight: weight})

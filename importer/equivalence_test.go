@@ -57,7 +57,7 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 		}
 	}
 	set := map[string]bool{}
-	primary := map[string]bool{} // ns|host|type|path routed to a service by a primary Ingress
+	primary := map[string]string{} // ns|host|type|path routed to a service by a primary Ingress: its listener
 	sort.SliceStable(ingresses, func(i, j int) bool {
 		return ingresses[i].Annotations["nginx.ingress.kubernetes.io/canary"] < ingresses[j].Annotations["nginx.ingress.kubernetes.io/canary"]
 	})
@@ -69,23 +69,40 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 		}
 		grpc := strings.HasPrefix(strings.ToUpper(a["nginx.ingress.kubernetes.io/backend-protocol"]), "GRPC")
 		redirect := a["nginx.ingress.kubernetes.io/permanent-redirect"] != "" || a["nginx.ingress.kubernetes.io/temporal-redirect"] != ""
+		forced, _ := strconv.ParseBool(a["nginx.ingress.kubernetes.io/force-ssl-redirect"])
+		// a host has TLS when any primary Ingress has it (one nginx server per host)
+		hasTLS := func(host string) bool {
+			_, parent, _ := strings.Cut(host, ".")
+			for _, other := range ingresses {
+				if isTrue(other.Annotations["nginx.ingress.kubernetes.io/canary"]) {
+					continue
+				}
+				for _, tls := range other.Spec.TLS {
+					if len(tls.Hosts) == 0 && other == in || host != "" && (slices.Contains(tls.Hosts, host) || slices.Contains(tls.Hosts, "*."+parent)) {
+						return true
+					}
+				}
+			}
+			return false
+		}
 		toHTTPS := func(host string) bool {
 			if canary || grpc || httpListener == "" {
 				return false
 			}
-			if b, err := strconv.ParseBool(a["nginx.ingress.kubernetes.io/force-ssl-redirect"]); err == nil && b {
+			if forced {
 				return true
 			}
 			if b, err := strconv.ParseBool(a["nginx.ingress.kubernetes.io/ssl-redirect"]); host == "" || err == nil && !b {
 				return false
 			}
-			_, parent, _ := strings.Cut(host, ".")
-			for _, tls := range in.Spec.TLS {
-				if len(tls.Hosts) == 0 || slices.Contains(tls.Hosts, host) || slices.Contains(tls.Hosts, "*."+parent) {
-					return true
-				}
+			return hasTLS(host)
+		}
+		// a host without TLS was served over plain HTTP, and stays there
+		served := func(host string) string {
+			if grpc || forced || hasTLS(host) || httpListener == "" {
+				return listener
 			}
-			return false
+			return httpListener
 		}
 		add := func(host string, p netv1.HTTPIngressPath) {
 			if p.Backend.Service == nil {
@@ -98,10 +115,28 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 			if p.PathType != nil && *p.PathType == netv1.PathTypeExact {
 				typ = "exact"
 			}
-			if c := capturePath.FindStringSubmatch(path); c != nil && a["nginx.ingress.kubernetes.io/rewrite-target"] == "/$2" {
+			rewrite := a["nginx.ingress.kubernetes.io/rewrite-target"]
+			regex := isTrue(a["nginx.ingress.kubernetes.io/use-regex"]) && (strings.ContainsAny(path, "^$()[]*+?|{}\\") || !validPath.MatchString(path))
+			if c := capturePath.FindStringSubmatch(path); c != nil && rewrite == "/$2" {
 				typ, path = "prefix", c[1]
-			} else if !validPath.MatchString(path) || isTrue(a["nginx.ingress.kubernetes.io/use-regex"]) {
+			} else if regex && rewrite == "" {
+				// ingress-nginx: ~* "^PATH", case-insensitive, open-ended
+				typ, path = "regex", "(?i)"+strings.TrimPrefix(path, "^")
+				if !strings.HasSuffix(path, "$") {
+					path += ".*"
+				}
+				if _, err := regexp.Compile(path); err != nil {
+					return // PCRE only: reported as not translated
+				}
+			} else if !validPath.MatchString(path) || regex {
 				return // reported as not translated
+			}
+			if appRoot := a["nginx.ingress.kubernetes.io/app-root"]; appRoot != "" && !canary && !grpc && validPath.MatchString(appRoot) {
+				// a request for exactly / is redirected (302) first
+				set[served(host)+"|"+host+"|exact|/|redirect"] = true
+				if toHTTPS(host) {
+					set[httpListener+"|"+host+"|exact|/|redirect"] = true
+				}
 			}
 			if grpc {
 				typ, path = "grpc", "-"
@@ -111,15 +146,18 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 				target = backendOf(in.Namespace, p.Backend.Service, services)
 			}
 			k := in.Namespace + "|" + host + "|" + typ + "|" + path
+			on := served(host)
 			switch {
 			case !canary && !redirect:
-				primary[k] = true
-			case canary && !primary[k]:
+				primary[k] = on
+			case canary && primary[k] == "":
 				return // reported: no primary rule to merge into
+			case canary:
+				on = primary[k] // merged into the primary's rule
 			}
-			set[listener+"|"+host+"|"+typ+"|"+path+"|"+target] = true
+			set[on+"|"+host+"|"+typ+"|"+path+"|"+target] = true
 			if !canary && !redirect && !grpc && isTrue(a["nginx.ingress.kubernetes.io/enable-cors"]) && anyOrigin(a["nginx.ingress.kubernetes.io/cors-allow-origin"]) {
-				set[listener+"|"+host+"|"+typ+"|"+path+"|cors"] = true
+				set[on+"|"+host+"|"+typ+"|"+path+"|cors"] = true
 			}
 			if toHTTPS(host) {
 				set[httpListener+"|"+host+"|"+typ+"|"+path+"|redirect"] = true
@@ -217,10 +255,7 @@ func ruleTuples(u *unstructured.Unstructured, rule map[string]any) []string {
 	for _, m := range matches {
 		typ, _, _ := unstructured.NestedString(m.(map[string]any), "path", "type")
 		val, _, _ := unstructured.NestedString(m.(map[string]any), "path", "value")
-		if typ == "RegularExpression" {
-			continue // reported as not translated
-		}
-		kind := map[string]string{"Exact": "exact", "PathPrefix": "prefix"}[typ]
+		kind := map[string]string{"Exact": "exact", "PathPrefix": "prefix", "RegularExpression": "regex"}[typ]
 		for _, tg := range targets {
 			out = append(out, kind+"|"+val+"|"+tg)
 		}

@@ -26,7 +26,7 @@ func FuzzImport(f *testing.F) {
 		}
 		res, err := Import(objs, testOptions)
 		if err == nil {
-			compile(t, res.HCL)
+			compile(t, res.HCL, res.Migration)
 		}
 	})
 }

@@ -99,8 +99,10 @@ func (m *model) httpRule(ns, obj string, match gwv1.HTTPRouteMatch, hr gwv1.HTTP
 		case p.Type == nil || *p.Type == gwv1.PathMatchPathPrefix:
 		case *p.Type == gwv1.PathMatchExact:
 			out.pathType = "exact"
+		case *p.Type == gwv1.PathMatchRegularExpression:
+			out.pathType = "regex"
 		default:
-			return nil, "regular-expression paths are not expressible"
+			return nil, fmt.Sprintf("%s paths are not expressible", *p.Type)
 		}
 	}
 	if match.Method != nil {
@@ -194,9 +196,13 @@ func (r *rule) filter(f gwv1.HTTPRouteFilter) string {
 			return "a CORS filter that allows nothing is not expressible"
 		}
 		r.cors = out
-	case f.Type == gwv1.HTTPRouteFilterURLRewrite && f.URLRewrite != nil && f.URLRewrite.Hostname == nil && f.URLRewrite.Path != nil:
+	case f.Type == gwv1.HTTPRouteFilterURLRewrite && f.URLRewrite != nil && (f.URLRewrite.Hostname != nil || f.URLRewrite.Path != nil):
+		if h := f.URLRewrite.Hostname; h != nil {
+			r.rewriteHost = string(*h)
+		}
 		p := f.URLRewrite.Path
 		switch {
+		case p == nil:
 		case p.ReplacePrefixMatch != nil && r.pathType == "":
 			r.rewritePrefix = *p.ReplacePrefixMatch
 		case p.ReplaceFullPath != nil:

@@ -47,7 +47,7 @@ func (m *model) write() []byte {
 
 func comment(b *hclwrite.Body, text string) {
 	for _, line := range strings.Split(text, "\n") {
-		b.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte("# " + line + "\n")}})
+		b.AppendUnstructuredTokens(hclwrite.Tokens{{Type: hclsyntax.TokenComment, Bytes: []byte(strings.TrimRight("# "+line, " ") + "\n")}})
 	}
 }
 
@@ -222,12 +222,8 @@ func writeRule(parent *hclwrite.Body, r *rule, grpc bool) {
 	if r.timeout != "" && !grpc {
 		b.SetAttributeValue("timeout", cty.StringVal(r.timeout))
 	}
-	switch {
-	case grpc:
-	case r.rewritePrefix != "":
-		b.AppendNewBlock("rewrite", nil).Body().SetAttributeValue("prefix", cty.StringVal(r.rewritePrefix))
-	case r.rewriteFull != "":
-		b.AppendNewBlock("rewrite", nil).Body().SetAttributeValue("path", cty.StringVal(r.rewriteFull))
+	if !grpc {
+		writeRewrite(b, r)
 	}
 	if c := r.cors; c != nil && !grpc {
 		writeCORS(b, c)
@@ -247,6 +243,24 @@ func writeRule(parent *hclwrite.Body, r *rule, grpc bool) {
 			rb.SetAttributeValue("path", cty.StringVal(d.path))
 		}
 		rb.SetAttributeValue("status", cty.NumberIntVal(int64(d.status)))
+	}
+}
+
+// writeRewrite writes the rule's URL rewrite: a hostname, a path, or both
+// (one URLRewrite filter).
+func writeRewrite(b *hclwrite.Body, r *rule) {
+	if r.rewriteHost == "" && r.rewritePrefix == "" && r.rewriteFull == "" {
+		return
+	}
+	rb := b.AppendNewBlock("rewrite", nil).Body()
+	if r.rewriteHost != "" {
+		rb.SetAttributeValue("hostname", cty.StringVal(r.rewriteHost))
+	}
+	switch {
+	case r.rewritePrefix != "":
+		rb.SetAttributeValue("prefix", cty.StringVal(r.rewritePrefix))
+	case r.rewriteFull != "":
+		rb.SetAttributeValue("path", cty.StringVal(r.rewriteFull))
 	}
 }
 

@@ -41,6 +41,12 @@ type Options struct {
 	// HTTP-to-HTTPS redirects of ssl-redirect go. A Gateway object in the
 	// input supplies it when this is empty.
 	HTTPListener string
+	// IngressController is "namespace/key=value,key=value": the pods of the
+	// running ingress-nginx controller, which the migration allows admit to
+	// every imported Ingress backend. When empty they come from the
+	// controller's Deployments or DaemonSets in the input, else from
+	// ingress-nginx's standard labels in namespace ingress-nginx.
+	IngressController string
 }
 
 // Severity says how a report entry affects the result.
@@ -65,8 +71,13 @@ type Entry struct {
 
 // Result is the imported intent and its report.
 type Result struct {
-	HCL    []byte
-	Report []Entry
+	HCL []byte
+	// Migration is the content of MigrationFile: the allows that keep the
+	// running ingress-nginx controller admitted to the backends it serves
+	// until the user deletes the file. Nil when no Ingress backend is
+	// imported.
+	Migration []byte
+	Report    []Entry
 }
 
 // Import converts objects into intent. Kinds other than Ingress,
@@ -77,7 +88,10 @@ type Result struct {
 // listeners Options name (an unknown one is an error that lists the
 // Gateway's listeners) and supplies the plain-HTTP listener; it stays a
 // reference, never a managed gateway. Objects perimeter rendered import
-// back into the blocks they came from (the round trip). The output is
+// back into the blocks they came from (the round trip). The backends of
+// the Ingresses also get migration allows (Result.Migration) that keep the
+// running ingress-nginx controller admitted until the user deletes them.
+// The output is
 // deterministic: it does not depend on the order of objs.
 func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 	m, err := newModel(opts)
@@ -95,20 +109,26 @@ func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 	m.backendTLSPolicies()
 	m.policies()
 	m.quietIsolation()
+	m.legacyController()
 	m.sortReport()
 	out := m.write()
-	if err := compiles(out); err != nil {
+	migration := m.writeMigration()
+	if err := compiles(out, migration); err != nil {
 		return nil, err
 	}
-	return &Result{HCL: out, Report: m.report}, nil
+	return &Result{HCL: out, Migration: migration, Report: m.report}, nil
 }
 
 // compiles runs the imported intent through the compiler, so an import
 // never hands the user HCL that does not compile. Input an API server
 // would have refused (an invalid label, say) can get this far; the error
 // says what the compiler found.
-func compiles(src []byte) error {
-	files, diags := hclspec.Parse(map[string][]byte{"imported.hcl": src})
+func compiles(src, migration []byte) error {
+	sources := map[string][]byte{"imported.hcl": src}
+	if migration != nil {
+		sources[MigrationFile] = migration
+	}
+	files, diags := hclspec.Parse(sources)
 	if !diags.HasErrors() {
 		var in *hclspec.Intent
 		in, diags = hclspec.Decode(files, hclspec.Options{})

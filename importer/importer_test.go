@@ -51,10 +51,12 @@ func TestFixtures(t *testing.T) {
 			}
 			golden(t, filepath.Join(dir, "expected.hcl"), res.HCL)
 			golden(t, filepath.Join(dir, "report.txt"), []byte(ReportText(res.Report)))
+			goldenOptional(t, filepath.Join(dir, MigrationFile), res.Migration)
 			out := compile(t, res.HCL)
 			checkRoutes(t, objs, out, optionsFor(objs))
 			checkBackendTLS(t, objs, out)
 			checkVerdicts(t, objs, out)
+			checkMigration(t, objs, compile(t, res.HCL, res.Migration))
 		})
 	}
 }
@@ -77,7 +79,7 @@ func TestDeterministic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(first.HCL, again.HCL) || ReportText(first.Report) != ReportText(again.Report) {
+			if !bytes.Equal(first.HCL, again.HCL) || !bytes.Equal(first.Migration, again.Migration) || ReportText(first.Report) != ReportText(again.Report) {
 				t.Fatalf("%s: output depends on input order", input)
 			}
 		}
@@ -114,10 +116,32 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 }
 
-// compile runs the imported HCL through the real pipeline.
-func compile(t *testing.T, src []byte) []*unstructured.Unstructured {
+// goldenOptional is golden for a file the import writes only sometimes:
+// when got is nil, the expected file must not exist.
+func goldenOptional(t *testing.T, path string, got []byte) {
 	t.Helper()
-	files, diags := hclspec.Parse(map[string][]byte{"main.hcl": src})
+	if got != nil {
+		golden(t, path, got)
+		return
+	}
+	if *update {
+		_ = os.Remove(path)
+	} else if _, err := os.Stat(path); err == nil {
+		t.Errorf("%s exists, but the import wrote no such file (run go test ./importer -update to accept)", path)
+	}
+}
+
+// compile runs the imported HCL through the real pipeline: main.hcl and,
+// when given, the migration file beside it.
+func compile(t *testing.T, src []byte, migration ...[]byte) []*unstructured.Unstructured {
+	t.Helper()
+	sources := map[string][]byte{"main.hcl": src}
+	for _, m := range migration {
+		if m != nil {
+			sources[MigrationFile] = m
+		}
+	}
+	files, diags := hclspec.Parse(sources)
 	if diags.HasErrors() {
 		t.Fatalf("imported HCL does not parse: %s\n%s", diags.Error(), src)
 	}

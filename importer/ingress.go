@@ -3,7 +3,6 @@ package importer
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +23,7 @@ var ignoredAnnotations = map[string]bool{
 func (m *model) ingresses() {
 	var canaries []*netv1.Ingress
 	index := map[string]*rule{} // ns|host|pathType|path -> rule of a primary Ingress
+	m.tlsHosts = tlsHosts(m.inIngresses)
 	for _, in := range m.inIngresses {
 		if annotationTrue(in.Annotations, "canary") {
 			canaries = append(canaries, in)
@@ -45,6 +45,8 @@ type ingressSettings struct {
 	grpc     bool
 	cors     *corsBlock
 	tls      *backendTLS
+	appRoot  string // app-root: where "/" redirects
+	vhost    string // upstream-vhost: the Host header backends get
 }
 
 func ref(in *netv1.Ingress) string { return "Ingress " + in.Namespace + "/" + in.Name }
@@ -90,21 +92,46 @@ func (m *model) ingress(in *netv1.Ingress, index map[string]*rule) {
 			}
 			m.addPath(in, rt, host, p, set, index)
 		}
-		if len(rt.rules) == 0 {
-			m.dropRoute()
-		} else if redirects.covers(host) {
-			m.httpsRedirect(in, rt)
-		}
+		m.finishRoute(in, rt, host, redirects, set)
 	}
 	if d := in.Spec.DefaultBackend; d != nil {
 		rt := m.newRoute(in, in.Name+"-default", "", set.grpc)
 		m.addPath(in, rt, "", netv1.HTTPIngressPath{Path: "/", Backend: *d}, set, index)
-		if len(rt.rules) == 0 {
-			m.dropRoute()
-		} else if redirects.covers("") {
-			m.httpsRedirect(in, rt)
+		m.finishRoute(in, rt, "", redirects, set)
+	}
+}
+
+// finishRoute drops a route none of whose paths was imported, or attaches
+// it to its listener and adds its HTTP-to-HTTPS redirect.
+func (m *model) finishRoute(in *netv1.Ingress, rt *route, host string, redirects redirectHosts, set ingressSettings) {
+	if len(rt.rules) == 0 {
+		m.dropRoute()
+		return
+	}
+	m.addAppRoot(rt, set)
+	m.placeHost(in, rt, host, redirects, set.grpc)
+	if redirects.covers(host) {
+		m.httpsRedirect(in, rt)
+	}
+}
+
+// tlsHosts are the hosts some primary Ingress has a TLS section for.
+// ingress-nginx merges every Ingress of a host into one server, which has
+// TLS when any of them has: the paths of the others are served over HTTPS
+// too, and redirected there from plain HTTP (ssl-redirect).
+func tlsHosts(ingresses []*netv1.Ingress) map[string]bool {
+	out := map[string]bool{}
+	for _, in := range ingresses {
+		if annotationTrue(in.Annotations, "canary") {
+			continue
+		}
+		for _, t := range in.Spec.TLS {
+			for _, h := range t.Hosts {
+				out[h] = true
+			}
 		}
 	}
+	return out
 }
 
 func hostSlug(host string) string {
@@ -140,13 +167,8 @@ func (m *model) addPath(in *netv1.Ingress, rt *route, host string, p netv1.HTTPI
 	if r.path == "" {
 		r.path = "/"
 	}
-	if p.PathType != nil {
-		switch *p.PathType {
-		case netv1.PathTypeExact:
-			r.pathType = "exact"
-		case netv1.PathTypeImplementationSpecific:
-			m.note(ref(in), "pathType "+p.Path, Warning, "ImplementationSpecific is imported as Prefix; ingress-nginx treats it as a prefix unless use-regex is set.")
-		}
+	if p.PathType != nil && *p.PathType == netv1.PathTypeExact {
+		r.pathType = "exact"
 	}
 	if p.Backend.Resource != nil {
 		m.note(ref(in), "backend "+p.Path, Dropped, "resource backends (%s %s) have no Gateway API equivalent; the path is not imported.", p.Backend.Resource.Kind, p.Backend.Resource.Name)
@@ -162,6 +184,9 @@ func (m *model) addPath(in *netv1.Ingress, rt *route, host string, p netv1.HTTPI
 	if !m.plainPath(in, r, set) {
 		return
 	}
+	if p.PathType != nil && *p.PathType == netv1.PathTypeImplementationSpecific && r.pathType == "" {
+		m.note(ref(in), "pathType "+p.Path, Warning, "ImplementationSpecific is imported as Prefix; ingress-nginx treats it as a prefix unless use-regex is set.")
+	}
 	if set.redirect != nil {
 		r.redirect = set.redirect
 	} else {
@@ -172,6 +197,8 @@ func (m *model) addPath(in *netv1.Ingress, rt *route, host string, p netv1.HTTPI
 			m.setBackendTLS(r.backends[0].svc, set.tls)
 		}
 		m.isolated(r.backends[0].svc)
+		m.served(r.backends[0].svc)
+		r.rewriteHost = set.vhost
 		switch {
 		case set.captured && capturePath.MatchString(p.Path):
 			r.rewritePrefix = set.rewrite
@@ -221,7 +248,7 @@ func (m *model) annotation(in *netv1.Ingress, key, value string, set *ingressSet
 		m.note(obj, key, Dropped, "not an ingress-nginx annotation; perimeter does not know its meaning.")
 	case name == "rewrite-target":
 		m.rewrite(obj, key, value, in, set)
-	case annotationTrue(in.Annotations, "canary") && (name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name) || isProxySSLAnnotation(name)):
+	case annotationTrue(in.Annotations, "canary") && (name == "ssl-redirect" || name == "force-ssl-redirect" || name == "app-root" || name == "upstream-vhost" || isCORSAnnotation(name) || isProxySSLAnnotation(name)):
 		m.note(obj, key, Dropped, "a canary Ingress only adds backends to the primary Ingress's rules; the primary's setting applies.")
 	case name == "ssl-redirect" || name == "force-ssl-redirect" || isCORSAnnotation(name) || isProxySSLAnnotation(name):
 		// read as a group by sslRedirects, corsSettings and backendTLSSettings, which report them
@@ -233,10 +260,14 @@ func (m *model) annotation(in *netv1.Ingress, key, value string, set *ingressSet
 		} else {
 			m.note(obj, key, Dropped, "no permanent-redirect to apply it to.")
 		}
+	case name == "app-root":
+		m.appRoot(obj, key, value, in.Annotations, set)
+	case name == "upstream-vhost":
+		m.upstreamVhost(obj, key, value, in.Annotations, set)
 	case name == "proxy-read-timeout" || name == "proxy-send-timeout":
 		m.timeout(obj, key, in, set)
 	case name == "use-regex":
-		m.note(obj, key, Translated, "paths of the /prefix(/|$)(.*) idiom become prefixes; any other regular-expression path is reported on its own.")
+		m.note(obj, key, Translated, "paths of the /prefix(/|$)(.*) idiom become prefixes, other regular-expression paths regex matches (each reported); paths without regular-expression characters keep their type, though ingress-nginx matched them as case-insensitive string prefixes (/api also matched /apis), and applied use-regex to every path of the host, from any Ingress.")
 	case name == "backend-protocol":
 		m.backendProtocol(obj, key, value, set)
 	case name == "whitelist-source-range" || name == "denylist-source-range":
@@ -324,33 +355,6 @@ func (m *model) backendProtocol(obj, key, value string, set *ingressSettings) {
 	default:
 		m.note(obj, key, Dropped, "%s backends have no Gateway API standard-channel equivalent.", value)
 	}
-}
-
-// capturePath is ingress-nginx's idiom for "strip this prefix".
-var capturePath = regexp.MustCompile(`^\^?(/[-A-Za-z0-9/._~]*?)/?\(/\|\$\)\(\.\*\)$`)
-
-// validPath is what Gateway API accepts as a path.
-var validPath = regexp.MustCompile(`^/[-A-Za-z0-9/._~!$&'()*+,;=:@%]*$`)
-
-// plainPath turns the capture idiom into a prefix and reports paths that
-// are regular expressions; it returns false when the path is not imported.
-func (m *model) plainPath(in *netv1.Ingress, r *rule, set ingressSettings) bool {
-	if c := capturePath.FindStringSubmatch(r.path); c != nil && set.captured {
-		r.path, r.pathType = c[1], ""
-		if r.path == "" {
-			r.path = "/"
-		}
-		return true
-	}
-	regex := annotationTrue(in.Annotations, "use-regex") || set.captured
-	if !validPath.MatchString(r.path) || (regex && strings.ContainsAny(r.path, "^$()[]*+?|{}\\")) {
-		m.note(ref(in), "path "+r.path, Dropped, "a regular-expression path has no Gateway API standard-channel equivalent (RegularExpression matching is implementation-specific); write the rule by hand.")
-		return false
-	}
-	if set.captured {
-		m.note(ref(in), "path "+r.path, Warning, "not of the form /prefix(/|$)(.*): imported as a prefix without the rewrite.")
-	}
-	return true
 }
 
 // isolated reports, once per service, that exposing it through the gateway

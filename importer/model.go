@@ -24,6 +24,7 @@ type model struct {
 	// httpListener is the gateway's plain-HTTP listener, for redirects.
 	httpListener string
 	tlsNotes     []string
+	tlsHosts     map[string]bool // hosts with TLS in any Ingress
 
 	services     map[string]*corev1.Service // ns/name
 	inIngresses  []*netv1.Ingress
@@ -33,6 +34,12 @@ type model struct {
 	inBackendTLS []*gwv1.BackendTLSPolicy
 	inGateways   []*gwv1.Gateway
 	inClasses    []*gwv1.GatewayClass
+
+	// the running ingress-nginx controller, for the migration allows
+	controllerFlag *controller                  // Options.IngressController
+	inControllers  []*unstructured.Unstructured // its Deployments and DaemonSets in the input
+	controllers    []controller                 // the pods admitted
+	legacy         map[string]*service          // backends it serves, by service key
 
 	blocks     map[string]*service // ns/name/port -> service block
 	labels     map[string]string   // block type + label -> key that owns it
@@ -77,7 +84,7 @@ type route struct {
 }
 
 type rule struct {
-	path, pathType string // pathType "exact" or "" (prefix)
+	path, pathType string // pathType "exact", "regex" or "" (prefix)
 	headers        map[string]string
 	query          map[string]string
 	method         string
@@ -87,6 +94,7 @@ type rule struct {
 	redirect       *redirect
 	rewritePrefix  string // ReplacePrefixMatch
 	rewriteFull    string // ReplaceFullPath
+	rewriteHost    string // URLRewrite hostname
 	timeout        string
 	cors           *corsBlock
 }
@@ -128,7 +136,8 @@ type passthrough struct {
 
 func newModel(opts Options) (*model, error) {
 	m := &model{opts: opts, services: map[string]*corev1.Service{},
-		blocks: map[string]*service{}, labels: map[string]string{}, namespaces: map[string]*namespace{}}
+		blocks: map[string]*service{}, labels: map[string]string{}, namespaces: map[string]*namespace{},
+		legacy: map[string]*service{}}
 	if m.opts.Stack == "" {
 		m.opts.Stack = "imported"
 	}
@@ -142,6 +151,13 @@ func newModel(opts Options) (*model, error) {
 	}
 	m.gwNS, m.gwName = ns, name
 	m.httpListener = opts.HTTPListener
+	if opts.IngressController != "" {
+		c, err := parseController(opts.IngressController)
+		if err != nil {
+			return nil, err
+		}
+		m.controllerFlag = &c
+	}
 	return m, nil
 }
 
@@ -176,6 +192,12 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 			err = appendTyped(u, &m.inClasses) // only the named Gateway's class matters
 		case "IngressClass.networking.k8s.io":
 			m.ingressClass(u)
+		case "Deployment.apps", "DaemonSet.apps":
+			if !IsIngressNginxController(u) {
+				m.note(objectRef(u), "", Dropped, "%s objects are not imported (only the ingress-nginx controller's, for the migration allows).", u.GetKind())
+				break
+			}
+			m.inControllers = append(m.inControllers, u)
 		case "Namespace":
 			// Namespaces matter only through the policies that select them.
 		default:
@@ -193,6 +215,7 @@ var namespacedKinds = map[string]bool{
 	"Service": true, "Ingress.networking.k8s.io": true, "NetworkPolicy.networking.k8s.io": true,
 	"HTTPRoute.gateway.networking.k8s.io": true, "GRPCRoute.gateway.networking.k8s.io": true,
 	"Gateway.gateway.networking.k8s.io": true, "BackendTLSPolicy.gateway.networking.k8s.io": true,
+	"Deployment.apps": true, "DaemonSet.apps": true,
 }
 
 // placed settles where an object from a file lives. One without a valid
@@ -246,6 +269,11 @@ func appendTyped[T any](u *unstructured.Unstructured, list *[]*T) error {
 
 func (m *model) ingressClass(u *unstructured.Unstructured) {
 	ctrl, _, _ := unstructured.NestedString(u.Object, "spec", "controller")
+	if ctrl != ingressNginxClass {
+		m.note(objectRef(u), "spec.controller", Warning,
+			"the class is run by %s, not ingress-nginx (%s): its Ingresses are imported as if ingress-nginx served them, with routes on gateway %s/%s, and %s admits ingress-nginx's pods, not this controller's; name them with --ingress-controller if it serves the imported Ingresses.", ctrl, ingressNginxClass, m.gwNS, m.gwName, MigrationFile)
+		return
+	}
 	m.note(objectRef(u), "spec.controller", Translated,
 		"the class (controller %s) is replaced by gateway %s/%s: routes attach to it instead.", ctrl, m.gwNS, m.gwName)
 }

@@ -30,9 +30,10 @@ func TestRandomInputs(t *testing.T) {
 			checkRoutes(t, objs, out, testOptions)
 			checkBackendTLS(t, objs, out)
 			checkVerdicts(t, objs, out)
+			checkMigration(t, objs, compile(t, res.HCL, res.Migration))
 			rnd.Shuffle(len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] })
 			again, err := Import(objs, testOptions)
-			if err != nil || string(again.HCL) != string(res.HCL) {
+			if err != nil || string(again.HCL) != string(res.HCL) || string(again.Migration) != string(res.Migration) {
 				t.Fatalf("output depends on input order (%v)", err)
 			}
 		})

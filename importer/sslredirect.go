@@ -21,7 +21,7 @@ type redirectHosts struct {
 	force   bool            // force-ssl-redirect: every host, TLS or not
 	ssl     bool            // ssl-redirect (default true): hosts with TLS
 	allTLS  bool            // a TLS section without hosts covers every host
-	tls     map[string]bool // hosts listed in TLS sections
+	tls     map[string]bool // hosts listed in TLS sections of any Ingress
 	enabled bool            // the redirect routes can be written
 }
 
@@ -58,7 +58,10 @@ func (m *model) sslRedirects(in *netv1.Ingress) redirectHosts {
 	a := in.Annotations
 	force, forceOK := nginxBool(a, "force-ssl-redirect")
 	ssl, sslOK := nginxBool(a, "ssl-redirect")
-	r := redirectHosts{force: forceOK && force, ssl: !sslOK || ssl, tls: map[string]bool{}}
+	r := redirectHosts{force: forceOK && force, ssl: !sslOK || ssl, tls: maps.Clone(m.tlsHosts)}
+	if r.tls == nil {
+		r.tls = map[string]bool{}
+	}
 	for _, t := range in.Spec.TLS {
 		if len(t.Hosts) == 0 {
 			r.allTLS = true

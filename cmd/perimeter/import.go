@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/perimeter-dev/perimeter/cluster"
 	"github.com/perimeter-dev/perimeter/importer"
 	"github.com/perimeter-dev/perimeter/manifest"
 	"github.com/perimeter-dev/perimeter/ownership"
@@ -26,6 +27,7 @@ type importFlags struct {
 	gateway        string
 	httpListener   string
 	implementation string
+	controller     string
 	stack          string
 	output         string
 	namespace      string
@@ -54,10 +56,18 @@ an error that lists its listeners, and its HTTP listener receives the
 HTTP-to-HTTPS redirect routes of ssl-redirect unless --http-listener names
 another.
 
+The routes isolate their backends, so the Ingress backends also get allow
+blocks from the running ingress-nginx controller's pods, in their own file
+(migration.hcl), to keep the Ingresses serving until that file is deleted as
+the last migration step. The controller is --ingress-controller, else its
+Deployment or DaemonSet (read from the files, or from any namespace of the
+cluster), else the standard ingress-nginx labels in namespace ingress-nginx.
+
 Every annotation or field that is not carried over exactly is listed in the
 report, with the reason. With --output DIR the intent is written to
-DIR/main.hcl and the report to DIR/import-report.md; otherwise the intent goes
-to standard output and the report to standard error.`,
+DIR/main.hcl and DIR/migration.hcl and the report to DIR/import-report.md;
+otherwise the intent (both files, one after the other) goes to standard
+output and the report to standard error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runImport(cmd, &f) },
 	}
@@ -66,6 +76,7 @@ to standard output and the report to standard error.`,
 	fl.StringVar(&f.gateway, "gateway", "", "the Gateway routes attach to: namespace/name[:listener] (required)")
 	fl.StringVar(&f.httpListener, "http-listener", "", "the gateway's plain-HTTP listener, for ssl-redirect's HTTP-to-HTTPS redirect routes (default: the HTTP listener of the Gateway object, when it is read)")
 	fl.StringVar(&f.implementation, "implementation", "", "the gateway's implementation: envoy-gateway, istio or custom (default: from the Gateway's GatewayClass when it is read, else envoy-gateway)")
+	fl.StringVar(&f.controller, "ingress-controller", "", "the running ingress-nginx controller's pods, admitted to the backends by migration.hcl: namespace/key=value[,key=value] (default: its Deployment or DaemonSet when read, else ingress-nginx/app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller)")
 	fl.StringVar(&f.stack, "stack", "imported", "the stack name written to the perimeter block")
 	fl.StringVarP(&f.output, "output", "o", "", "write DIR/main.hcl and DIR/import-report.md instead of printing")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "import from this namespace of the cluster")
@@ -95,7 +106,8 @@ func runImport(cmd *cobra.Command, f *importFlags) error {
 	if err != nil {
 		return err
 	}
-	res, err := importer.Import(objs, importer.Options{Gateway: f.gateway, HTTPListener: f.httpListener, Implementation: f.implementation, Stack: f.stack})
+	res, err := importer.Import(objs, importer.Options{Gateway: f.gateway, HTTPListener: f.httpListener,
+		Implementation: f.implementation, Stack: f.stack, IngressController: f.controller})
 	if err != nil {
 		return err
 	}
@@ -139,6 +151,14 @@ var importKinds = []schema.GroupVersionKind{
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GatewayClass"},
 }
 
+// controllerKinds run the ingress-nginx controller; they are read from
+// every namespace, since the controller seldom shares one with its
+// backends, and only the controller's are kept.
+var controllerKinds = []schema.GroupVersionKind{
+	{Group: "apps", Version: "v1", Kind: "Deployment"},
+	{Group: "apps", Version: "v1", Kind: "DaemonSet"},
+}
+
 // readCluster lists the import kinds; objects perimeter already manages are
 // left out.
 func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstructured, error) {
@@ -149,7 +169,10 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 	if err != nil {
 		return nil, err
 	}
-	var out []*unstructured.Unstructured
+	out, err := f.readControllers(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	for _, gvk := range importKinds {
 		ns := f.namespace
 		clusterScoped := gvk.Kind == "IngressClass" || gvk.Kind == "GatewayClass"
@@ -188,6 +211,37 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 	return out, nil
 }
 
+// readControllers finds the running ingress-nginx controller's workloads
+// when --ingress-controller does not name it: in every namespace, else (an
+// identity that may not list them cluster-wide) in namespace ingress-nginx,
+// else none, and the import assumes the standard labels and says so.
+func (f *importFlags) readControllers(ctx context.Context, c *cluster.Client) ([]*unstructured.Unstructured, error) {
+	if f.controller != "" {
+		return nil, nil
+	}
+	var out []*unstructured.Unstructured
+	for _, gvk := range controllerKinds {
+		objs, err := c.List(ctx, gvk, "", "")
+		if apierrors.IsForbidden(err) {
+			objs, err = c.List(ctx, gvk, "ingress-nginx", "")
+		}
+		if apierrors.IsForbidden(err) || meta.IsNoMatchError(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			o.SetKind(gvk.Kind)
+			o.SetAPIVersion(gvk.GroupVersion().String())
+			if importer.IsIngressNginxController(o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out, nil
+}
+
 type objectRef struct{ ns, name string }
 
 // gatewayRef is the namespace and name of --gateway (zero when malformed;
@@ -200,7 +254,7 @@ func (f *importFlags) gatewayRef() objectRef {
 
 func writeImport(stdout, stderr io.Writer, dir string, res *importer.Result) error {
 	if dir == "" {
-		if _, err := stdout.Write(res.HCL); err != nil {
+		if _, err := stdout.Write(append(append([]byte{}, res.HCL...), res.Migration...)); err != nil {
 			return err
 		}
 		_, err := io.WriteString(stderr, importer.ReportText(res.Report))
@@ -209,18 +263,28 @@ func writeImport(stdout, stderr io.Writer, dir string, res *importer.Result) err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	hclPath := filepath.Join(dir, "main.hcl")
-	if _, err := os.Stat(hclPath); err == nil {
-		return fmt.Errorf("%s exists; import writes a new intent, choose an empty --output directory", hclPath)
+	files := []struct {
+		name string
+		data []byte
+	}{{"main.hcl", res.HCL}, {importer.MigrationFile, res.Migration}, {"import-report.md", []byte(importer.ReportMarkdown(res.Report))}}
+	for _, name := range []string{"main.hcl", importer.MigrationFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("%s exists; import writes a new intent, choose an empty --output directory", filepath.Join(dir, name))
+		}
 	}
-	if err := os.WriteFile(hclPath, res.HCL, 0o644); err != nil {
-		return err
+	var written []string
+	for _, f := range files {
+		if f.data == nil {
+			continue
+		}
+		path := filepath.Join(dir, f.name)
+		if err := os.WriteFile(path, f.data, 0o644); err != nil {
+			return err
+		}
+		written = append(written, path)
 	}
-	reportPath := filepath.Join(dir, "import-report.md")
-	if err := os.WriteFile(reportPath, []byte(importer.ReportMarkdown(res.Report)), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "Wrote %s and %s (%s).\n", hclPath, reportPath, summary(res.Report))
+	last := len(written) - 1
+	fmt.Fprintf(stderr, "Wrote %s and %s (%s).\n", strings.Join(written[:last], ", "), written[last], summary(res.Report))
 	return nil
 }
 

@@ -30,6 +30,7 @@ service "checkout-v2" {
 route "checkout" {
   namespace = "shop"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["shop.example.com"]
   rule {
     path     = "/checkout"

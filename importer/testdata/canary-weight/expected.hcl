@@ -30,6 +30,7 @@ service "api-canary" {
 route "api" {
   namespace = "prod"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["api.example.com"]
   rule {
     path     = "/"

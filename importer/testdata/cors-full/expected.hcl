@@ -23,6 +23,7 @@ service "api" {
 route "api" {
   namespace = "shop"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["api.example.com"]
   rule {
     path    = "/v1"

@@ -22,6 +22,7 @@ service "fonts" {
 route "fonts" {
   namespace = "cdn"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["fonts.example.com"]
   rule {
     path    = "/"
@@ -40,6 +41,7 @@ route "fonts" {
 route "images" {
   namespace = "cdn"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["images.example.com"]
   rule {
     path    = "/"

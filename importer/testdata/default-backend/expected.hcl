@@ -30,6 +30,7 @@ service "fallback" {
 route "edge-app-example-com" {
   namespace = "edge"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["app.example.com"]
   rule {
     path    = "/"
@@ -41,6 +42,7 @@ route "edge-app-example-com" {
 route "edge-default" {
   namespace = "edge"
   gateway   = gateway.public
+  listener  = "http"
   rule {
     path    = "/"
     backend = service.fallback

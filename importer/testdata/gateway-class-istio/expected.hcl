@@ -23,6 +23,7 @@ service "shop" {
 route "shop" {
   namespace = "shop"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["shop.example.com"]
   rule {
     path    = "/"

@@ -77,5 +77,10 @@ route "store" {
       status   = 301
     }
   }
+  rule {
+    path      = "/item/[0-9]+"
+    path_type = "regex"
+    backend   = service.store
+  }
 }
 

@@ -27,6 +27,7 @@ service "dashboard" {
 route "dashboard" {
   namespace = "kube-dashboard"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["dashboard.example.com"]
   rule {
     path    = "/"

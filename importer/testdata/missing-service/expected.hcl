@@ -23,6 +23,7 @@ service "reports" {
 route "reports" {
   namespace = "analytics"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["reports.example.com"]
   rule {
     path    = "/"

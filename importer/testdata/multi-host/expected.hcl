@@ -30,6 +30,7 @@ service "users" {
 route "shop-admin-example-com" {
   namespace = "shop"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["admin.example.com"]
   rule {
     path      = "/healthz"
@@ -46,6 +47,7 @@ route "shop-admin-example-com" {
 route "shop-api-example-com" {
   namespace = "shop"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["api.example.com"]
   rule {
     path    = "/users"

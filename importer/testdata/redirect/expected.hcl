@@ -16,6 +16,7 @@ namespace "web" {
 route "old-site" {
   namespace = "web"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["old.example.com"]
   rule {
     path = "/"
@@ -32,6 +33,7 @@ route "old-site" {
 route "promo" {
   namespace = "web"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["promo.example.com"]
   rule {
     path = "/"

@@ -29,6 +29,7 @@ service "docs" {
 route "blog" {
   namespace = "web"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["example.com"]
   rule {
     path    = "/blog"
@@ -43,6 +44,7 @@ route "blog" {
 route "docs" {
   namespace = "web"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["example.com"]
   rule {
     path    = "/docs"

@@ -23,6 +23,7 @@ service "legacy" {
 route "legacy" {
   namespace = "default"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["legacy.example.com"]
   rule {
     path    = "/"

@@ -23,6 +23,7 @@ service "upload" {
 route "upload" {
   namespace = "media"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["upload.example.com"]
   rule {
     path    = "/upload"

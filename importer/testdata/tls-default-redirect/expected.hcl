@@ -63,6 +63,7 @@ route "shop-eu-shop-example-com-https-redirect" {
 route "shop-shop-example-net" {
   namespace = "store"
   gateway   = gateway.public
+  listener  = "http"
   hostnames = ["shop.example.net"]
   rule {
     path    = "/"
