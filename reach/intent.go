@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -390,7 +391,7 @@ func (w *Intent) settle(f Fact) Fact {
 func (w *Intent) settleNamespace(f Fact) Fact {
 	keys := make([]string, len(f.Keys))
 	for i, k := range f.Keys {
-		keys[i] = fmt.Sprintf("%q = \"...\"", k)
+		keys[i] = hclKey(k) + ` = "..."`
 	}
 	if o, ok := w.ends[f.Namespace+"/any-pod"]; ok && strings.HasPrefix(o.label, "namespaces(") {
 		f.Subject = "the namespaces " + o.label + " selects"
@@ -401,4 +402,12 @@ func (w *Intent) settleNamespace(f Fact) Fact {
 	f.Settle = fmt.Sprintf("perimeter does not manage it, so only its name is known: declare namespace %q { labels = { %s } }, or use --live",
 		f.Namespace, strings.Join(keys, ", "))
 	return f
+}
+
+// hclKey writes a map key as HCL does: bare when it is an identifier.
+func hclKey(k string) string {
+	if hclsyntax.ValidIdentifier(k) {
+		return k
+	}
+	return fmt.Sprintf("%q", k)
 }
