@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/perimeter-dev/perimeter/hclspec"
 )
@@ -44,13 +45,20 @@ type Intent struct {
 	pods   map[string]*Pod
 	names  map[*Pod]string      // user-facing description
 	ends   map[string]podOrigin // by pod key: what a pod stands for
+
+	// Live mode (FromLive): the cluster's pods, the live pods each
+	// representative pod stands for, and the namespaces' labels.
+	live   []*Pod
+	sets   map[*Pod][]*Pod
+	liveNS map[string]labels.Set
 }
 
 // podOrigin is what a representative pod stands for, to tell the user how
 // to settle a fact about it.
 type podOrigin struct {
-	label   string           // service.users, pods("ns", {...}), ...
-	service *hclspec.Service // nil unless a service
+	label   string            // service.users, pods("ns", {...}), ...
+	service *hclspec.Service  // nil unless a service
+	nsSel   map[string]string // namespaces({...}): the namespace selector
 }
 
 // FromIntent builds the evaluator for an intent and the NetworkPolicies it
@@ -60,17 +68,26 @@ func FromIntent(in *hclspec.Intent, policies []networkingv1.NetworkPolicy) (*Int
 	if err != nil {
 		return nil, err
 	}
-	w := &Intent{Engine: e, in: in, pods: map[string]*Pod{}, names: map[*Pod]string{}, ends: map[string]podOrigin{}}
+	w := newIntent(e, in)
 	for _, ns := range in.Namespaces {
 		e.setNamespace(Namespace{Name: ns.Name, Labels: ns.Labels})
 	}
-	for _, s := range in.Services {
+	w.representatives()
+	return w, nil
+}
+
+func newIntent(e *Engine, in *hclspec.Intent) *Intent {
+	return &Intent{Engine: e, in: in, pods: map[string]*Pod{}, names: map[*Pod]string{}, ends: map[string]podOrigin{}}
+}
+
+// representatives makes the pods of the services and gateways.
+func (w *Intent) representatives() {
+	for _, s := range w.in.Services {
 		w.servicePod(s)
 	}
-	for _, g := range in.Gateways {
+	for _, g := range w.in.Gateways {
 		w.GatewayPeer(g)
 	}
-	return w, nil
 }
 
 // Describe names a connection end in the user's terms.
@@ -97,8 +114,14 @@ func (w *Intent) pod(key string, mk func() (*Pod, string, podOrigin)) *Pod {
 	w.names[p] = desc
 	w.ends[p.Key()] = o
 	w.Engine.pods = append(w.Engine.pods, p)
-	if _, known := w.Engine.namespaces[p.Namespace]; !known {
+	if _, known := w.Engine.namespaces[p.Namespace]; !known && o.nsSel == nil {
 		w.Engine.setNamespace(Namespace{Name: p.Namespace, Labels: map[string]string{NamespaceNameLabel: p.Namespace}, Open: true})
+	}
+	w.liveSet(p, o.nsSel)
+	for _, q := range w.sets[p] {
+		if _, named := w.names[q]; !named {
+			w.names[q] = o.label + ": pod " + q.Key()
+		}
 	}
 	return p
 }
@@ -188,7 +211,9 @@ func (w *Intent) namespacesPod(sel map[string]string) *Pod {
 		w.Engine.setNamespace(Namespace{Name: name, Labels: sel, Open: true})
 	}
 	label := fmt.Sprintf("namespaces(%s)", selectorString(sel))
-	return w.anyPod(name, label+" (any pod)", label)
+	return w.pod("namespace/"+name, func() (*Pod, string, podOrigin) {
+		return &Pod{Namespace: name, Name: "any-pod", PortsOpen: true}, label + " (any pod)", podOrigin{label: label, nsSel: sel}
+	})
 }
 
 // representative is the first usable address of a block that no exception
@@ -289,14 +314,15 @@ func PortsFor(spec hclspec.PortSpec, dst hclspec.Endpoint) (PortRange, error) {
 // facts of an unknown verdict name their subject in the intent's terms and
 // say how to settle them.
 func (w *Intent) Evaluate(from, to Peer, port Port) Verdict {
-	if from.Pod != nil && from.Pod == to.Pod {
-		twin := *to.Pod
-		twin.Name += "-peer"
-		w.names[&twin] = w.names[to.Pod]
-		w.ends[twin.Key()] = w.ends[to.Pod.Key()]
-		to = PodPeer(&twin)
+	var v Verdict
+	ok := false
+	if w.live != nil {
+		v, ok = w.evaluatePairs(w.expand(from), w.expand(to), port)
 	}
-	v := w.Engine.Evaluate(from, to, port)
+	if !ok {
+		v = w.evaluateOne(from, to, port)
+	}
+	v.NoPods = w.noPods(from, to)
 	for _, fs := range [][]Fact{v.Facts, v.Egress.Facts, v.Ingress.Facts} {
 		for i := range fs {
 			fs[i] = w.settle(fs[i])
@@ -305,33 +331,58 @@ func (w *Intent) Evaluate(from, to Peer, port Port) Verdict {
 	return v
 }
 
+// evaluateOne evaluates two representative pods; one that is both ends is
+// evaluated against a twin.
+func (w *Intent) evaluateOne(from, to Peer, port Port) Verdict {
+	if from.Pod != nil && from.Pod == to.Pod {
+		twin := *to.Pod
+		twin.Name += "-peer"
+		w.names[&twin] = w.names[to.Pod]
+		w.ends[twin.Key()] = w.ends[to.Pod.Key()]
+		to = PodPeer(&twin)
+	}
+	return w.Engine.Evaluate(from, to, port)
+}
+
 // RangeVerdict summarises a connection over a range of ports.
 type RangeVerdict struct {
-	Allowed, Denied, Unknown int
-	// Sample is the verdict on the first port whose outcome is definite and
-	// differs from the expectation, else on the first unknown port, else on
-	// the first port.
+	// Allowed, Denied and Unknown count the ports by verdict; Mixed the
+	// ports (live only) where some pod pairs are allowed and others denied.
+	Allowed, Denied, Unknown, Mixed int
+	// Contrary counts the ports where some pair definitely has the verdict
+	// not expected; Undecided the other ports where some pair is unknown.
+	Contrary, Undecided int
+	// Sample is the verdict on the first port contrary to the expectation,
+	// else on the first undecided port, else on the first port.
 	Sample Verdict
 }
 
-// EvaluateRange evaluates every port of r; expectAllow picks the sample.
+// EvaluateRange evaluates every port of r against an expectation.
 func (w *Intent) EvaluateRange(from, to Peer, r PortRange, expectAllow bool) RangeVerdict {
 	var out RangeVerdict
-	rank := 0 // of the sample: 0 as expected, 1 unknown, 2 contrary
+	rank := 0 // of the sample: 0 as expected, 1 undecided, 2 contrary
 	for i, p := range r.Ports() {
 		v := w.Evaluate(from, to, p)
-		k := 0
+		c := v.pairCounts()
 		switch {
+		case c.Mixed():
+			out.Mixed++
 		case v.Unknown:
 			out.Unknown++
-			k = 1
 		case v.Allowed:
 			out.Allowed++
 		default:
 			out.Denied++
 		}
-		if !v.Unknown && v.Allowed != expectAllow {
-			k = 2
+		contrary, k := c.Denied, 0
+		if !expectAllow {
+			contrary = c.Allowed
+		}
+		switch {
+		case contrary > 0:
+			out.Contrary, k = out.Contrary+1, 2
+		case c.Unknown > 0:
+			out.Undecided, k = out.Undecided+1, 1
 		}
 		if i == 0 || k > rank {
 			out.Sample, rank = v, k

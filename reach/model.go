@@ -244,4 +244,24 @@ type Verdict struct {
 	Facts   []Fact
 	Egress  DirectionVerdict // the source's egress
 	Ingress DirectionVerdict // the destination's ingress
+	// Pairs counts, when the ends stand for several live pods, the pod
+	// pairs evaluated by outcome; the verdict is then a sample: a denied
+	// pair if any, else an unknown one, else the first. Zero otherwise.
+	Pairs PairCounts
+	// NoPods names the ends (live mode) that no pod of the cluster
+	// matches, evaluated for a representative pod instead.
+	NoPods []string
+}
+
+// pairCounts is Pairs, or the verdict itself counted as one pair.
+func (v Verdict) pairCounts() PairCounts {
+	switch {
+	case v.Pairs.Total() > 0:
+		return v.Pairs
+	case v.Unknown:
+		return PairCounts{Unknown: 1}
+	case v.Allowed:
+		return PairCounts{Allowed: 1}
+	}
+	return PairCounts{Denied: 1}
 }

@@ -25,6 +25,9 @@ func MatrixText(w io.Writer, m reach.Matrix) {
 	if hasUnknown(m) {
 		legend += ", ? unknown"
 	}
+	if hasMixed(m) {
+		legend += ", ~ allowed for some pods only"
+	}
 	fmt.Fprintf(w, "Reachability (rows: from; columns: to, on the port listed below; %s)\n\n", legend)
 	fmt.Fprintf(w, "%-*s", width+2, "")
 	for j := range m.Cols {
@@ -43,6 +46,17 @@ func MatrixText(w io.Writer, m reach.Matrix) {
 		fmt.Fprintf(w, "%5s %s on %s\n", fmt.Sprintf("[%d]", j+1), c.Label, c.Ports)
 	}
 	writeUnknownCells(w, m)
+}
+
+func hasMixed(m reach.Matrix) bool {
+	for _, line := range m.Cells {
+		for _, v := range line {
+			if v != nil && v.Pairs.Mixed() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasUnknown(m reach.Matrix) bool {
@@ -81,6 +95,8 @@ func cellMark(v *reach.Verdict) string {
 	switch {
 	case v == nil:
 		return "-"
+	case v.Pairs.Mixed():
+		return "~"
 	case v.Unknown:
 		return "?"
 	case v.Allowed:

@@ -62,9 +62,29 @@ func ReachReason(e *reach.Engine, v reach.Verdict) string {
 		}
 	}
 	if v.Unknown {
-		return "unknown: " + strings.Join(append(parts, FactList(v.Facts)), "; ")
+		parts = append(parts, FactList(v.Facts))
 	}
-	return strings.ToLower(Verdict(v)) + ": " + strings.Join(parts, "; ")
+	return strings.ToLower(Verdict(v)) + ": " + strings.Join(parts, "; ") + liveNotes(v)
+}
+
+// liveNotes qualifies a verdict over live pods: how many pod pairs it
+// covers, and which ends no pod matches.
+func liveNotes(v reach.Verdict) string {
+	var notes []string
+	if c := v.Pairs; c.Total() > 1 {
+		n := fmt.Sprintf("%d pod pair(s): %d allowed, %d denied", c.Total(), c.Allowed, c.Denied)
+		if c.Unknown > 0 {
+			n += fmt.Sprintf(", %d unknown", c.Unknown)
+		}
+		notes = append(notes, n+fmt.Sprintf("; shown: %s -> %s", v.From, v.To))
+	}
+	for _, e := range v.NoPods {
+		notes = append(notes, fmt.Sprintf("no pod in the cluster matches %s: evaluated for a representative pod", e))
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(notes, "; ") + "]"
 }
 
 // FactList joins what is not known, e.g. `namespace "tools": whether it
@@ -152,6 +172,9 @@ func directionState(d reach.DirectionVerdict) string {
 func WriteReachExplanation(w io.Writer, e *reach.Engine, v reach.Verdict, describe Describer) {
 	from, to := describe(v.From), describe(v.To)
 	fmt.Fprintf(w, "%s -> %s on %s: %s\n\n", from, to, v.Port, Verdict(v))
+	if v.Pairs.Mixed() {
+		fmt.Fprintf(w, "  Some pod pairs are allowed and others denied; shown: a denied pair.\n\n")
+	}
 	switch {
 	case v.Loopback:
 		fmt.Fprintln(w, "  A pod's traffic to itself is never blocked by NetworkPolicy.")
@@ -163,6 +186,9 @@ func WriteReachExplanation(w io.Writer, e *reach.Engine, v reach.Verdict, descri
 	writeDirection(w, e, "Egress", "from", from, v.Egress, to, v.Port)
 	writeDirection(w, e, "Ingress", "to", to, v.Ingress, from, v.Port)
 	writeUnknown(w, v)
+	if n := liveNotes(v); n != "" {
+		fmt.Fprintf(w, "Live pods: %s\n", strings.Trim(n, " []"))
+	}
 }
 
 // writeUnknown lists the facts an unknown verdict depends on and how to

@@ -15,6 +15,7 @@ import (
 
 func newCheck() *cobra.Command {
 	var f compileFlags
+	var lf liveFlags
 	var strict bool
 	cmd := &cobra.Command{
 		Use:   "check [DIR]",
@@ -33,10 +34,17 @@ Each endpoint stands for one representative pod (a service for a pod with
 its selector's labels and its target port); an IP block for its first
 usable address. A check without a port uses the destination service's
 target port; a port range or a bare protocol ("udp") expects every port of
-it to have the verdict.`,
+it to have the verdict.
+
+With --live (and --kubeconfig, --context as for plan), the endpoints stand
+for the cluster's real pods instead (a service for the pods its selector
+matches, and so on; every pair of them is evaluated), namespaces have their
+live labels, and the cluster's NetworkPolicies apply alongside the intent's
+(which replace the stack's own): one LIST each of Namespaces, Pods and
+NetworkPolicies. The unknowns of the intent-level model disappear.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in, src, w, err := loadReach(cmd, dirArg(args), f)
+			in, src, w, err := loadReach(cmd, dirArg(args), f, lf)
 			if err != nil {
 				return err
 			}
@@ -49,20 +57,31 @@ it to have the verdict.`,
 		},
 	}
 	f.register(cmd)
+	lf.register(cmd)
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit 1 when a check's verdict is unknown, too")
 	return cmd
 }
 
 // loadReach loads and compiles the intent and builds its reachability
-// evaluator, printing diagnostics.
-func loadReach(cmd *cobra.Command, dir string, f compileFlags) (*hclspec.Intent, *hclspec.Sources, *reach.Intent, error) {
+// evaluator (over the live cluster with --live), printing diagnostics.
+func loadReach(cmd *cobra.Command, dir string, f compileFlags, lf liveFlags) (*hclspec.Intent, *hclspec.Sources, *reach.Intent, error) {
 	in, src, diags := hclspec.Load(dir, f.options())
 	if in == nil || diags.HasErrors() {
 		printDiagnostics(cmd.ErrOrStderr(), src, diags)
 		summarize(cmd.ErrOrStderr(), diags)
 		return nil, src, nil, errDiagnostics
 	}
-	w, d := buildReach(in)
+	var w *reach.Intent
+	var d hcl.Diagnostics
+	if lf.live {
+		client, err := lf.connect()
+		if err != nil {
+			return nil, src, nil, err
+		}
+		w, d = buildLiveReach(cmd.Context(), client, in)
+	} else {
+		w, d = buildReach(in)
+	}
 	diags = append(diags, d...)
 	printDiagnostics(cmd.ErrOrStderr(), src, diags)
 	if diags.HasErrors() {
@@ -142,17 +161,16 @@ func evaluateCheck(c *hclspec.Check, w *reach.Intent, src *hclspec.Sources) chec
 	r.what += " on " + ports.String()
 	expectAllow := c.Expect == "allow"
 	rv := w.EvaluateRange(from, to, ports, expectAllow)
-	contrary := rv.Denied
-	if !expectAllow {
-		contrary = rv.Allowed
-	}
-	r.pass = contrary == 0 && rv.Unknown == 0
-	r.unknown = contrary == 0 && rv.Unknown > 0
+	r.pass = rv.Contrary == 0 && rv.Undecided == 0
+	r.unknown = rv.Contrary == 0 && rv.Undecided > 0
 	r.reason = views.ReachReason(w.Engine, rv.Sample)
-	if n := rv.Allowed + rv.Denied + rv.Unknown; n > 1 {
+	if n := rv.Allowed + rv.Denied + rv.Unknown + rv.Mixed; n > 1 {
 		counts := fmt.Sprintf("%d port(s) allowed, %d denied", rv.Allowed, rv.Denied)
 		if rv.Unknown > 0 {
 			counts += fmt.Sprintf(", %d unknown", rv.Unknown)
+		}
+		if rv.Mixed > 0 {
+			counts += fmt.Sprintf(", %d allowed for some pods only", rv.Mixed)
 		}
 		r.reason = fmt.Sprintf("%s; on %s %s", counts, rv.Sample.Port, r.reason)
 	}

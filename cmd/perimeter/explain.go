@@ -19,6 +19,7 @@ type explainFlags struct {
 
 func newExplain() *cobra.Command {
 	var f compileFlags
+	var lf liveFlags
 	var x explainFlags
 	cmd := &cobra.Command{
 		Use:   "explain [DIR] (--from X --to Y [--port P] | --url URL)",
@@ -47,7 +48,7 @@ each backend on its pod port.`,
 			if x.url == "" && (x.from == "" || x.to == "") {
 				return fmt.Errorf("explain needs --from and --to, or --url")
 			}
-			in, src, w, err := loadReach(cmd, dirArg(args), f)
+			in, src, w, err := loadReach(cmd, dirArg(args), f, lf)
 			if err != nil {
 				return err
 			}
@@ -64,6 +65,7 @@ each backend on its pod port.`,
 		},
 	}
 	f.register(cmd)
+	lf.register(cmd)
 	cmd.Flags().StringVar(&x.from, "from", "", "source endpoint expression (required)")
 	cmd.Flags().StringVar(&x.to, "to", "", "destination endpoint expression (required)")
 	cmd.Flags().StringVar(&x.port, "port", "", "destination port, e.g. 443/tcp (default: the destination service's target port)")

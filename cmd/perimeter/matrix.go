@@ -12,6 +12,7 @@ import (
 
 func newMatrix() *cobra.Command {
 	var f compileFlags
+	var lf liveFlags
 	var namespace, format string
 	cmd := &cobra.Command{
 		Use:   "matrix [DIR]",
@@ -31,7 +32,7 @@ the gateways and external ends).`,
 			if format != "text" && format != "dot" && format != "svg" {
 				return fmt.Errorf("--format must be text, dot or svg, not %q", format)
 			}
-			_, _, w, err := loadReach(cmd, dirArg(args), f)
+			_, _, w, err := loadReach(cmd, dirArg(args), f, lf)
 			if err != nil {
 				return err
 			}
@@ -53,6 +54,7 @@ the gateways and external ends).`,
 		},
 	}
 	f.register(cmd)
+	lf.register(cmd)
 	cmd.Flags().StringVar(&namespace, "namespace", "", "only the workloads of this namespace")
 	cmd.Flags().StringVar(&format, "format", "text", "text, dot or svg")
 	return cmd
