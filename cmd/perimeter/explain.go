@@ -36,6 +36,12 @@ cidr("8.8.8.8/32"), or gateway.NAME for a gateway's data-plane pods (var.*
 and local.* are not available). --port is one port as in a check ("443/tcp",
 "53/udp", "metrics"); it defaults to the destination service's target port.
 
+The verdict is UNKNOWN when it depends on a fact the intent does not hold
+(an unmanaged namespace's labels, the pods' named ports, pod IPs); the
+facts, and how to settle each, are listed. With --live the endpoints stand
+for the cluster's real pods (every pair is evaluated; a pair is shown),
+with the cluster's namespaces and NetworkPolicies.
+
 With --url, explain instead finds, for each gateway, the HTTPRoute rule
 answering the request (Gateway API precedence; rules matching on headers or
 query parameters are skipped) and whether the gateway's data plane may reach

@@ -23,6 +23,11 @@ gateways' data planes, the services, the other sources of allow blocks)
 against every destination (the services on their target port, the IP blocks
 of allow blocks on the allow's first port).
 
+A cell is Y (allowed), . (denied), ? (unknown: it depends on a fact the
+intent does not hold, listed below the grid) or, with --live, ~ (allowed
+for some of the pods only). With --live the endpoints stand for the
+cluster's real pods, with its namespaces and NetworkPolicies.
+
 --format text (default) prints a grid; dot prints a Graphviz digraph with an
 edge per allowed connection; svg renders that with Graphviz's dot, which
 must be installed. --namespace keeps the workloads of one namespace (with
