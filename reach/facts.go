@@ -74,6 +74,8 @@ func (f Fact) String() string {
 		return fmt.Sprintf("%s: whether its pods have a container port named %q is not known", subject, f.Port)
 	case FactPortNumber:
 		return fmt.Sprintf("%s: the number of its container port %q is not known", subject, f.Port)
+	case FactOtherNamespaces:
+		return fmt.Sprintf("%s: whether namespaces other than the declared ones carry %s %s is not known", subject, plural(len(f.Keys), "label", "labels"), strings.Join(f.Keys, ", "))
 	}
 	return fmt.Sprintf("%s: its pod IPs are not known, so whether ipBlock %s contains them is not (and whether an ipBlock applies to pod traffic at all is implementation-defined in Kubernetes)", subject, f.CIDR)
 }

@@ -51,7 +51,13 @@ type Intent struct {
 	live   []*Pod
 	sets   map[*Pod][]*Pod
 	liveNS map[string]labels.Set
+
+	// members maps the representative pod of a namespaces({...}) endpoint
+	// to pods of the declared namespaces it surely covers (intent mode).
+	members map[*Pod][]*Pod
 }
+
+func (w *Intent) hasMembers(p Peer) bool { return p.Pod != nil && len(w.members[p.Pod]) > 0 }
 
 // podOrigin is what a representative pod stands for, to tell the user how
 // to settle a fact about it.
@@ -77,7 +83,7 @@ func FromIntent(in *hclspec.Intent, policies []networkingv1.NetworkPolicy) (*Int
 }
 
 func newIntent(e *Engine, in *hclspec.Intent) *Intent {
-	return &Intent{Engine: e, in: in, pods: map[string]*Pod{}, names: map[*Pod]string{}, ends: map[string]podOrigin{}}
+	return &Intent{Engine: e, in: in, pods: map[string]*Pod{}, names: map[*Pod]string{}, ends: map[string]podOrigin{}, members: map[*Pod][]*Pod{}}
 }
 
 // representatives makes the pods of the services and gateways.
@@ -211,9 +217,13 @@ func (w *Intent) namespacesPod(sel map[string]string) *Pod {
 		w.Engine.setNamespace(Namespace{Name: name, Labels: sel, Open: true})
 	}
 	label := fmt.Sprintf("namespaces(%s)", selectorString(sel))
-	return w.pod("namespace/"+name, func() (*Pod, string, podOrigin) {
+	p := w.pod("namespace/"+name, func() (*Pod, string, podOrigin) {
 		return &Pod{Namespace: name, Name: "any-pod", PortsOpen: true}, label + " (any pod)", podOrigin{label: label, nsSel: sel}
 	})
+	if sel[NamespaceNameLabel] == "" {
+		w.addMembers(p, sel)
+	}
+	return p
 }
 
 // representative is the first usable address of a block that no exception
@@ -319,6 +329,9 @@ func (w *Intent) Evaluate(from, to Peer, port Port) Verdict {
 	if w.live != nil {
 		v, ok = w.evaluatePairs(w.expand(from), w.expand(to), port)
 	}
+	if !ok && (w.hasMembers(from) || w.hasMembers(to)) {
+		v, ok = w.evaluateMembers(from, to, port), true
+	}
 	if !ok {
 		v = w.evaluateOne(from, to, port)
 	}
@@ -418,8 +431,12 @@ func selectorString(l map[string]string) string {
 // settle names a fact's subject as the intent does and says how to
 // supply it.
 func (w *Intent) settle(f Fact) Fact {
-	if f.Kind == FactNamespaceLabels {
+	switch f.Kind {
+	case FactNamespaceLabels:
 		return w.settleNamespace(f)
+	case FactOtherNamespaces:
+		f.Settle = "only the cluster knows which other namespaces carry them: use --live"
+		return f
 	}
 	o, ok := w.ends[f.Namespace+"/"+f.Pod]
 	if !ok {
