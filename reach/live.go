@@ -116,10 +116,12 @@ func (w *Intent) noPods(ends ...Peer) []string {
 
 // evaluatePairs evaluates every pair of live pods two ends stand for and
 // returns a sample: the first denied pair, else the first unknown, else
-// the first. Unknown when no pair is denied and some are unknown.
+// the first. Unknown when no pair is denied and some are unknown; Facts are
+// those of every unknown pair.
 func (w *Intent) evaluatePairs(froms, tos []Peer, port Port) (Verdict, bool) {
 	var out Verdict
 	var c PairCounts
+	var facts []Fact
 	rank := -1 // of the sample: 0 allowed, 1 unknown, 2 denied
 	for _, f := range froms {
 		for _, t := range tos {
@@ -131,6 +133,7 @@ func (w *Intent) evaluatePairs(froms, tos []Peer, port Port) (Verdict, bool) {
 			switch {
 			case v.Unknown:
 				c.Unknown, k = c.Unknown+1, 1
+				facts = addFacts(facts, v.Facts...)
 			case v.Allowed:
 				c.Allowed++
 			default:
@@ -141,6 +144,6 @@ func (w *Intent) evaluatePairs(froms, tos []Peer, port Port) (Verdict, bool) {
 			}
 		}
 	}
-	out.Pairs = c
+	out.Pairs, out.Facts = c, facts
 	return out, c.Total() > 0
 }

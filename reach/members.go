@@ -47,7 +47,8 @@ func (w *Intent) withMembers(p Peer) []Peer {
 // without the representative pod are sure; a pair with it counts as unknown
 // where its outcome differs from the sure pairs' (whether any other
 // namespace carries the labels is not known). The sample is as for live
-// pods: a denied pair, else an unknown one, else the first.
+// pods: a denied pair, else an unknown one, else the first; Facts are those
+// of every unknown pair.
 func (w *Intent) evaluateMembers(from, to Peer, port Port) Verdict {
 	var sure, maybe []Verdict
 	for _, f := range w.withMembers(from) {
@@ -62,8 +63,12 @@ func (w *Intent) evaluateMembers(from, to Peer, port Port) Verdict {
 	}
 	var out Verdict
 	var c PairCounts
+	var facts []Fact
 	rank := -1
 	add := func(v Verdict, k int) {
+		if k == 1 {
+			facts = addFacts(facts, v.Facts...)
+		}
 		if k > rank {
 			out, rank = v, k
 		}
@@ -79,7 +84,7 @@ func (w *Intent) evaluateMembers(from, to Peer, port Port) Verdict {
 			add(w.otherNamespaces(v, from, to), 1)
 		}
 	}
-	out.Pairs = c
+	out.Pairs, out.Facts = c, facts
 	return out
 }
 

@@ -239,8 +239,9 @@ type Verdict struct {
 	// namespaces with open facts (perimeter's representative pods) lead to
 	// it; over objects from YAML or a cluster every verdict is definite.
 	Unknown bool
-	// Facts lists the missing facts behind Unknown, deduplicated, in the
-	// order found (egress, then ingress).
+	// Facts lists the missing facts behind Unknown (or behind the unknown
+	// pairs Pairs counts), deduplicated, in the order found (egress, then
+	// ingress).
 	Facts   []Fact
 	Egress  DirectionVerdict // the source's egress
 	Ingress DirectionVerdict // the destination's ingress

@@ -61,7 +61,7 @@ func ReachReason(e *reach.Engine, v reach.Verdict) string {
 			parts = append(parts, s)
 		}
 	}
-	if v.Unknown {
+	if v.Unknown || v.Pairs.Unknown > 0 {
 		parts = append(parts, FactList(v.Facts))
 	}
 	return strings.ToLower(Verdict(v)) + ": " + strings.Join(parts, "; ") + liveNotes(v)
@@ -98,7 +98,7 @@ func FactList(fs []reach.Fact) string {
 }
 
 // Settle lists how to supply each missing fact of a verdict (deduplicated,
-// in order); empty for a definite verdict.
+// in order).
 func Settle(v reach.Verdict) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -187,17 +187,21 @@ func WriteReachExplanation(w io.Writer, e *reach.Engine, v reach.Verdict, descri
 	writeDirection(w, e, "Ingress", "to", to, v.Ingress, from, v.Port)
 	writeUnknown(w, v)
 	if n := liveNotes(v); n != "" {
-		fmt.Fprintf(w, "Live pods: %s\n", strings.Trim(n, " []"))
+		fmt.Fprintf(w, "Pod pairs: %s\n", strings.Trim(n, " []"))
 	}
 }
 
 // writeUnknown lists the facts an unknown verdict depends on and how to
 // settle each.
 func writeUnknown(w io.Writer, v reach.Verdict) {
-	if !v.Unknown {
+	switch {
+	case v.Unknown:
+		fmt.Fprintln(w, "Unknown, because the intent does not say:")
+	case v.Pairs.Unknown > 0:
+		fmt.Fprintln(w, "Unknown for some pod pairs, because the intent does not say:")
+	default:
 		return
 	}
-	fmt.Fprintln(w, "Unknown, because the intent does not say:")
 	for _, f := range v.Facts {
 		fmt.Fprintf(w, "  %s\n", f)
 		if f.Settle != "" {
