@@ -39,6 +39,9 @@ const (
 	FactPortNumber FactKind = "port-number"
 	// FactPodIPs: the pod's addresses, against ipBlock CIDR.
 	FactPodIPs FactKind = "pod-ips"
+	// FactOtherNamespaces: whether namespaces other than the declared ones
+	// carry the labels (Keys) a namespaces({...}) endpoint selects.
+	FactOtherNamespaces FactKind = "other-namespaces"
 )
 
 // Fact is a fact a verdict depends on that the evaluator does not have.

@@ -6,10 +6,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// FactOtherNamespaces: whether namespaces other than the declared ones
-// carry the labels a namespaces({...}) endpoint selects (Keys).
-const FactOtherNamespaces FactKind = "other-namespaces"
-
 // addMembers records, for the representative pod of a namespaces({...})
 // endpoint without a name, a pod of each namespace the intent declares whose
 // labels match: those pods are surely part of the endpoint, the
