@@ -360,7 +360,8 @@ func (w *Intent) evaluateOne(from, to Peer, port Port) Verdict {
 // RangeVerdict summarises a connection over a range of ports.
 type RangeVerdict struct {
 	// Allowed, Denied and Unknown count the ports by verdict; Mixed the
-	// ports (live only) where some pod pairs are allowed and others denied.
+	// ports where some pod pairs are allowed and others denied (over live
+	// pods, or the declared namespaces of a namespaces({...}) endpoint).
 	Allowed, Denied, Unknown, Mixed int
 	// Contrary counts the ports where some pair definitely has the verdict
 	// not expected; Undecided the other ports where some pair is unknown.
@@ -467,6 +468,10 @@ func (w *Intent) settleNamespace(f Fact) Fact {
 		return f
 	}
 	f.Subject = fmt.Sprintf("namespace %q", f.Namespace)
+	if w.live != nil {
+		f.Settle = "it does not exist in the cluster: create it with the labels its pods will run under"
+		return f
+	}
 	f.Settle = fmt.Sprintf("perimeter does not manage it, so only its name is known: declare namespace %q { labels = { %s } }, or use --live",
 		f.Namespace, strings.Join(keys, ", "))
 	return f

@@ -107,7 +107,8 @@ func cellMark(v *reach.Verdict) string {
 
 // MatrixDOT writes a reachability matrix as a Graphviz digraph: one node
 // per workload, grouped by namespace, and one edge per allowed connection,
-// labelled with its port (dashed, "unknown", where the verdict is).
+// labelled with its port (dashed, "unknown", where the verdict is; dotted,
+// "some pods", where only some pod pairs are allowed).
 func MatrixDOT(w io.Writer, m reach.Matrix) {
 	nodes := matrixNodes(m)
 	fmt.Fprintln(w, "digraph reachability {")
@@ -141,6 +142,8 @@ func MatrixDOT(w io.Writer, m reach.Matrix) {
 				fmt.Fprintf(w, "  %s -> %s [label=%s];\n", dotQuote(r.Label), dotQuote(c.Label), dotQuote(c.Ports.String()))
 			case v != nil && v.Unknown:
 				fmt.Fprintf(w, "  %s -> %s [label=%s, style=dashed];\n", dotQuote(r.Label), dotQuote(c.Label), dotQuote(c.Ports.String()+" unknown"))
+			case v != nil && v.Pairs.Mixed():
+				fmt.Fprintf(w, "  %s -> %s [label=%s, style=dotted];\n", dotQuote(r.Label), dotQuote(c.Label), dotQuote(c.Ports.String()+" some pods"))
 			}
 		}
 	}
