@@ -222,16 +222,9 @@ func (e *Engine) Evaluate(from, to Peer, port Port) Verdict {
 		v.Loopback, v.Allowed = true, true
 		return v
 	}
-	target := yes
-	if to.Pod != nil && port.Name != "" {
-		if _, ok := to.Pod.namedPort(port.Name, port.proto()); !ok {
-			if !to.Pod.PortsOpen {
-				v.Unresolved = true
-				return v
-			}
-			target = maybe
-			v.Facts = addFacts(v.Facts, portFact(FactPortName, to.Pod, port.Name))
-		}
+	target := resolveTarget(&v, to, port)
+	if v.Unresolved {
+		return v
 	}
 	if from.Pod != nil {
 		v.Egress = e.direction(Egress, from.Pod, to, to, port)
@@ -251,6 +244,24 @@ func (e *Engine) Evaluate(from, to Peer, port Port) Verdict {
 		}
 	}
 	return v
+}
+
+// resolveTarget checks that a named port exists on the destination pod:
+// "yes" when it does (or the port is numeric), Unresolved when it surely
+// does not, "maybe" (with the fact) when the pod's ports are open.
+func resolveTarget(v *Verdict, to Peer, port Port) tri {
+	if to.Pod == nil || port.Name == "" {
+		return yes
+	}
+	if _, ok := to.Pod.namedPort(port.Name, port.proto()); ok {
+		return yes
+	}
+	if !to.Pod.PortsOpen {
+		v.Unresolved = true
+		return no
+	}
+	v.Facts = addFacts(v.Facts, portFact(FactPortName, to.Pod, port.Name))
+	return maybe
 }
 
 func portFact(kind FactKind, p *Pod, name string) Fact {
