@@ -44,6 +44,7 @@ func checkAllow(r *body, a *Allow) {
 	}
 	for _, t := range a.To {
 		checkServicePort(r, a, t)
+		checkNamedPorts(r, a, t)
 	}
 	for _, t := range a.To {
 		if t.Kind == EndpointCIDR && (t.CIDR == "0.0.0.0/0" || t.CIDR == "::/0") && len(t.Except) == 0 {

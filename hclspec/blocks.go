@@ -248,7 +248,7 @@ func (d *decoder) checkName(r *body, attr, value string, check func(string) stri
 var serviceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "name"}, {Name: "namespace", Required: true}, {Name: "selector", Required: true},
 	{Name: "port", Required: true}, {Name: "target_port"}, {Name: "protocol"},
-	{Name: "default_deny"}, {Name: "dns"},
+	{Name: "default_deny"}, {Name: "dns"}, {Name: "ports"},
 }, Blocks: []hcl.BlockHeaderSchema{{Type: "backend_tls"}}}
 
 // decodeServices reads the workloads the intent talks about.
@@ -276,6 +276,8 @@ func (d *decoder) decodeServices(in *Intent) {
 			}
 		}
 		s.TargetPort = d.targetPort(r, s.Port)
+		s.Ports = d.servicePorts(r)
+		checkTargetPortDeclared(r, s)
 		s.DenyIngress, s.DenyEgress = r.directions("default_deny")
 		s.DNSSet = r.has("dns")
 		s.DNS = r.boolean("dns", true)

@@ -105,12 +105,16 @@ type Listener struct {
 // Service is a workload addressed through a Kubernetes Service: its pods (by
 // selector) and its ports. NetworkPolicies use TargetPort, routes use Port.
 type Service struct {
-	Label       string
-	Name        string
-	Namespace   string
-	Selector    map[string]string
-	Port        int32
-	TargetPort  PortRef
+	Label      string
+	Name       string
+	Namespace  string
+	Selector   map[string]string
+	Port       int32
+	TargetPort PortRef
+	// Ports are the named container ports of the pods (ports = { name =
+	// number }), with the service's protocol; nil when not declared, so
+	// that which names the pods have is unknown.
+	Ports       map[string]int32
 	Protocol    string
 	DenyIngress bool
 	DenyEgress  bool

@@ -107,14 +107,20 @@ func allowPorts(in *hclspec.Intent) []Finding {
 }
 
 // coversTarget reports whether some port covers the service's target port;
-// a named target port counts as covered by any numeric port (its number is
-// not known).
+// names resolve through the service's declared ports, and a named target
+// port whose number is not declared counts as covered by any numeric port.
 func coversTarget(ports []hclspec.PortSpec, s *hclspec.Service) bool {
 	for _, p := range ports {
 		if !strings.EqualFold(p.Protocol, proto(s.Protocol)) {
 			continue
 		}
 		tp := s.TargetPort
+		if n, ok := s.Ports[tp.Name]; ok {
+			tp = hclspec.PortRef{Number: n}
+		}
+		if n, ok := s.Ports[p.Name]; ok && p.Name != "" && tp.Name == "" {
+			p = hclspec.PortSpec{Protocol: p.Protocol, Port: n}
+		}
 		switch {
 		case p.Name != "":
 			if p.Name == tp.Name {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -17,7 +18,7 @@ import (
 type Engine struct {
 	policies   []*compiled
 	byRef      map[PolicyRef]*networkingv1.NetworkPolicy
-	namespaces map[string]labels.Set
+	namespaces map[string]nsInfo
 	pods       []*Pod
 }
 
@@ -51,12 +52,13 @@ type ipBlock struct {
 
 // New builds an engine. Namespaces not listed but used by pods or
 // policies get only the kubernetes.io/metadata.name label, which the API
-// server sets on every namespace (and which New adds to listed ones too).
-// It fails on a selector or CIDR the API server would reject.
+// server sets on every namespace (and which New adds to listed ones too,
+// unless they are open). It fails on a selector or CIDR the API server
+// would reject.
 func New(policies []networkingv1.NetworkPolicy, namespaces []Namespace, pods []*Pod) (*Engine, error) {
-	e := &Engine{byRef: map[PolicyRef]*networkingv1.NetworkPolicy{}, namespaces: map[string]labels.Set{}}
+	e := &Engine{byRef: map[PolicyRef]*networkingv1.NetworkPolicy{}, namespaces: map[string]nsInfo{}}
 	for _, ns := range namespaces {
-		e.namespaces[ns.Name] = namespaceLabels(ns.Name, ns.Labels)
+		e.setNamespace(ns)
 	}
 	for i := range policies {
 		p := &policies[i]
@@ -77,6 +79,20 @@ func (e *Engine) Policy(r PolicyRef) *networkingv1.NetworkPolicy { return e.byRe
 
 // Pods returns the pods the engine knows, in the order given to New.
 func (e *Engine) Pods() []*Pod { return append([]*Pod(nil), e.pods...) }
+
+// setNamespace records what is known about a namespace. An open
+// namespace's labels are taken as given (the name label only when listed).
+func (e *Engine) setNamespace(ns Namespace) {
+	if ns.Open {
+		l := labels.Set{}
+		for k, v := range ns.Labels {
+			l[k] = v
+		}
+		e.namespaces[ns.Name] = nsInfo{labels: l, open: true}
+		return
+	}
+	e.namespaces[ns.Name] = nsInfo{labels: namespaceLabels(ns.Name, ns.Labels)}
+}
 
 func namespaceLabels(name string, l map[string]string) labels.Set {
 	out := labels.Set{NamespaceNameLabel: name}
@@ -198,18 +214,17 @@ func (b *ipBlock) contains(ip netip.Addr) bool {
 	return true
 }
 
-// Evaluate answers whether from may reach to on port.
+// Evaluate answers whether from may reach to on port: allowed, denied, or
+// (only with open facts) unknown.
 func (e *Engine) Evaluate(from, to Peer, port Port) Verdict {
 	v := Verdict{From: from, To: to, Port: port}
 	if from.Pod != nil && from.Pod == to.Pod {
 		v.Loopback, v.Allowed = true, true
 		return v
 	}
-	if to.Pod != nil && port.Name != "" {
-		if _, ok := to.Pod.namedPort(port.Name, port.proto()); !ok {
-			v.Unresolved = true
-			return v
-		}
+	target := resolveTarget(&v, to, port)
+	if v.Unresolved {
+		return v
 	}
 	if from.Pod != nil {
 		v.Egress = e.direction(Egress, from.Pod, to, to, port)
@@ -217,8 +232,40 @@ func (e *Engine) Evaluate(from, to Peer, port Port) Verdict {
 	if to.Pod != nil {
 		v.Ingress = e.direction(Ingress, to.Pod, from, to, port)
 	}
-	v.Allowed = v.Egress.Allowed() && v.Ingress.Allowed()
+	state := min(target, v.Egress.state(), v.Ingress.state())
+	v.Allowed, v.Unknown = state == yes, state == maybe
+	if !v.Unknown {
+		v.Facts = nil
+		return v
+	}
+	for _, d := range []DirectionVerdict{v.Egress, v.Ingress} {
+		if d.Unknown() {
+			v.Facts = addFacts(v.Facts, d.Facts...)
+		}
+	}
 	return v
+}
+
+// resolveTarget checks that a named port exists on the destination pod:
+// "yes" when it does (or the port is numeric), Unresolved when it surely
+// does not, "maybe" (with the fact) when the pod's ports are open.
+func resolveTarget(v *Verdict, to Peer, port Port) tri {
+	if to.Pod == nil || port.Name == "" {
+		return yes
+	}
+	if _, ok := to.Pod.namedPort(port.Name, port.proto()); ok {
+		return yes
+	}
+	if !to.Pod.PortsOpen {
+		v.Unresolved = true
+		return no
+	}
+	v.Facts = addFacts(v.Facts, portFact(FactPortName, to.Pod, port.Name))
+	return maybe
+}
+
+func portFact(kind FactKind, p *Pod, name string) Fact {
+	return Fact{Kind: kind, Namespace: p.Namespace, Pod: p.Name, Port: name}
 }
 
 // direction evaluates the policies selecting subject in one direction;
@@ -239,128 +286,189 @@ func (e *Engine) direction(dir Direction, subject *Pod, other, dst Peer, port Po
 		d.Isolated = true
 		d.IsolatedBy = append(d.IsolatedBy, c.ref)
 		for i, r := range rules {
-			peerIdx, ok := e.matchPeers(r.peers, c.ref.Namespace, other)
-			if !ok {
-				continue
-			}
-			if portIdx, ok := matchPorts(r.ports, dst.Pod, port); ok {
-				d.AllowedBy = append(d.AllowedBy, RuleRef{Policy: c.ref, Direction: dir, Rule: i, Peer: peerIdx, Port: portIdx})
-			}
+			d.addRule(RuleRef{Policy: c.ref, Direction: dir, Rule: i}, e.matchPeers(r.peers, c.ref.Namespace, other), matchPorts(r.ports, dst.Pod, port))
 		}
+	}
+	if d.Allowed() {
+		d.Undecided, d.Facts = nil, nil
 	}
 	return d
 }
 
-// matchPeers returns the index of the first peer matching other (-1 when
-// the rule lists none, which matches everything).
-func (e *Engine) matchPeers(peers []peer, policyNS string, other Peer) (int, bool) {
-	if len(peers) == 0 {
-		return -1, true
-	}
-	for i, p := range peers {
-		if e.matchPeer(p, policyNS, other) {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
-func (e *Engine) matchPeer(p peer, policyNS string, other Peer) bool {
-	if p.block != nil {
-		if other.Pod == nil {
-			return p.block.contains(other.IP)
-		}
-		for _, ip := range other.Pod.IPs {
-			if p.block.contains(ip) {
-				return true
+// addRule records a rule by how its peers and ports match.
+func (d *DirectionVerdict) addRule(ref RuleRef, peers, ports match) {
+	ref.Peer, ref.Port, ref.PodByIPBlock = peers.index, ports.index, peers.podByBlock
+	switch min(peers.is, ports.is) {
+	case yes:
+		d.AllowedBy = append(d.AllowedBy, ref)
+	case maybe:
+		d.Undecided = append(d.Undecided, ref)
+		for _, m := range []match{peers, ports} {
+			if m.is == maybe {
+				d.Facts = addFacts(d.Facts, m.facts...)
 			}
 		}
-		return false
 	}
-	if other.Pod == nil {
-		return false
-	}
-	if p.namespaces == nil {
-		if other.Pod.Namespace != policyNS {
-			return false
-		}
-	} else if !p.namespaces.Matches(e.namespaceLabels(other.Pod.Namespace)) {
-		return false
-	}
-	return p.pods == nil || p.pods.Matches(labels.Set(other.Pod.Labels))
 }
 
-func (e *Engine) namespaceLabels(ns string) labels.Set {
+// match is how a rule's peers or ports match: is, the index of the entry
+// that matched (-1 for an empty list, which matches everything), and the
+// facts a "maybe" depends on.
+type match struct {
+	is         tri
+	index      int
+	facts      []Fact
+	podByBlock bool // a pod matched by an ipBlock
+}
+
+// firstMatch combines entries: the first "yes", else the first "maybe"
+// (with the facts of every "maybe"), else no.
+func firstMatch(n int, at func(int) match) match {
+	if n == 0 {
+		return match{is: yes, index: -1}
+	}
+	out := match{is: no}
+	for i := 0; i < n; i++ {
+		m := at(i)
+		m.index = i
+		switch {
+		case m.is == yes:
+			return m
+		case m.is == maybe && out.is == no:
+			out = m
+		case m.is == maybe:
+			out.facts = addFacts(out.facts, m.facts...)
+		}
+	}
+	return out
+}
+
+// matchPeers matches a rule's peers against other.
+func (e *Engine) matchPeers(peers []peer, policyNS string, other Peer) match {
+	return firstMatch(len(peers), func(i int) match { return e.matchPeer(peers[i], policyNS, other) })
+}
+
+func (e *Engine) matchPeer(p peer, policyNS string, other Peer) match {
+	if p.block != nil {
+		return matchBlock(p.block, other)
+	}
+	if other.Pod == nil {
+		return match{}
+	}
+	if p.pods != nil && !p.pods.Matches(labels.Set(other.Pod.Labels)) {
+		return match{}
+	}
+	if p.namespaces == nil {
+		return match{is: triOf(other.Pod.Namespace == policyNS)}
+	}
+	is, facts := matchNamespace(p.namespaces, other.Pod.Namespace, e.namespace(other.Pod.Namespace))
+	return match{is: is, facts: facts}
+}
+
+// matchBlock matches an ipBlock against an address or a pod's addresses.
+func matchBlock(b *ipBlock, other Peer) match {
+	if other.Pod == nil {
+		return match{is: triOf(b.contains(other.IP))}
+	}
+	if other.Pod.IPsUnknown {
+		f := Fact{Kind: FactPodIPs, Namespace: other.Pod.Namespace, Pod: other.Pod.Name, CIDR: b.String()}
+		return match{is: maybe, facts: []Fact{f}}
+	}
+	for _, ip := range other.Pod.IPs {
+		if b.contains(ip) {
+			return match{is: yes, podByBlock: true}
+		}
+	}
+	return match{}
+}
+
+func (e *Engine) namespace(ns string) nsInfo {
 	if l, ok := e.namespaces[ns]; ok {
 		return l
 	}
-	return labels.Set{NamespaceNameLabel: ns}
+	return nsInfo{labels: labels.Set{NamespaceNameLabel: ns}}
 }
 
-// matchPorts returns the index of the first port entry matching (-1 when
-// the rule lists none, which matches every port).
-func matchPorts(ports []networkingv1.NetworkPolicyPort, dst *Pod, q Port) (int, bool) {
-	if len(ports) == 0 {
-		return -1, true
-	}
-	for i, p := range ports {
-		if matchPort(p, dst, q) {
-			return i, true
-		}
-	}
-	return 0, false
+// matchPorts matches a rule's ports against the connection's.
+func matchPorts(ports []networkingv1.NetworkPolicyPort, dst *Pod, q Port) match {
+	return firstMatch(len(ports), func(i int) match { return matchPort(ports[i], dst, q) })
 }
 
-func matchPort(p networkingv1.NetworkPolicyPort, dst *Pod, q Port) bool {
+func matchPort(p networkingv1.NetworkPolicyPort, dst *Pod, q Port) match {
 	proto := corev1.ProtocolTCP
 	if p.Protocol != nil {
 		proto = *p.Protocol
 	}
 	if proto != q.proto() {
-		return false
+		return match{}
 	}
 	if p.Port == nil {
-		return true
+		return match{is: yes}
 	}
 	if p.Port.Type == intstr.String {
 		return matchNamed(p.Port.StrVal, dst, q)
 	}
-	n := resolveNumber(dst, q)
-	if n == 0 {
-		return false
+	n, m := resolveNumber(dst, q)
+	if m.is != yes {
+		return m
 	}
 	if p.EndPort != nil {
-		return n >= p.Port.IntVal && n <= *p.EndPort
+		return match{is: triOf(n >= p.Port.IntVal && n <= *p.EndPort)}
 	}
-	return n == p.Port.IntVal
+	return match{is: triOf(n == p.Port.IntVal)}
 }
 
 // matchNamed matches a rule's named port: against an external destination
 // never, otherwise when the destination pod's container port of that name
-// (and protocol) is the one connected to.
-func matchNamed(name string, dst *Pod, q Port) bool {
+// (and protocol) is the one connected to. On a pod with open ports, a name
+// it may have or a number not known is "maybe".
+func matchNamed(name string, dst *Pod, q Port) match {
 	if dst == nil {
-		return false
+		return match{}
 	}
 	np, ok := dst.namedPort(name, q.proto())
-	if !ok {
-		return false
+	switch {
+	case !ok && dst.PortsOpen && (q.Name == "" || q.Name == name):
+		return match{is: maybe, facts: []Fact{portFact(FactPortName, dst, name)}}
+	case !ok:
+		return match{}
+	case q.Name != "":
+		return match{is: triOf(q.Name == name)}
+	case np.Port == 0 && dst.PortsOpen:
+		return match{is: maybe, facts: []Fact{portFact(FactPortNumber, dst, name)}}
 	}
-	if q.Name != "" {
-		return q.Name == name
-	}
-	return np.Port != 0 && np.Port == q.Number
+	return match{is: triOf(np.Port != 0 && np.Port == q.Number)}
 }
 
 // resolveNumber is the port number connected to: the query's number, or the
-// number of the destination's container port it names (0 when unknown).
-func resolveNumber(dst *Pod, q Port) int32 {
+// number of the destination's container port it names. The match is "no"
+// when it names none, "maybe" when that is not known.
+func resolveNumber(dst *Pod, q Port) (int32, match) {
 	if q.Name == "" {
-		return q.Number
+		return q.Number, match{is: yes}
 	}
 	if dst == nil {
-		return 0
+		return 0, match{}
 	}
-	np, _ := dst.namedPort(q.Name, q.proto())
-	return np.Port
+	np, ok := dst.namedPort(q.Name, q.proto())
+	switch {
+	case !ok && dst.PortsOpen:
+		return 0, match{is: maybe, facts: []Fact{portFact(FactPortName, dst, q.Name)}}
+	case np.Port == 0 && dst.PortsOpen:
+		return 0, match{is: maybe, facts: []Fact{portFact(FactPortNumber, dst, q.Name)}}
+	}
+	return np.Port, match{is: triOf(np.Port != 0)}
+}
+
+// String renders the block as "cidr" or "cidr except a, b".
+func (b *ipBlock) String() string {
+	s := b.cidr.String()
+	if len(b.except) > 0 {
+		ex := make([]string, len(b.except))
+		for i, x := range b.except {
+			ex[i] = x.String()
+		}
+		s += " except " + strings.Join(ex, ", ")
+	}
+	return s
 }

@@ -44,10 +44,17 @@ const NamespaceNameLabel = "kubernetes.io/metadata.name"
 type Namespace struct {
 	Name   string
 	Labels map[string]string
+	// Open is set when the labels are only partly known: the keys of Labels
+	// are facts, any other label (kubernetes.io/metadata.name included,
+	// unless Labels holds it) may or may not be there, so a
+	// namespaceSelector naming one matches "unknown". Namespaces read from
+	// YAML or a cluster are never open.
+	Open bool
 }
 
 // NamedPort is a container port of a pod. Name may be empty; Port may be 0
-// when only the name is known (perimeter's named target ports).
+// when only the name is known (perimeter's named target ports): on a pod
+// with PortsOpen that number is unknown, otherwise it matches no number.
 type NamedPort struct {
 	Name     string
 	Port     int32
@@ -61,6 +68,13 @@ type Pod struct {
 	Labels    map[string]string
 	IPs       []netip.Addr
 	Ports     []NamedPort
+	// PortsOpen is set when the pod's container ports are only partly
+	// known: it may have named ports besides Ports, and a port of Ports
+	// numbered 0 has an unknown number.
+	PortsOpen bool
+	// IPsUnknown is set when the pod's addresses are not known (IPs is then
+	// ignored): whether an ipBlock contains them is unknown.
+	IPsUnknown bool
 }
 
 // Key is "namespace/name".
@@ -147,6 +161,10 @@ type RuleRef struct {
 	Rule      int
 	Peer      int
 	Port      int
+	// PodByIPBlock is set when the peer is an ipBlock that admitted a pod
+	// by its IP: whether ipBlocks apply to pod traffic is
+	// implementation-defined in Kubernetes.
+	PodByIPBlock bool
 }
 
 // String is e.g. "shop/api-ingress ingress rule 0 (peer 1, port 0)".
@@ -180,11 +198,30 @@ type DirectionVerdict struct {
 	IsolatedBy []PolicyRef
 	// AllowedBy lists every rule admitting the connection, sorted.
 	AllowedBy []RuleRef
+	// Undecided lists the rules that may admit the connection, depending
+	// on facts the evaluator does not have; empty when AllowedBy is not.
+	Undecided []RuleRef
+	// Facts are the missing facts Undecided depends on.
+	Facts []Fact
 }
 
 // Allowed reports whether this direction lets the connection through.
 func (d DirectionVerdict) Allowed() bool {
 	return !d.Applies || !d.Isolated || len(d.AllowedBy) > 0
+}
+
+// Unknown reports whether this direction's outcome depends on missing
+// facts: no rule surely admits the connection, but some may.
+func (d DirectionVerdict) Unknown() bool { return !d.Allowed() && len(d.Undecided) > 0 }
+
+func (d DirectionVerdict) state() tri {
+	switch {
+	case d.Allowed():
+		return yes
+	case d.Unknown():
+		return maybe
+	}
+	return no
 }
 
 // Verdict is the answer for one connection.
@@ -197,6 +234,35 @@ type Verdict struct {
 	// Unresolved is set when a named Port does not exist on the destination:
 	// there is nothing to connect to, and the connection is denied.
 	Unresolved bool
-	Egress     DirectionVerdict // the source's egress
-	Ingress    DirectionVerdict // the destination's ingress
+	// Unknown is set when the answer depends on facts the evaluator does
+	// not have (Facts): neither allowed nor denied. Only pods and
+	// namespaces with open facts (perimeter's representative pods) lead to
+	// it; over objects from YAML or a cluster every verdict is definite.
+	Unknown bool
+	// Facts lists the missing facts behind Unknown (or behind the unknown
+	// pairs Pairs counts), deduplicated, in the order found (egress, then
+	// ingress).
+	Facts   []Fact
+	Egress  DirectionVerdict // the source's egress
+	Ingress DirectionVerdict // the destination's ingress
+	// Pairs counts, when the ends stand for several live pods, the pod
+	// pairs evaluated by outcome; the verdict is then a sample: a denied
+	// pair if any, else an unknown one, else the first. Zero otherwise.
+	Pairs PairCounts
+	// NoPods names the ends (live mode) that no pod of the cluster
+	// matches, evaluated for a representative pod instead.
+	NoPods []string
+}
+
+// pairCounts is Pairs, or the verdict itself counted as one pair.
+func (v Verdict) pairCounts() PairCounts {
+	switch {
+	case v.Pairs.Total() > 0:
+		return v.Pairs
+	case v.Unknown:
+		return PairCounts{Unknown: 1}
+	case v.Allowed:
+		return PairCounts{Allowed: 1}
+	}
+	return PairCounts{Denied: 1}
 }

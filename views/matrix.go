@@ -13,13 +13,22 @@ import (
 
 // MatrixText writes a reachability matrix as a grid: one row per source,
 // one numbered column per destination (listed below the grid with the
-// port it is probed on); Y is allowed, . denied, - not evaluated.
+// port it is probed on); Y is allowed, . denied, ? unknown, - not
+// evaluated. Unknown cells are listed below with the facts that would
+// settle them.
 func MatrixText(w io.Writer, m reach.Matrix) {
 	width := 0
 	for _, r := range m.Rows {
 		width = max(width, len(r.Label))
 	}
-	fmt.Fprintf(w, "Reachability (rows: from; columns: to, on the port listed below; Y allowed, . denied)\n\n")
+	legend := "Y allowed, . denied"
+	if hasUnknown(m) {
+		legend += ", ? unknown"
+	}
+	if hasMixed(m) {
+		legend += ", ~ allowed for some pods only"
+	}
+	fmt.Fprintf(w, "Reachability (rows: from; columns: to, on the port listed below; %s)\n\n", legend)
 	fmt.Fprintf(w, "%-*s", width+2, "")
 	for j := range m.Cols {
 		fmt.Fprintf(w, "%5s", fmt.Sprintf("[%d]", j+1))
@@ -36,12 +45,60 @@ func MatrixText(w io.Writer, m reach.Matrix) {
 	for j, c := range m.Cols {
 		fmt.Fprintf(w, "%5s %s on %s\n", fmt.Sprintf("[%d]", j+1), c.Label, c.Ports)
 	}
+	writeUnknownCells(w, m)
+}
+
+func hasMixed(m reach.Matrix) bool {
+	for _, line := range m.Cells {
+		for _, v := range line {
+			if v != nil && v.Pairs.Mixed() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasUnknown(m reach.Matrix) bool {
+	for _, line := range m.Cells {
+		for _, v := range line {
+			if v != nil && v.Unknown {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// writeUnknownCells lists each unknown cell with what is not known and how
+// to settle it.
+func writeUnknownCells(w io.Writer, m reach.Matrix) {
+	if !hasUnknown(m) {
+		return
+	}
+	fmt.Fprintln(w, "\n? unknown: the verdict depends on facts the intent does not hold")
+	for i, r := range m.Rows {
+		for j := range m.Cols {
+			v := m.Cells[i][j]
+			if v == nil || !v.Unknown {
+				continue
+			}
+			fmt.Fprintf(w, "  %s -> [%d]: %s\n", r.Label, j+1, FactList(v.Facts))
+			for _, s := range Settle(*v) {
+				fmt.Fprintf(w, "      to settle it: %s\n", s)
+			}
+		}
+	}
 }
 
 func cellMark(v *reach.Verdict) string {
 	switch {
 	case v == nil:
 		return "-"
+	case v.Pairs.Mixed():
+		return "~"
+	case v.Unknown:
+		return "?"
 	case v.Allowed:
 		return "Y"
 	}
@@ -50,7 +107,8 @@ func cellMark(v *reach.Verdict) string {
 
 // MatrixDOT writes a reachability matrix as a Graphviz digraph: one node
 // per workload, grouped by namespace, and one edge per allowed connection,
-// labelled with its port.
+// labelled with its port (dashed, "unknown", where the verdict is; dotted,
+// "some pods", where only some pod pairs are allowed).
 func MatrixDOT(w io.Writer, m reach.Matrix) {
 	nodes := matrixNodes(m)
 	fmt.Fprintln(w, "digraph reachability {")
@@ -78,8 +136,14 @@ func MatrixDOT(w io.Writer, m reach.Matrix) {
 	}
 	for i, r := range m.Rows {
 		for j, c := range m.Cols {
-			if v := m.Cells[i][j]; v != nil && v.Allowed {
+			v := m.Cells[i][j]
+			switch {
+			case v != nil && v.Allowed:
 				fmt.Fprintf(w, "  %s -> %s [label=%s];\n", dotQuote(r.Label), dotQuote(c.Label), dotQuote(c.Ports.String()))
+			case v != nil && v.Unknown:
+				fmt.Fprintf(w, "  %s -> %s [label=%s, style=dashed];\n", dotQuote(r.Label), dotQuote(c.Label), dotQuote(c.Ports.String()+" unknown"))
+			case v != nil && v.Pairs.Mixed():
+				fmt.Fprintf(w, "  %s -> %s [label=%s, style=dotted];\n", dotQuote(r.Label), dotQuote(c.Label), dotQuote(c.Ports.String()+" some pods"))
 			}
 		}
 	}

@@ -39,8 +39,12 @@ func RuleLabel(e *reach.Engine, r reach.RuleRef) string {
 	return fmt.Sprintf("%s %s rule %d", PolicyLabel(e, r.Policy), strings.ToLower(string(r.Direction)), r.Rule)
 }
 
+// ipBlockNote qualifies a rule that admitted a pod by an ipBlock.
+const ipBlockNote = " (an ipBlock matching a pod IP: whether ipBlocks apply to pod traffic is implementation-defined in Kubernetes)"
+
 // ReachReason is a one-line reason for a verdict: which policy and rule
-// allowed it, or which direction has no rule admitting it.
+// allowed it, which direction has no rule admitting it, or, when unknown,
+// which rules may admit it and the facts that would settle it.
 func ReachReason(e *reach.Engine, v reach.Verdict) string {
 	switch {
 	case v.Loopback:
@@ -57,11 +61,54 @@ func ReachReason(e *reach.Engine, v reach.Verdict) string {
 			parts = append(parts, s)
 		}
 	}
-	verdict := "denied"
-	if v.Allowed {
-		verdict = "allowed"
+	if v.Unknown || v.Pairs.Unknown > 0 {
+		parts = append(parts, FactList(v.Facts))
 	}
-	return verdict + ": " + strings.Join(parts, "; ")
+	return strings.ToLower(Verdict(v)) + ": " + strings.Join(parts, "; ") + liveNotes(v)
+}
+
+// liveNotes qualifies a verdict over live pods: how many pod pairs it
+// covers, and which ends no pod matches.
+func liveNotes(v reach.Verdict) string {
+	var notes []string
+	if c := v.Pairs; c.Total() > 1 {
+		n := fmt.Sprintf("%d pod pair(s): %d allowed, %d denied", c.Total(), c.Allowed, c.Denied)
+		if c.Unknown > 0 {
+			n += fmt.Sprintf(", %d unknown", c.Unknown)
+		}
+		notes = append(notes, n+fmt.Sprintf("; shown: %s -> %s", v.From, v.To))
+	}
+	for _, e := range v.NoPods {
+		notes = append(notes, fmt.Sprintf("no pod in the cluster matches %s: evaluated for a representative pod", e))
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(notes, "; ") + "]"
+}
+
+// FactList joins what is not known, e.g. `namespace "tools": whether it
+// has label team is not known`.
+func FactList(fs []reach.Fact) string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.String()
+	}
+	return strings.Join(out, "; ")
+}
+
+// Settle lists how to supply each missing fact of a verdict (deduplicated,
+// in order).
+func Settle(v reach.Verdict) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range v.Facts {
+		if f.Settle != "" && !seen[f.Settle] {
+			seen[f.Settle] = true
+			out = append(out, f.Settle)
+		}
+	}
+	return out
 }
 
 func directionReason(e *reach.Engine, dir string, d reach.DirectionVerdict) string {
@@ -72,6 +119,8 @@ func directionReason(e *reach.Engine, dir string, d reach.DirectionVerdict) stri
 		return dir + " open (no policy isolates it)"
 	case d.Allowed():
 		return dir + " by " + ruleList(e, d.AllowedBy)
+	case d.Unknown():
+		return fmt.Sprintf("%s only if %s admits it", dir, ruleList(e, d.Undecided))
 	}
 	return fmt.Sprintf("no %s rule admits it (isolated by %s)", dir, policyList(e, d.IsolatedBy))
 }
@@ -80,6 +129,9 @@ func ruleList(e *reach.Engine, rules []reach.RuleRef) string {
 	out := make([]string, len(rules))
 	for i, r := range rules {
 		out[i] = RuleLabel(e, r)
+		if r.PodByIPBlock {
+			out[i] += ipBlockNote
+		}
 	}
 	return strings.Join(out, " and ")
 }
@@ -92,12 +144,26 @@ func policyList(e *reach.Engine, refs []reach.PolicyRef) string {
 	return strings.Join(out, ", ")
 }
 
-// Verdict renders ALLOWED or DENIED.
-func Verdict(allowed bool) string {
-	if allowed {
+// Verdict renders ALLOWED, DENIED or UNKNOWN.
+func Verdict(v reach.Verdict) string {
+	switch {
+	case v.Unknown:
+		return "UNKNOWN"
+	case v.Allowed:
 		return "ALLOWED"
 	}
 	return "DENIED"
+}
+
+// directionState renders a direction's outcome in lower case.
+func directionState(d reach.DirectionVerdict) string {
+	switch {
+	case d.Allowed():
+		return "allowed"
+	case d.Unknown():
+		return "unknown"
+	}
+	return "denied"
 }
 
 // WriteReachExplanation writes the chain of reasons behind a verdict: each
@@ -105,7 +171,10 @@ func Verdict(allowed bool) string {
 // connection or the fact that none does.
 func WriteReachExplanation(w io.Writer, e *reach.Engine, v reach.Verdict, describe Describer) {
 	from, to := describe(v.From), describe(v.To)
-	fmt.Fprintf(w, "%s -> %s on %s: %s\n\n", from, to, v.Port, Verdict(v.Allowed))
+	fmt.Fprintf(w, "%s -> %s on %s: %s\n\n", from, to, v.Port, Verdict(v))
+	if v.Pairs.Mixed() {
+		fmt.Fprintf(w, "  Some pod pairs are allowed and others denied; shown: a denied pair.\n\n")
+	}
 	switch {
 	case v.Loopback:
 		fmt.Fprintln(w, "  A pod's traffic to itself is never blocked by NetworkPolicy.")
@@ -116,6 +185,29 @@ func WriteReachExplanation(w io.Writer, e *reach.Engine, v reach.Verdict, descri
 	}
 	writeDirection(w, e, "Egress", "from", from, v.Egress, to, v.Port)
 	writeDirection(w, e, "Ingress", "to", to, v.Ingress, from, v.Port)
+	writeUnknown(w, v)
+	if n := liveNotes(v); n != "" {
+		fmt.Fprintf(w, "Pod pairs: %s\n", strings.Trim(n, " []"))
+	}
+}
+
+// writeUnknown lists the facts an unknown verdict depends on and how to
+// settle each.
+func writeUnknown(w io.Writer, v reach.Verdict) {
+	switch {
+	case v.Unknown:
+		fmt.Fprintln(w, "Unknown, because the intent does not say:")
+	case v.Pairs.Unknown > 0:
+		fmt.Fprintln(w, "Unknown for some pod pairs, because the intent does not say:")
+	default:
+		return
+	}
+	for _, f := range v.Facts {
+		fmt.Fprintf(w, "  %s\n", f)
+		if f.Settle != "" {
+			fmt.Fprintf(w, "    to settle it: %s\n", f.Settle)
+		}
+	}
 }
 
 func writeDirection(w io.Writer, e *reach.Engine, dir, prep, subject string, d reach.DirectionVerdict, other string, port reach.Port) {
@@ -128,17 +220,23 @@ func writeDirection(w io.Writer, e *reach.Engine, dir, prep, subject string, d r
 		fmt.Fprintf(w, "%s %s %s: allowed\n  no NetworkPolicy selects it for %s, so all %s is open\n", dir, prep, subject, lower, lower)
 		return
 	}
-	fmt.Fprintf(w, "%s %s %s: %s\n  isolated for %s by:\n", dir, prep, subject, strings.ToLower(Verdict(d.Allowed())), lower)
+	fmt.Fprintf(w, "%s %s %s: %s\n  isolated for %s by:\n", dir, prep, subject, directionState(d), lower)
 	for _, r := range d.IsolatedBy {
 		fmt.Fprintf(w, "    NetworkPolicy %s\n", PolicyLabel(e, r))
 	}
-	if !d.Allowed() {
+	switch {
+	case d.Unknown():
+		fmt.Fprintf(w, "  no %s rule of these policies surely admits %s on %s; these may, depending on facts listed below:\n", lower, other, port)
+		for _, r := range d.Undecided {
+			fmt.Fprintf(w, "    NetworkPolicy %s\n", ruleDetail(e, r))
+		}
+	case !d.Allowed():
 		fmt.Fprintf(w, "  no %s rule of these policies admits %s on %s\n", lower, other, port)
-		return
-	}
-	fmt.Fprintln(w, "  admitted by:")
-	for _, r := range d.AllowedBy {
-		fmt.Fprintf(w, "    NetworkPolicy %s\n", ruleDetail(e, r))
+	default:
+		fmt.Fprintln(w, "  admitted by:")
+		for _, r := range d.AllowedBy {
+			fmt.Fprintf(w, "    NetworkPolicy %s\n", ruleDetail(e, r))
+		}
 	}
 }
 
@@ -151,5 +249,9 @@ func ruleDetail(e *reach.Engine, r reach.RuleRef) string {
 	if r.Port >= 0 {
 		port = fmt.Sprintf("port %d", r.Port)
 	}
-	return s + " (" + peer + ", " + port + ")"
+	s += " (" + peer + ", " + port + ")"
+	if r.PodByIPBlock {
+		s += ipBlockNote
+	}
+	return s
 }

@@ -19,6 +19,7 @@ type explainFlags struct {
 
 func newExplain() *cobra.Command {
 	var f compileFlags
+	var lf liveFlags
 	var x explainFlags
 	cmd := &cobra.Command{
 		Use:   "explain [DIR] (--from X --to Y [--port P] | --url URL)",
@@ -35,6 +36,12 @@ cidr("8.8.8.8/32"), or gateway.NAME for a gateway's data-plane pods (var.*
 and local.* are not available). --port is one port as in a check ("443/tcp",
 "53/udp", "metrics"); it defaults to the destination service's target port.
 
+The verdict is UNKNOWN when it depends on a fact the intent does not hold
+(an unmanaged namespace's labels, the pods' named ports, pod IPs); the
+facts, and how to settle each, are listed. With --live the endpoints stand
+for the cluster's real pods (every pair is evaluated; a pair is shown),
+with the cluster's namespaces and NetworkPolicies.
+
 With --url, explain instead finds, for each gateway, the HTTPRoute rule
 answering the request (Gateway API precedence; rules matching on headers or
 query parameters are skipped) and whether the gateway's data plane may reach
@@ -47,7 +54,7 @@ each backend on its pod port.`,
 			if x.url == "" && (x.from == "" || x.to == "") {
 				return fmt.Errorf("explain needs --from and --to, or --url")
 			}
-			in, src, w, err := loadReach(cmd, dirArg(args), f)
+			in, src, w, err := loadReach(cmd, dirArg(args), f, lf)
 			if err != nil {
 				return err
 			}
@@ -64,6 +71,7 @@ each backend on its pod port.`,
 		},
 	}
 	f.register(cmd)
+	lf.register(cmd)
 	cmd.Flags().StringVar(&x.from, "from", "", "source endpoint expression (required)")
 	cmd.Flags().StringVar(&x.to, "to", "", "destination endpoint expression (required)")
 	cmd.Flags().StringVar(&x.port, "port", "", "destination port, e.g. 443/tcp (default: the destination service's target port)")

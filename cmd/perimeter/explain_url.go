@@ -79,7 +79,7 @@ func writeBackends(out io.Writer, in *hclspec.Intent, w *reach.Intent, g *hclspe
 		ports, _ := reach.PortsFor(hclspec.PortSpec{}, e)
 		to, _ := w.Peer(e)
 		v := w.Evaluate(w.GatewayPeer(g), to, ports.Ports()[0])
-		fmt.Fprintf(out, "    -> service.%s (weight %d) on %s: %s\n       %s\n", s.Label, weight, v.Port, views.Verdict(v.Allowed),
+		fmt.Fprintf(out, "    -> service.%s (weight %d) on %s: %s\n       %s\n", s.Label, weight, v.Port, views.Verdict(v),
 			views.ReachReason(w.Engine, v))
 		if t := s.BackendTLS; t != nil {
 			ca := "the CA in ConfigMap " + strings.Join(t.CACertificates, ", ")

@@ -12,6 +12,7 @@ import (
 
 func newMatrix() *cobra.Command {
 	var f compileFlags
+	var lf liveFlags
 	var namespace, format string
 	cmd := &cobra.Command{
 		Use:   "matrix [DIR]",
@@ -22,6 +23,11 @@ gateways' data planes, the services, the other sources of allow blocks)
 against every destination (the services on their target port, the IP blocks
 of allow blocks on the allow's first port).
 
+A cell is Y (allowed), . (denied), ? (unknown: it depends on a fact the
+intent does not hold, listed below the grid) or, with --live, ~ (allowed
+for some of the pods only). With --live the endpoints stand for the
+cluster's real pods, with its namespaces and NetworkPolicies.
+
 --format text (default) prints a grid; dot prints a Graphviz digraph with an
 edge per allowed connection; svg renders that with Graphviz's dot, which
 must be installed. --namespace keeps the workloads of one namespace (with
@@ -31,7 +37,7 @@ the gateways and external ends).`,
 			if format != "text" && format != "dot" && format != "svg" {
 				return fmt.Errorf("--format must be text, dot or svg, not %q", format)
 			}
-			_, _, w, err := loadReach(cmd, dirArg(args), f)
+			_, _, w, err := loadReach(cmd, dirArg(args), f, lf)
 			if err != nil {
 				return err
 			}
@@ -53,6 +59,7 @@ the gateways and external ends).`,
 		},
 	}
 	f.register(cmd)
+	lf.register(cmd)
 	cmd.Flags().StringVar(&namespace, "namespace", "", "only the workloads of this namespace")
 	cmd.Flags().StringVar(&format, "format", "text", "text, dot or svg")
 	return cmd

@@ -52,7 +52,7 @@ file:line:col. With --all-envs it checks every declared environment.`,
 					summarize(cmd.ErrOrStderr(), diags)
 					continue
 				}
-				if !validateChecks(cmd.OutOrStdout(), in, src) {
+				if !validateChecks(cmd.OutOrStdout(), in, src, strict) {
 					failed = true
 					continue
 				}
