@@ -61,6 +61,9 @@ type Request struct {
 	Target         string
 	// Desired are the objects the intent compiles to (nil to destroy all).
 	Desired []*unstructured.Unstructured
+	// Namespaces are the namespace blocks (nil to destroy all, or when
+	// planning against rendered manifests, which hold no namespaces).
+	Namespaces []Namespace
 	// Kinds are every kind the stack may own, to find objects to delete.
 	Kinds []schema.GroupVersionKind
 	// OwnerSelector is the label selector of the objects the stack owns.
@@ -111,25 +114,41 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	} else {
 		problems = append(problems, ps...)
 	}
+	nsp, err := planNamespaces(ctx, r, req, owned)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, nsp.problems...)
+	p.Namespaces = nsp.notes
+	desired := append(slices.Clone(nsp.desired), req.Desired...)
 	dry, _ := r.(DryRunner)
 	whole := isRendered(r)
 	p.Offline = whole
 	wanted := map[string]bool{}
-	changes := make([]Change, len(req.Desired))
-	probs := make([]*Problem, len(req.Desired))
+	changes := make([]Change, len(desired))
+	probs := make([]*Problem, len(desired))
 	// Objects are planned concurrently (dry-runs are one request each);
-	// results keep the order of Desired.
+	// results keep the order of desired.
 	sem := make(chan struct{}, planConcurrency)
 	var wg sync.WaitGroup
-	for i, obj := range req.Desired {
+	for i, obj := range desired {
 		wanted[key(obj)] = true
+		live, adopted := owned[key(obj)], nsp.adopted[key(obj)]
+		if live == nil {
+			live = adopted
+		}
+		objDry := dry
+		if nsp.created[obj.GetNamespace()] {
+			objDry = nil // its namespace does not exist yet: the server cannot dry-run it
+		}
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int, obj *unstructured.Unstructured) {
+		go func(i int, obj, live *unstructured.Unstructured) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			changes[i], probs[i] = planObject(ctx, dry, whole, stamp(obj), owned[key(obj)])
-		}(i, obj)
+			changes[i], probs[i] = planObject(ctx, objDry, whole, stamp(obj), live)
+			changes[i].Adopt = adopted != nil
+		}(i, obj, live)
 	}
 	wg.Wait()
 	for i := range changes {
@@ -139,7 +158,9 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 		}
 		p.Changes = append(p.Changes, changes[i])
 	}
-	p.Changes = append(p.Changes, deletions(owned, wanted)...)
+	dels, left := leaveNonEmpty(ctx, r, req, deletions(owned, wanted))
+	p.Changes = append(p.Changes, dels...)
+	p.Namespaces = append(p.Namespaces, left...)
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}

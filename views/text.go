@@ -40,6 +40,7 @@ func Text(w io.Writer, p *plan.Plan, s Style) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Stack %q%s, planned against %s.\n\n", p.Stack, envSuffix(p.Environment), p.Target)
 	writeBoundary(&b, p, s)
+	writeNamespaces(&b, p, s)
 	for _, c := range p.Changes {
 		writeChange(&b, c, s)
 	}
@@ -102,6 +103,9 @@ func writeChange(b *strings.Builder, c plan.Change, s Style) {
 	verb, ok := verbs[c.Action]
 	if !ok {
 		return
+	}
+	if c.Adopt {
+		verb = "will be adopted (updated in-place; it becomes a member of the stack)"
 	}
 	src := c.Source
 	switch {

@@ -1,0 +1,156 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/perimeter-dev/perimeter/ownership"
+)
+
+// Namespace is a namespace block as planning needs it. Whether the stack
+// creates it, adopts it or only uses it depends on the live cluster, so it
+// is decided here and not when the intent is compiled.
+type Namespace struct {
+	// Object is the Namespace apply sends when the stack creates or adopts
+	// it: declared labels, ownership labels, origin annotations.
+	Object *unstructured.Unstructured
+	// Create is false when a missing namespace is an error (create = false).
+	Create bool
+	// Adopt makes an existing namespace the stack did not create a member.
+	Adopt bool
+}
+
+// NamespaceState says why the plan leaves a namespace as it is.
+type NamespaceState string
+
+// Namespace states.
+const (
+	// NotOwned: the namespace exists and the stack did not create it; it
+	// is used as it is, never labelled, taken over or deleted.
+	NotOwned NamespaceState = "exists, not owned"
+	// Left: the stack owns the namespace and no longer wants it, but it
+	// holds objects the stack does not own, so it is not deleted.
+	Left NamespaceState = "left"
+)
+
+// NamespaceNote is a namespace the plan uses or leaves without changing it.
+type NamespaceNote struct {
+	Name   string         `json:"name"`
+	State  NamespaceState `json:"state"`
+	Detail string         `json:"detail,omitempty"`
+	Source string         `json:"source,omitempty"` // file:line of the namespace block
+	Block  string         `json:"block,omitempty"`
+	// UID is the namespace as it was read (NotOwned): apply refuses the
+	// plan if it has been deleted or replaced since.
+	UID string `json:"uid,omitempty"`
+}
+
+// NamespaceGVK is the kind of namespaces.
+var NamespaceGVK = schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
+
+// namespacePlan is what planning the namespace blocks decided.
+type namespacePlan struct {
+	// desired are the namespaces planned like any other object: owned
+	// ones, ones to create and ones to adopt.
+	desired []*unstructured.Unstructured
+	adopted map[string]*unstructured.Unstructured // key -> the live namespace taken over
+	created map[string]bool                       // names of the namespaces the plan creates
+	notes   []NamespaceNote
+	// problems are missing create = false namespaces and refused adoptions.
+	problems []Problem
+}
+
+// planNamespaces decides, for each namespace block, whether the plan
+// creates, adopts, updates or only uses its namespace. It costs one LIST
+// of namespaces, and none when the stack owns them all.
+func planNamespaces(ctx context.Context, r Reader, req Request, owned map[string]*unstructured.Unstructured) (*namespacePlan, error) {
+	np := &namespacePlan{adopted: map[string]*unstructured.Unstructured{}, created: map[string]bool{}}
+	var live map[string]*unstructured.Unstructured
+	for _, ns := range req.Namespaces {
+		obj := ns.Object
+		if owned[key(obj)] != nil {
+			np.desired = append(np.desired, obj)
+			continue
+		}
+		if live == nil {
+			var err error
+			if live, err = listNamespaces(ctx, r); err != nil {
+				return nil, err
+			}
+		}
+		cur := live[obj.GetName()]
+		switch {
+		case cur == nil && !ns.Create:
+			np.problems = append(np.problems, nsProblem(obj, "does not exist, and the namespace block says create = false: it must be created by whoever owns it (or remove create = false to let the stack create it)."))
+		case cur == nil:
+			np.desired = append(np.desired, obj)
+			np.created[obj.GetName()] = true
+		case ns.Adopt && cur.GetLabels()[ownership.LabelApplySetPartOf] != "":
+			np.problems = append(np.problems, nsProblem(obj, fmt.Sprintf("already belongs to an ApplySet (%s=%s%s); adopt never takes over a namespace another stack or tool owns.",
+				ownership.LabelApplySetPartOf, cur.GetLabels()[ownership.LabelApplySetPartOf], stackOf(cur))))
+		case ns.Adopt:
+			np.desired = append(np.desired, obj)
+			np.adopted[key(obj)] = cur
+		default:
+			np.notes = append(np.notes, NamespaceNote{Name: obj.GetName(), State: NotOwned, UID: string(cur.GetUID()),
+				Source: annotation(obj, ownership.AnnotationSource), Block: annotation(obj, ownership.AnnotationBlock),
+				Detail: notOwnedDetail(obj, cur)})
+		}
+	}
+	return np, nil
+}
+
+func nsProblem(obj *unstructured.Unstructured, detail string) Problem {
+	return Problem{Object: id(obj), Source: annotation(obj, ownership.AnnotationSource),
+		Block: annotation(obj, ownership.AnnotationBlock), Detail: detail}
+}
+
+func stackOf(obj *unstructured.Unstructured) string {
+	if st := obj.GetLabels()[ownership.LabelStack]; st != "" {
+		return fmt.Sprintf(", stack %q", st)
+	}
+	return ""
+}
+
+// listNamespaces reads every namespace, by name.
+func listNamespaces(ctx context.Context, r Reader) (map[string]*unstructured.Unstructured, error) {
+	objs, err := r.List(ctx, NamespaceGVK, "", "")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*unstructured.Unstructured, len(objs))
+	for _, o := range objs {
+		out[o.GetName()] = o
+	}
+	return out, nil
+}
+
+// notOwnedDetail says how the namespace is used, and which declared labels
+// it lacks: namespaces({...}) selectors in the intent assume them, and the
+// stack will not set them without adopt = true.
+func notOwnedDetail(desired, live *unstructured.Unstructured) string {
+	detail := "used as it is: never labelled, taken over or deleted (adopt = true makes it a member)"
+	var missing []string
+	for k, v := range desired.GetLabels() {
+		if isOwnershipLabel(k) {
+			continue
+		}
+		if got, ok := live.GetLabels()[k]; !ok || got != v {
+			missing = append(missing, k+"="+v)
+		}
+	}
+	if len(missing) == 0 {
+		return detail
+	}
+	sort.Strings(missing)
+	return detail + "; it lacks the declared labels " + strings.Join(missing, ", ")
+}
+
+func isOwnershipLabel(k string) bool {
+	return k == ownership.LabelManagedBy || k == ownership.LabelStack || k == ownership.LabelApplySetPartOf
+}
