@@ -81,12 +81,11 @@ func CheckCurrent(ctx context.Context, r Reader, p *Plan, kinds []schema.GroupVe
 // not own (used as they are, or adopted) and about those it deletes.
 func namespacesCurrent(ctx context.Context, r Reader, p *Plan, ownerSelector string) ([]string, error) {
 	var reasons []string
-	var live map[string]*unstructured.Unstructured
+	live := &namespaceCache{r: r}
 	for _, c := range p.Changes {
-		if c.Kind != NamespaceGVK.Kind || (!c.Adopt && c.Action != Delete) {
-			continue
-		}
-		if c.Action == Delete {
+		switch {
+		case c.Kind != NamespaceGVK.Kind:
+		case c.Action == Delete:
 			held, err := foreign(ctx, r, p.Stack, p.StateNamespace, ownerSelector, c.Name)
 			if err != nil {
 				return nil, err
@@ -94,27 +93,22 @@ func namespacesCurrent(ctx context.Context, r Reader, p *Plan, ownerSelector str
 			if len(held) > 0 {
 				reasons = append(reasons, fmt.Sprintf("%s now holds objects this stack does not own (%s)", c.ID(), strings.Join(held, ", ")))
 			}
-			continue
-		}
-		if live == nil {
-			var err error
-			if live, err = listNamespaces(ctx, r); err != nil {
+		case c.Adopt:
+			cur, err := live.get(ctx, c.Name)
+			if err != nil {
 				return nil, err
 			}
+			reasons = append(reasons, compareLive(c.ID(), c.Live, cur)...)
 		}
-		reasons = append(reasons, compareLive(c.ID(), c.Live, live[c.Name])...)
 	}
 	for _, n := range p.Namespaces {
 		if n.UID == "" {
 			continue
 		}
-		if live == nil {
-			var err error
-			if live, err = listNamespaces(ctx, r); err != nil {
-				return nil, err
-			}
+		cur, err := live.get(ctx, n.Name)
+		if err != nil {
+			return nil, err
 		}
-		cur := live[n.Name]
 		if cur == nil || string(cur.GetUID()) != n.UID {
 			reasons = append(reasons, "Namespace "+n.Name+" was deleted or replaced since the plan was made")
 		}

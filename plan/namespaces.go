@@ -70,21 +70,24 @@ type namespacePlan struct {
 // of namespaces, and none when the stack owns them all.
 func planNamespaces(ctx context.Context, r Reader, req Request, owned map[string]*unstructured.Unstructured) (*namespacePlan, error) {
 	np := &namespacePlan{adopted: map[string]*unstructured.Unstructured{}, created: map[string]bool{}}
-	var live map[string]*unstructured.Unstructured
+	live := &namespaceCache{r: r}
 	for _, ns := range req.Namespaces {
 		obj := ns.Object
-		if owned[key(obj)] != nil {
+		if cur := owned[key(obj)]; cur != nil {
+			if cur.GetDeletionTimestamp() != nil {
+				np.problems = append(np.problems, nsProblem(obj, terminating))
+				continue
+			}
 			np.desired = append(np.desired, obj)
 			continue
 		}
-		if live == nil {
-			var err error
-			if live, err = listNamespaces(ctx, r); err != nil {
-				return nil, err
-			}
+		cur, err := live.get(ctx, obj.GetName())
+		if err != nil {
+			return nil, err
 		}
-		cur := live[obj.GetName()]
 		switch {
+		case cur != nil && cur.GetDeletionTimestamp() != nil:
+			np.problems = append(np.problems, nsProblem(obj, terminating))
 		case cur == nil && !ns.Create:
 			np.problems = append(np.problems, nsProblem(obj, "does not exist, and the namespace block says create = false: it must be created by whoever owns it (or remove create = false to let the stack create it)."))
 		case cur == nil:
@@ -105,6 +108,10 @@ func planNamespaces(ctx context.Context, r Reader, req Request, owned map[string
 	return np, nil
 }
 
+// terminating explains why nothing can be planned into a namespace being
+// deleted: the API server refuses new objects in it.
+const terminating = "is being deleted, and the API server accepts no new objects in it; plan again once it is gone (the stack then creates it anew, unless create = false)."
+
 func nsProblem(obj *unstructured.Unstructured, detail string) Problem {
 	return Problem{Object: id(obj), Source: annotation(obj, ownership.AnnotationSource),
 		Block: annotation(obj, ownership.AnnotationBlock), Detail: detail}
@@ -115,6 +122,22 @@ func stackOf(obj *unstructured.Unstructured) string {
 		return fmt.Sprintf(", stack %q", st)
 	}
 	return ""
+}
+
+// namespaceCache lists namespaces once, when first asked.
+type namespaceCache struct {
+	r      Reader
+	byName map[string]*unstructured.Unstructured
+}
+
+func (c *namespaceCache) get(ctx context.Context, name string) (*unstructured.Unstructured, error) {
+	if c.byName == nil {
+		var err error
+		if c.byName, err = listNamespaces(ctx, c.r); err != nil {
+			return nil, err
+		}
+	}
+	return c.byName[name], nil
 }
 
 // listNamespaces reads every namespace, by name.
