@@ -154,3 +154,16 @@ func TestNamespacePlanRefusedWhenClusterMoved(t *testing.T) {
 	used.Namespaces[0].UID = "0000"
 	check(used, "Namespace "+s.ns+" was deleted or replaced since the plan was made")
 }
+
+// The ApplySet parent needs its namespace: a missing state namespace that
+// no namespace block creates stops the plan (the fresh-cluster script
+// covers one that a block creates).
+func TestMissingStateNamespaceRefused(t *testing.T) {
+	s := newStack(t)
+	req := s.nsRequest(s.ns, true, false)
+	req.StateNamespace = s.ns + "-state"
+	_, err := plan.Make(context.Background(), s.client, req)
+	if err == nil || !strings.Contains(err.Error(), "Namespace "+req.StateNamespace+": holds the stack's ApplySet parent (state_namespace) but does not exist") {
+		t.Fatalf("plan error = %v", err)
+	}
+}

@@ -105,7 +105,33 @@ func planNamespaces(ctx context.Context, r Reader, req Request, owned map[string
 				Detail: notOwnedDetail(obj, cur)})
 		}
 	}
+	if p, err := stateNamespaceProblem(ctx, r, req, live); err != nil || p != nil {
+		if p != nil {
+			np.problems = append(np.problems, *p)
+		}
+		return np, err
+	}
 	return np, nil
+}
+
+// stateNamespaceProblem refuses a plan whose ApplySet parent would go into
+// a namespace that does not exist and that no namespace block creates:
+// apply could not record the stack's ownership anywhere.
+func stateNamespaceProblem(ctx context.Context, r Reader, req Request, live *namespaceCache) (*Problem, error) {
+	if isRendered(r) || len(req.Desired)+len(req.Namespaces) == 0 {
+		return nil, nil // nothing to apply, or nothing to apply it to
+	}
+	for _, ns := range req.Namespaces {
+		if ns.Object.GetName() == req.StateNamespace {
+			return nil, nil // created, adopted or used like any namespace block
+		}
+	}
+	cur, err := live.get(ctx, req.StateNamespace)
+	if err != nil || cur != nil {
+		return nil, err
+	}
+	return &Problem{Object: "Namespace " + req.StateNamespace,
+		Detail: "holds the stack's ApplySet parent (state_namespace) but does not exist; declare a namespace block for it, so the stack creates it, or create it."}, nil
 }
 
 // terminating explains why nothing can be planned into a namespace being
