@@ -121,42 +121,18 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	problems = append(problems, nsp.problems...)
 	p.Namespaces = nsp.notes
 	desired := append(slices.Clone(nsp.desired), req.Desired...)
-	dry, _ := r.(DryRunner)
-	whole := isRendered(r)
-	p.Offline = whole
-	wanted := map[string]bool{}
-	changes := make([]Change, len(desired))
-	probs := make([]*Problem, len(desired))
-	// Objects are planned concurrently (dry-runs are one request each);
-	// results keep the order of desired.
-	sem := make(chan struct{}, planConcurrency)
-	var wg sync.WaitGroup
-	for i, obj := range desired {
-		wanted[key(obj)] = true
-		live, adopted := owned[key(obj)], nsp.adopted[key(obj)]
-		if live == nil {
-			live = adopted
-		}
-		objDry := dry
-		if nsp.created[obj.GetNamespace()] {
-			objDry = nil // its namespace does not exist yet: the server cannot dry-run it
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, obj, live *unstructured.Unstructured) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			changes[i], probs[i] = planObject(ctx, objDry, whole, stamp(obj), live)
-			changes[i].Adopt = adopted != nil
-		}(i, obj, live)
-	}
-	wg.Wait()
+	p.Offline = isRendered(r)
+	changes, probs := planAll(ctx, r, desired, owned, nsp)
 	for i := range changes {
 		if probs[i] != nil {
 			problems = append(problems, *probs[i])
 			continue
 		}
 		p.Changes = append(p.Changes, changes[i])
+	}
+	wanted := map[string]bool{}
+	for _, obj := range desired {
+		wanted[key(obj)] = true
 	}
 	dels, left := leaveNonEmpty(ctx, r, req, deletions(owned, wanted))
 	p.Changes = append(p.Changes, dels...)
@@ -169,12 +145,44 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 		live = append(live, owned[k])
 	}
 	p.Boundary = boundaryChanges(live, req.Desired)
-	if !whole {
+	if !p.Offline {
 		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// planAll plans each desired object against its live counterpart (owned,
+// or a namespace being adopted). Objects are planned concurrently (dry-runs
+// are one request each); results keep the order of desired.
+func planAll(ctx context.Context, r Reader, desired []*unstructured.Unstructured, owned map[string]*unstructured.Unstructured, nsp *namespacePlan) ([]Change, []*Problem) {
+	dry, _ := r.(DryRunner)
+	whole := isRendered(r)
+	changes := make([]Change, len(desired))
+	probs := make([]*Problem, len(desired))
+	sem := make(chan struct{}, planConcurrency)
+	var wg sync.WaitGroup
+	for i, obj := range desired {
+		live, adopted := owned[key(obj)], nsp.adopted[key(obj)]
+		if live == nil {
+			live = adopted
+		}
+		objDry := dry
+		if nsp.created[obj.GetNamespace()] {
+			objDry = nil // its namespace does not exist yet: the server cannot dry-run it
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			changes[i], probs[i] = planObject(ctx, objDry, whole, stamp(obj), live)
+			changes[i].Adopt = adopted != nil
+		}()
+	}
+	wg.Wait()
+	return changes, probs
 }
 
 func key(obj *unstructured.Unstructured) string {

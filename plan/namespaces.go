@@ -72,46 +72,51 @@ func planNamespaces(ctx context.Context, r Reader, req Request, owned map[string
 	np := &namespacePlan{adopted: map[string]*unstructured.Unstructured{}, created: map[string]bool{}}
 	live := &namespaceCache{r: r}
 	for _, ns := range req.Namespaces {
-		obj := ns.Object
-		if cur := owned[key(obj)]; cur != nil {
-			if cur.GetDeletionTimestamp() != nil {
-				np.problems = append(np.problems, nsProblem(obj, terminating))
-				continue
+		cur, isOwned := owned[key(ns.Object)], true
+		if cur == nil {
+			var err error
+			if cur, err = live.get(ctx, ns.Object.GetName()); err != nil {
+				return nil, err
 			}
-			np.desired = append(np.desired, obj)
-			continue
-		}
-		cur, err := live.get(ctx, obj.GetName())
-		if err != nil {
-			return nil, err
+			isOwned = false
 		}
 		switch {
 		case cur != nil && cur.GetDeletionTimestamp() != nil:
-			np.problems = append(np.problems, nsProblem(obj, terminating))
-		case cur == nil && !ns.Create:
-			np.problems = append(np.problems, nsProblem(obj, "does not exist, and the namespace block says create = false: it must be created by whoever owns it (or remove create = false to let the stack create it)."))
-		case cur == nil:
-			np.desired = append(np.desired, obj)
-			np.created[obj.GetName()] = true
-		case ns.Adopt && cur.GetLabels()[ownership.LabelApplySetPartOf] != "":
-			np.problems = append(np.problems, nsProblem(obj, fmt.Sprintf("already belongs to an ApplySet (%s=%s%s); adopt never takes over a namespace another stack or tool owns.",
-				ownership.LabelApplySetPartOf, cur.GetLabels()[ownership.LabelApplySetPartOf], stackOf(cur))))
-		case ns.Adopt:
-			np.desired = append(np.desired, obj)
-			np.adopted[key(obj)] = cur
+			np.problems = append(np.problems, nsProblem(ns.Object, terminating))
+		case isOwned:
+			np.desired = append(np.desired, ns.Object) // planned like any member
 		default:
-			np.notes = append(np.notes, NamespaceNote{Name: obj.GetName(), State: NotOwned, UID: string(cur.GetUID()),
-				Source: annotation(obj, ownership.AnnotationSource), Block: annotation(obj, ownership.AnnotationBlock),
-				Detail: notOwnedDetail(obj, cur)})
+			np.decide(ns, cur)
 		}
 	}
-	if p, err := stateNamespaceProblem(ctx, r, req, live); err != nil || p != nil {
-		if p != nil {
-			np.problems = append(np.problems, *p)
-		}
-		return np, err
+	p, err := stateNamespaceProblem(ctx, r, req, live)
+	if p != nil {
+		np.problems = append(np.problems, *p)
 	}
-	return np, nil
+	return np, err
+}
+
+// decide plans a namespace the stack does not own; cur is nil when it does
+// not exist.
+func (np *namespacePlan) decide(ns Namespace, cur *unstructured.Unstructured) {
+	obj := ns.Object
+	switch {
+	case cur == nil && !ns.Create:
+		np.problems = append(np.problems, nsProblem(obj, "does not exist, and the namespace block says create = false: it must be created by whoever owns it (or remove create = false to let the stack create it)."))
+	case cur == nil:
+		np.desired = append(np.desired, obj)
+		np.created[obj.GetName()] = true
+	case ns.Adopt && cur.GetLabels()[ownership.LabelApplySetPartOf] != "":
+		np.problems = append(np.problems, nsProblem(obj, fmt.Sprintf("already belongs to an ApplySet (%s=%s%s); adopt never takes over a namespace another stack or tool owns.",
+			ownership.LabelApplySetPartOf, cur.GetLabels()[ownership.LabelApplySetPartOf], stackOf(cur))))
+	case ns.Adopt:
+		np.desired = append(np.desired, obj)
+		np.adopted[key(obj)] = cur
+	default:
+		np.notes = append(np.notes, NamespaceNote{Name: obj.GetName(), State: NotOwned, UID: string(cur.GetUID()),
+			Source: annotation(obj, ownership.AnnotationSource), Block: annotation(obj, ownership.AnnotationBlock),
+			Detail: notOwnedDetail(obj, cur)})
+	}
 }
 
 // stateNamespaceProblem refuses a plan whose ApplySet parent would go into
