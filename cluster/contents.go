@@ -2,9 +2,12 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -27,6 +30,16 @@ var ignoredResources = map[schema.GroupResource]bool{
 	{Group: "events.k8s.io", Resource: "events"}: true,
 }
 
+// foreignConcurrency bounds the LISTs in flight when looking into a
+// namespace (clusters with many CRDs serve hundreds of kinds).
+const foreignConcurrency = 8
+
+// namespacedKind is one namespaced kind a namespace may hold.
+type namespacedKind struct {
+	kind string
+	gvr  schema.GroupVersionResource
+}
+
 // Foreign returns objects in namespace that do not match selector, at most
 // one per namespaced kind the cluster serves and lets perimeter list, as
 // "Kind namespace/name", sorted. skip names objects to leave out
@@ -34,32 +47,58 @@ var ignoredResources = map[schema.GroupResource]bool{
 // cannot be discovered or listed is an error: the namespace might hold
 // something, so it must not be deleted.
 func (c *Client) Foreign(ctx context.Context, namespace, selector string, skip []string) ([]string, error) {
+	kinds, err := c.namespacedKinds()
+	if err != nil {
+		return nil, err
+	}
+	found := make([]string, len(kinds))
+	errs := make([]error, len(kinds))
+	sem := make(chan struct{}, foreignConcurrency)
+	var wg sync.WaitGroup
+	for i, k := range kinds {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			name, err := c.firstForeign(ctx, k.gvr, namespace, selector, skipNames(k.kind, k.gvr.GroupResource(), skip))
+			if err != nil {
+				errs[i] = fmt.Errorf("listing %s in namespace %s: %w", k.kind, namespace, err)
+			} else if name != "" {
+				found[i] = k.kind + " " + namespace + "/" + name
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := slices.DeleteFunc(found, func(s string) bool { return s == "" })
+	sort.Strings(out)
+	return out, nil
+}
+
+// namespacedKinds are the listable namespaced kinds discovery reports,
+// without events.
+func (c *Client) namespacedKinds() ([]namespacedKind, error) {
 	lists, err := c.discovery.ServerPreferredNamespacedResources()
 	if err != nil {
 		return nil, fmt.Errorf("discovering the kinds a namespace can hold: %w", err)
 	}
 	lists = discovery.FilteredBy(discovery.SupportsAllVerbs{Verbs: []string{"list"}}, lists)
-	var out []string
+	var out []namespacedKind
 	for _, list := range lists {
 		gv, err := schema.ParseGroupVersion(list.GroupVersion)
 		if err != nil {
 			return nil, err
 		}
 		for _, res := range list.APIResources {
-			gr := gv.WithResource(res.Name).GroupResource()
-			if ignoredResources[gr] || strings.Contains(res.Name, "/") {
-				continue
-			}
-			name, err := c.firstForeign(ctx, gv.WithResource(res.Name), namespace, selector, skipNames(res.Kind, gr, skip))
-			if err != nil {
-				return nil, fmt.Errorf("listing %s in namespace %s: %w", res.Kind, namespace, err)
-			}
-			if name != "" {
-				out = append(out, res.Kind+" "+namespace+"/"+name)
+			gvr := gv.WithResource(res.Name)
+			if !ignoredResources[gvr.GroupResource()] && !strings.Contains(res.Name, "/") {
+				out = append(out, namespacedKind{kind: res.Kind, gvr: gvr})
 			}
 		}
 	}
-	sort.Strings(out)
 	return out, nil
 }
 
