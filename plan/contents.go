@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/perimeter-dev/perimeter/ownership"
@@ -23,7 +24,7 @@ type ContentReader interface {
 func foreign(ctx context.Context, r Reader, stack, stateNamespace, selector, namespace string) ([]string, error) {
 	cr, ok := r.(ContentReader)
 	if !ok {
-		return []string{"(what it holds cannot be read from this target)"}, nil
+		return nil, errors.New("what it holds cannot be read from this target")
 	}
 	var skip []string
 	if namespace == stateNamespace {
@@ -42,20 +43,22 @@ func leaveNonEmpty(ctx context.Context, r Reader, req Request, changes []Change)
 			continue
 		}
 		held, err := foreign(ctx, r, req.Stack, req.StateNamespace, req.OwnerSelector, c.Name)
-		if err != nil {
-			held = []string{"(what it holds could not be read: " + err.Error() + ")"}
-		}
-		if len(held) == 0 {
+		if err == nil && len(held) == 0 {
 			continue
 		}
 		changes[i].Action, changes[i].Before = NoOp, nil
 		notes = append(notes, NamespaceNote{Name: c.Name, State: Left, Source: c.Source, Block: c.Block,
-			Detail: leftDetail(held)})
+			Detail: leftDetail(held, err)})
 	}
 	return changes, notes
 }
 
-func leftDetail(held []string) string {
-	return "not deleted: it holds objects this stack does not own (" + strings.Join(held, ", ") +
-		"); it stays in the stack's ApplySet, and destroy deletes it once they are gone"
+// leftDetail says why a namespace is not deleted: what it holds, or that
+// what it holds could not be read (deleting it could delete anything).
+func leftDetail(held []string, err error) string {
+	const after = "; it stays in the stack's ApplySet, and destroy deletes it once "
+	if err != nil {
+		return "not deleted: perimeter cannot tell whether it holds objects this stack does not own (" + err.Error() + ")" + after + "that can be read and it is empty"
+	}
+	return "not deleted: it holds objects this stack does not own (" + strings.Join(held, ", ") + ")" + after + "they are gone"
 }
