@@ -42,12 +42,14 @@ func (s *stack) nsRequest(name string, create, adopt bool) plan.Request {
 }
 
 // create makes an object with the admin client, as another tool would.
-func (s *stack) create(gvr schema.GroupVersionResource, ns string, obj map[string]any) {
+func (s *stack) create(gvr schema.GroupVersionResource, ns string, obj map[string]any) *unstructured.Unstructured {
 	s.t.Helper()
 	u := &unstructured.Unstructured{Object: obj}
-	if _, err := s.dyn.Resource(gvr).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+	out, err := s.dyn.Resource(gvr).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{})
+	if err != nil {
 		s.t.Fatal(err)
 	}
+	return out
 }
 
 func meta(name string, labels map[string]any) map[string]any {
@@ -56,7 +58,9 @@ func meta(name string, labels map[string]any) map[string]any {
 
 // Foreign sees what someone else put in a namespace, one object per kind,
 // but not the stack's members, its ApplySet parent, the objects the
-// cluster creates in every namespace, or events.
+// cluster creates in every namespace, events, or objects a controller in
+// the namespace owns (a gateway controller's Service for the stack's
+// Gateway).
 func TestForeignSkipsMembersParentAndSystemObjects(t *testing.T) {
 	s := newStack(t)
 	sel := ownership.MemberSelector(s.name, s.ns)
@@ -66,7 +70,12 @@ func TestForeignSkipsMembersParentAndSystemObjects(t *testing.T) {
 	}
 	s.create(cmGVR, s.ns, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("kube-root-ca.crt", nil)})
 	s.create(cmGVR, s.ns, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(ownership.ParentName(s.name), nil)})
-	s.create(cmGVR, s.ns, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("member", member)})
+	owner := s.create(cmGVR, s.ns, map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("member", member)})
+	dependent := meta("made-for-member", nil)
+	dependent["ownerReferences"] = []any{map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "name": "member",
+		"uid": string(owner.GetUID()), "controller": true}}
+	s.create(svcGVR, s.ns, map[string]any{"apiVersion": "v1", "kind": "Service", "metadata": dependent,
+		"spec": map[string]any{"ports": []any{map[string]any{"port": int64(80)}}}})
 	s.create(saGVR, s.ns, map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta("default", nil)})
 	s.create(evGVR, s.ns, map[string]any{"apiVersion": "v1", "kind": "Event", "metadata": meta("e1", nil),
 		"involvedObject": map[string]any{"kind": "ConfigMap", "name": "member", "namespace": s.ns}, "reason": "Test", "message": "m"})

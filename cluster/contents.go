@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
@@ -43,7 +45,9 @@ type namespacedKind struct {
 // Foreign returns objects in namespace that do not match selector, at most
 // one per namespaced kind the cluster serves and lets perimeter list, as
 // "Kind namespace/name", sorted. skip names objects to leave out
-// ("Kind/name"). It costs one LIST with limit 1 per kind. A kind that
+// ("Kind/name"); objects a namespaced controller owns are left out too,
+// their controller counts instead. It costs one LIST per kind (more only
+// past 100 such dependents of one kind). A kind that
 // cannot be discovered or listed is an error: the namespace might hold
 // something, so it must not be deleted.
 func (c *Client) Foreign(ctx context.Context, namespace, selector string, skip []string) ([]string, error) {
@@ -103,7 +107,8 @@ func (c *Client) namespacedKinds() ([]namespacedKind, error) {
 }
 
 // firstForeign returns the name of one object of gvr in namespace that
-// does not match selector and is not named in skip, or "".
+// does not match selector, is not named in skip and is not a dependent
+// (see dependent), or "".
 func (c *Client) firstForeign(ctx context.Context, gvr schema.GroupVersionResource, namespace, selector string, skip []string) (string, error) {
 	var fields []string
 	for _, n := range skip {
@@ -113,15 +118,37 @@ func (c *Client) firstForeign(ctx context.Context, gvr schema.GroupVersionResour
 	if err != nil {
 		return "", err
 	}
-	opts := metav1.ListOptions{Limit: 1, FieldSelector: strings.Join(fields, ","), LabelSelector: notMember}
-	list, err := c.dynamic.Resource(gvr).Namespace(namespace).List(ctx, opts)
-	if err != nil {
-		return "", err
+	opts := metav1.ListOptions{Limit: 100, FieldSelector: strings.Join(fields, ","), LabelSelector: notMember}
+	for {
+		list, err := c.dynamic.Resource(gvr).Namespace(namespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for i := range list.Items {
+			if !c.dependent(&list.Items[i]) {
+				return list.Items[i].GetName(), nil
+			}
+		}
+		if list.GetContinue() == "" {
+			return "", nil
+		}
+		opts.Continue = list.GetContinue()
 	}
-	if len(list.Items) == 0 {
-		return "", nil
+}
+
+// dependent reports whether obj is controlled by a namespaced object: its
+// controller then lives in the same namespace and decides for it (a
+// Deployment someone created counts, its ReplicaSets and Pods need not; a
+// Service a gateway controller made for the stack's Gateway goes with it).
+// An owner whose kind cannot be mapped leaves obj counted.
+func (c *Client) dependent(obj *unstructured.Unstructured) bool {
+	ref := metav1.GetControllerOfNoCopy(obj)
+	if ref == nil {
+		return false
 	}
-	return list.Items[0].GetName(), nil
+	gvk := schema.FromAPIVersionAndKind(ref.APIVersion, ref.Kind)
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	return err == nil && m.Scope.Name() == meta.RESTScopeNameNamespace
 }
 
 // skipNames are the names of kind to leave out: the cluster's own and the
