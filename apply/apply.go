@@ -62,6 +62,9 @@ func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, e
 	if !p.HasChanges() && !opts.DeleteParent {
 		return r.report, nil // nothing to write, not even the parent
 	}
+	if err := r.stateNamespace(ctx); err != nil {
+		return nil, err
+	}
 	if err := r.parent(ctx, true); err != nil {
 		return nil, fmt.Errorf("recording ApplySet parent ConfigMap %s/%s: %s; nothing was changed", p.StateNamespace, ownership.ParentName(p.Stack), explain(err))
 	}
@@ -92,7 +95,7 @@ func (r *runner) batches(deletes bool) [][]plan.Change {
 	byKind := map[string][]plan.Change{}
 	for _, c := range r.p.Changes {
 		isDelete := c.Action == plan.Delete
-		if (c.Action == plan.NoOp) || isDelete != deletes {
+		if c.Action == plan.NoOp || isDelete != deletes || r.isStateNamespace(c) {
 			continue
 		}
 		byKind[c.Kind] = append(byKind[c.Kind], c)

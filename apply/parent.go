@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -31,10 +32,33 @@ func (r *runner) parent(ctx context.Context, widen bool) error {
 	return err
 }
 
+// stateNamespace creates the namespace that holds the ApplySet parent
+// when the plan creates it (a fresh cluster whose state namespace is one the
+// stack manages): the parent cannot be recorded before it exists.
+func (r *runner) stateNamespace(ctx context.Context) error {
+	for _, c := range r.p.Changes {
+		if !r.isStateNamespace(c) {
+			continue
+		}
+		res := r.one(ctx, c)
+		r.record(res)
+		if res.Error != "" {
+			return fmt.Errorf("creating %s, which holds the ApplySet parent: %s; nothing else was changed", c.ID(), res.Error)
+		}
+	}
+	return nil
+}
+
+// isStateNamespace reports whether c creates the state namespace.
+func (r *runner) isStateNamespace(c plan.Change) bool {
+	return c.Action == plan.Create && c.Kind == plan.NamespaceGVK.Kind && c.Name == r.p.StateNamespace
+}
+
 // finishParent narrows the parent to the members that remain, or removes
-// it when the stack is destroyed.
+// it when the stack is destroyed and nothing remains (destroy leaves a
+// namespace that holds objects the stack does not own: it stays a member).
 func (r *runner) finishParent(ctx context.Context) error {
-	if r.opts.DeleteParent {
+	if r.opts.DeleteParent && len(r.members(true)) == 0 {
 		if r.report.Failed > 0 {
 			return nil // members remain; keep the record of them
 		}

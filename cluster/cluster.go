@@ -32,8 +32,9 @@ type Options struct {
 
 // Client talks to one cluster.
 type Client struct {
-	dynamic dynamic.Interface
-	mapper  meta.RESTMapper
+	dynamic   dynamic.Interface
+	mapper    meta.RESTMapper
+	discovery discovery.DiscoveryInterface
 	// Host is the API server URL, for messages.
 	Host string
 	// Context is the kubeconfig context in use ("" for a rest.Config).
@@ -83,8 +84,9 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	return &Client{dynamic: dyn, mapper: mapper, Host: cfg.Host}, nil
+	cached := memory.NewMemCacheClient(disc)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
+	return &Client{dynamic: dyn, mapper: mapper, discovery: cached, Host: cfg.Host}, nil
 }
 
 // resource maps a kind to its REST resource, explaining a missing CRD.

@@ -48,8 +48,10 @@ func namespaces(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, e
 
 func namespaceFinding(n *hclspec.Namespace, exists bool, policies []string) Finding {
 	switch {
+	case !exists && !n.Create:
+		return Finding{Warning, "namespace", fmt.Sprintf("%s does not exist in the cluster yet, and namespace %q says create = false: plan fails until its owner creates it", n.Name, n.Label)}
 	case !exists:
-		return Finding{Warning, "namespace", fmt.Sprintf("%s does not exist in the cluster yet", n.Name)}
+		return Finding{Warning, "namespace", fmt.Sprintf("%s does not exist in the cluster yet; perimeter apply creates it", n.Name)}
 	case len(policies) > 0:
 		sort.Strings(policies)
 		return Finding{OK, "namespace", fmt.Sprintf("%s denies egress by default (NetworkPolicy %v)", n.Name, policies)}

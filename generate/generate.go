@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	corev1 "k8s.io/api/core/v1"
 	netv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -27,8 +28,10 @@ const (
 )
 
 // Kinds are every kind perimeter generates, in the order objects are
-// sorted and applied.
+// sorted and applied. Namespaces come first (their contents need them) and
+// are therefore deleted last.
 var Kinds = []schema.GroupVersionKind{
+	corev1.SchemeGroupVersion.WithKind("Namespace"),
 	gwv1.SchemeGroupVersion.WithKind("Gateway"),
 	gwv1.SchemeGroupVersion.WithKind("ReferenceGrant"),
 	gwv1.SchemeGroupVersion.WithKind("BackendTLSPolicy"),

@@ -10,6 +10,7 @@ import (
 
 var namespaceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "name"}, {Name: "default_deny"}, {Name: "dns"}, {Name: "labels"},
+	{Name: "create"}, {Name: "adopt"},
 }}
 
 // decodeNamespaces reads the namespaces the stack manages.
@@ -34,6 +35,7 @@ func (d *decoder) decodeNamespaces(in *Intent) {
 			r.errorf(r.attrRange("labels"), "Invalid namespace label",
 				"%s is set by the API server to the namespace's name (%q); it cannot be %q.", namespaceNameLabel, n.Name, v)
 		}
+		decodeLifecycle(r, n)
 		n.DenyIngress, n.DenyEgress = r.directions("default_deny")
 		n.DNS = r.boolean("dns", n.DenyEgress)
 		n.DNSSet = r.has("dns")
@@ -48,6 +50,20 @@ func (d *decoder) decodeNamespaces(in *Intent) {
 		d.diags = append(d.diags, r.diags...)
 		d.refs.namespaces[n.Label] = n
 		in.Namespaces = append(in.Namespaces, n)
+	}
+}
+
+// decodeLifecycle reads whether the stack may create the namespace and
+// whether it takes over one that exists. adopt = true with create = false is
+// refused: create = false says the namespace belongs to someone else (the
+// platform), adopt = true makes it the stack's, to label and to delete on
+// destroy.
+func decodeLifecycle(r *body, n *Namespace) {
+	n.Create = r.boolean("create", true)
+	n.Adopt = r.boolean("adopt", false)
+	if n.Adopt && !n.Create {
+		r.errorf(r.attrRange("adopt"), "Contradictory namespace lifecycle",
+			"Namespace %q has create = false (someone else owns it, it must exist) and adopt = true (the stack takes it over, applies its labels and deletes it on destroy); keep one of them.", n.Name)
 	}
 }
 

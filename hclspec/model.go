@@ -44,6 +44,13 @@ type Namespace struct {
 	// kubernetes.io/metadata.name, which the API server sets): what
 	// namespaces({...}) selectors are evaluated against.
 	Labels map[string]string
+	// Create is false when the namespace must already exist (a
+	// platform-owned namespace): the plan fails instead of creating it.
+	Create bool
+	// Adopt makes an existing namespace the stack did not create a member
+	// of its ApplySet, so its declared labels are applied (and destroy may
+	// delete it). Without it an existing namespace is used as it is.
+	Adopt bool
 	Origin
 }
 

@@ -73,8 +73,10 @@ func MemberLabels(stack, stateNamespace string) map[string]string {
 func Parent(stack, stateNamespace string, members []*unstructured.Unstructured) *unstructured.Unstructured {
 	kinds, namespaces := map[string]bool{}, map[string]bool{}
 	for _, m := range members {
-		gvk := m.GroupVersionKind()
-		kinds[gvk.Kind+"."+gvk.Group] = true
+		// GroupKind.String, as kubectl writes it: "NetworkPolicy.networking.k8s.io",
+		// and "Namespace" for the core group (kubectl parses both forms).
+		kinds[m.GroupVersionKind().GroupKind().String()] = true
+		// Cluster-scoped members (Namespaces) add no namespace.
 		if ns := m.GetNamespace(); ns != "" && ns != stateNamespace {
 			namespaces[ns] = true
 		}

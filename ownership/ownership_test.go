@@ -47,6 +47,23 @@ func TestIsMemberNeedsEveryMark(t *testing.T) {
 	}
 }
 
+// TestParentCountsClusterScopedMembers: a Namespace member is listed as
+// kubectl lists a core-group kind ("Namespace", GroupKind.String) and adds
+// no namespace.
+func TestParentCountsClusterScopedMembers(t *testing.T) {
+	ns := &unstructured.Unstructured{}
+	ns.SetAPIVersion("v1")
+	ns.SetKind("Namespace")
+	ns.SetName("shop")
+	p := Parent("shop", "default", []*unstructured.Unstructured{ns, obj("NetworkPolicy", "shop", nil)})
+	if got := p.GetAnnotations()[AnnotationApplySetGroupKinds]; got != "Namespace,NetworkPolicy.networking.k8s.io" {
+		t.Errorf("group kinds %q", got)
+	}
+	if got := p.GetAnnotations()[AnnotationApplySetNamespaces]; got != "shop" {
+		t.Errorf("additional namespaces %q", got)
+	}
+}
+
 func TestParentListsKindsAndNamespaces(t *testing.T) {
 	members := []*unstructured.Unstructured{obj("NetworkPolicy", "b", nil), obj("NetworkPolicy", "a", nil), obj("NetworkPolicy", "default", nil)}
 	p := Parent("shop", "default", members)

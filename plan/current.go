@@ -18,7 +18,9 @@ func (e *StaleError) Error() string {
 
 // CheckCurrent verifies that the cluster is still as the plan read it:
 // every object it read has the same UID and resourceVersion, no object it
-// would create exists, and the stack owns nothing the plan did not see.
+// would create exists, the stack owns nothing the plan did not see, the
+// namespaces it uses without owning them are still there, and those it
+// deletes still hold nothing the stack does not own.
 // It costs the same LIST requests as planning.
 func CheckCurrent(ctx context.Context, r Reader, p *Plan, kinds []schema.GroupVersionKind, ownerSelector string, owned func(*unstructured.Unstructured) bool) error {
 	req := Request{Kinds: kinds, OwnerSelector: ownerSelector, Owned: owned}
@@ -39,8 +41,16 @@ func CheckCurrent(ctx context.Context, r Reader, p *Plan, kinds []schema.GroupVe
 	for _, pr := range problems {
 		reasons = append(reasons, pr.Object+" now exists and is not owned by this stack")
 	}
+	nsReasons, err := namespacesCurrent(ctx, r, p, ownerSelector)
+	if err != nil {
+		return err
+	}
+	reasons = append(reasons, nsReasons...)
 	seen := map[string]bool{}
 	for _, c := range p.Changes {
+		if c.Adopt {
+			continue // not a member yet: namespacesCurrent checks it
+		}
 		k := c.Kind + "/" + c.Namespace + "/" + c.Name
 		seen[k] = true
 		cur := live[k]
@@ -63,6 +73,61 @@ func CheckCurrent(ctx context.Context, r Reader, p *Plan, kinds []schema.GroupVe
 	}
 	if len(reasons) > 0 {
 		return &StaleError{Reasons: reasons}
+	}
+	return nil
+}
+
+// namespacesCurrent checks what the plan assumed about namespaces it does
+// not own (used as they are, or adopted) and about those it deletes.
+func namespacesCurrent(ctx context.Context, r Reader, p *Plan, ownerSelector string) ([]string, error) {
+	var reasons []string
+	live := &namespaceCache{r: r}
+	for _, c := range p.Changes {
+		switch {
+		case c.Kind != NamespaceGVK.Kind:
+		case c.Action == Delete:
+			held, err := foreign(ctx, r, p.Stack, p.StateNamespace, ownerSelector, c.Name)
+			if err != nil {
+				return nil, err
+			}
+			if len(held) > 0 {
+				reasons = append(reasons, fmt.Sprintf("%s now holds objects this stack does not own (%s)", c.ID(), strings.Join(held, ", ")))
+			}
+		case c.Adopt:
+			cur, err := live.get(ctx, c.Name)
+			if err != nil {
+				return nil, err
+			}
+			reasons = append(reasons, compareLive(c.ID(), c.Live, cur)...)
+		}
+	}
+	for _, n := range p.Namespaces {
+		if n.UID == "" {
+			continue
+		}
+		cur, err := live.get(ctx, n.Name)
+		if err != nil {
+			return nil, err
+		}
+		if cur == nil || string(cur.GetUID()) != n.UID {
+			reasons = append(reasons, "Namespace "+n.Name+" was deleted or replaced since the plan was made")
+		}
+	}
+	return reasons, nil
+}
+
+// compareLive says how an object read for the plan has changed since.
+func compareLive(id string, planned *LiveRef, cur *unstructured.Unstructured) []string {
+	switch {
+	case cur == nil:
+		return []string{id + " was deleted since the plan was made"}
+	case planned == nil:
+		return nil
+	case string(cur.GetUID()) != planned.UID:
+		return []string{id + " was replaced since the plan was made"}
+	case cur.GetResourceVersion() != planned.ResourceVersion:
+		return []string{fmt.Sprintf("%s changed since the plan was made (resourceVersion %s, planned against %s)",
+			id, cur.GetResourceVersion(), planned.ResourceVersion)}
 	}
 	return nil
 }

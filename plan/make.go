@@ -61,6 +61,9 @@ type Request struct {
 	Target         string
 	// Desired are the objects the intent compiles to (nil to destroy all).
 	Desired []*unstructured.Unstructured
+	// Namespaces are the namespace blocks (nil to destroy all, or when
+	// planning against rendered manifests, which hold no namespaces).
+	Namespaces []Namespace
 	// Kinds are every kind the stack may own, to find objects to delete.
 	Kinds []schema.GroupVersionKind
 	// OwnerSelector is the label selector of the objects the stack owns.
@@ -111,27 +114,15 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	} else {
 		problems = append(problems, ps...)
 	}
-	dry, _ := r.(DryRunner)
-	whole := isRendered(r)
-	p.Offline = whole
-	wanted := map[string]bool{}
-	changes := make([]Change, len(req.Desired))
-	probs := make([]*Problem, len(req.Desired))
-	// Objects are planned concurrently (dry-runs are one request each);
-	// results keep the order of Desired.
-	sem := make(chan struct{}, planConcurrency)
-	var wg sync.WaitGroup
-	for i, obj := range req.Desired {
-		wanted[key(obj)] = true
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, obj *unstructured.Unstructured) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			changes[i], probs[i] = planObject(ctx, dry, whole, stamp(obj), owned[key(obj)])
-		}(i, obj)
+	nsp, err := planNamespaces(ctx, r, req, owned)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
+	problems = append(problems, nsp.problems...)
+	p.Namespaces = nsp.notes
+	desired := append(slices.Clone(nsp.desired), req.Desired...)
+	p.Offline = isRendered(r)
+	changes, probs := planAll(ctx, r, desired, owned, nsp)
 	for i := range changes {
 		if probs[i] != nil {
 			problems = append(problems, *probs[i])
@@ -139,7 +130,13 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 		}
 		p.Changes = append(p.Changes, changes[i])
 	}
-	p.Changes = append(p.Changes, deletions(owned, wanted)...)
+	wanted := map[string]bool{}
+	for _, obj := range desired {
+		wanted[key(obj)] = true
+	}
+	dels, left := leaveNonEmpty(ctx, r, req, deletions(owned, wanted))
+	p.Changes = append(p.Changes, dels...)
+	p.Namespaces = append(p.Namespaces, left...)
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
@@ -148,12 +145,44 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 		live = append(live, owned[k])
 	}
 	p.Boundary = boundaryChanges(live, req.Desired)
-	if !whole {
+	if !p.Offline {
 		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// planAll plans each desired object against its live counterpart (owned,
+// or a namespace being adopted). Objects are planned concurrently (dry-runs
+// are one request each); results keep the order of desired.
+func planAll(ctx context.Context, r Reader, desired []*unstructured.Unstructured, owned map[string]*unstructured.Unstructured, nsp *namespacePlan) ([]Change, []*Problem) {
+	dry, _ := r.(DryRunner)
+	whole := isRendered(r)
+	changes := make([]Change, len(desired))
+	probs := make([]*Problem, len(desired))
+	sem := make(chan struct{}, planConcurrency)
+	var wg sync.WaitGroup
+	for i, obj := range desired {
+		live, adopted := owned[key(obj)], nsp.adopted[key(obj)]
+		if live == nil {
+			live = adopted
+		}
+		objDry := dry
+		if nsp.created[obj.GetNamespace()] {
+			objDry = nil // its namespace does not exist yet: the server cannot dry-run it
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			changes[i], probs[i] = planObject(ctx, objDry, whole, stamp(obj), live)
+			changes[i].Adopt = adopted != nil
+		}()
+	}
+	wg.Wait()
+	return changes, probs
 }
 
 func key(obj *unstructured.Unstructured) string {

@@ -46,6 +46,10 @@ type Plan struct {
 	Changes  []Change         `json:"changes"`
 	Boundary []BoundaryChange `json:"boundary,omitempty"`
 	Warnings []Warning        `json:"warnings,omitempty"`
+	// Namespaces are managed namespaces the plan uses or leaves without
+	// changing them: ones that exist and are not owned, and owned ones
+	// that destroy or prune leaves because they hold foreign objects.
+	Namespaces []NamespaceNote `json:"namespaces,omitempty"`
 }
 
 // Change is the planned action on one object.
@@ -74,6 +78,9 @@ type Change struct {
 	// Conflict is set when other field managers now own fields perimeter
 	// sets: apply then needs --force-conflicts to take them back.
 	Conflict string `json:"conflict,omitempty"`
+	// Adopt is set when the live object is not yet a member of the stack
+	// (a namespace block with adopt = true): apply makes it one.
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // LiveRef identifies a live object at the moment it was read. Apply refuses

@@ -40,11 +40,12 @@ func markdownHead(p *plan.Plan) string {
 		}
 		b.WriteString("\n")
 	}
+	markdownNamespaces(&b, p)
 	if p.HasChanges() {
 		b.WriteString("#### Objects\n\n| action | object | source |\n|---|---|---|\n")
 		for _, c := range p.Changes {
 			if c.Action != plan.NoOp {
-				fmt.Fprintf(&b, "| %s | `%s` | %s |\n", c.Action, c.ID(), orLive(c.Source))
+				fmt.Fprintf(&b, "| %s | `%s` | %s |\n", actionLabel(c), c.ID(), orLive(c.Source))
 			}
 		}
 		b.WriteString("\n")
@@ -57,7 +58,16 @@ func markdownHead(p *plan.Plan) string {
 
 func markdownSection(c plan.Change) string {
 	return fmt.Sprintf("<details><summary>%s <code>%s</code> (%s)</summary>\n\n```diff\n%s```\n\n</details>\n\n",
-		c.Action, c.ID(), orLive(c.Source), UnifiedDiff(c, Style{}))
+		actionLabel(c), c.ID(), orLive(c.Source), UnifiedDiff(c, Style{}))
+}
+
+// actionLabel is the action, or "adopt" for an update that makes an
+// existing object a member.
+func actionLabel(c plan.Change) string {
+	if c.Adopt {
+		return "adopt"
+	}
+	return string(c.Action)
 }
 
 func orLive(s string) string {

@@ -12,6 +12,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/perimeter-dev/perimeter/ownership"
 	"github.com/perimeter-dev/perimeter/plan"
 )
 
@@ -40,6 +41,7 @@ func Text(w io.Writer, p *plan.Plan, s Style) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Stack %q%s, planned against %s.\n\n", p.Stack, envSuffix(p.Environment), p.Target)
 	writeBoundary(&b, p, s)
+	writeNamespaces(&b, p, s)
 	for _, c := range p.Changes {
 		writeChange(&b, c, s)
 	}
@@ -102,6 +104,9 @@ func writeChange(b *strings.Builder, c plan.Change, s Style) {
 	verb, ok := verbs[c.Action]
 	if !ok {
 		return
+	}
+	if c.Adopt {
+		verb = "will be adopted (updated in-place; it becomes a member of the stack)"
 	}
 	src := c.Source
 	switch {
@@ -191,15 +196,37 @@ func JSON(w io.Writer, p *plan.Plan) error { return p.Write(w) }
 
 // withoutMetadata drops what the section header already says (kind, name)
 // and what every object of the stack carries (ownership labels, origins).
+// A Namespace keeps its declared labels: they are all it has to show.
 func withoutMetadata(obj map[string]any) map[string]any {
 	if obj == nil {
 		return nil
 	}
 	out := map[string]any{}
+	if obj["kind"] == "Namespace" {
+		if labels := declaredLabels(obj); len(labels) > 0 {
+			out["metadata"] = map[string]any{"labels": labels}
+		}
+	}
 	for k, v := range obj {
 		if k != "metadata" && k != "apiVersion" && k != "kind" {
 			out[k] = v
 		}
+	}
+	return out
+}
+
+// declaredLabels are an object's labels without the stack's ownership
+// labels and the one the API server sets on namespaces.
+func declaredLabels(obj map[string]any) map[string]any {
+	md, _ := obj["metadata"].(map[string]any)
+	labels, _ := md["labels"].(map[string]any)
+	out := map[string]any{}
+	for k, v := range labels {
+		switch k {
+		case ownership.LabelManagedBy, ownership.LabelStack, ownership.LabelApplySetPartOf, "kubernetes.io/metadata.name":
+			continue
+		}
+		out[k] = v
 	}
 	return out
 }

@@ -170,11 +170,15 @@ func execute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, d
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(struct {
 			*apply.Report
-			Routes []apply.RouteStatus `json:"routes,omitempty"`
-		}{report, routes}); err != nil {
+			Routes []apply.RouteStatus  `json:"routes,omitempty"`
+			Left   []plan.NamespaceNote `json:"namespaces_left,omitempty"`
+		}{report, routes, left(p)}); err != nil {
 			return err
 		}
 	} else {
+		for _, n := range left(p) {
+			fmt.Fprintf(out, "Namespace %s: left in place (%s)\n  %s\n", n.Name, orLiveOnly(n.Source), n.Detail)
+		}
 		printSummary(out, report)
 		printRoutes(out, routes, af.wait)
 	}
@@ -182,6 +186,25 @@ func execute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, d
 		return errExit{code: 1}
 	}
 	return nil
+}
+
+// left are the owned namespaces the plan does not delete because they hold
+// objects the stack does not own: apply says so after its results.
+func left(p *plan.Plan) []plan.NamespaceNote {
+	var out []plan.NamespaceNote
+	for _, n := range p.Namespaces {
+		if n.State == plan.Left {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func orLiveOnly(source string) string {
+	if source == "" {
+		return "live only"
+	}
+	return source
 }
 
 func allReady(routes []apply.RouteStatus) bool {

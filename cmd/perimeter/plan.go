@@ -146,7 +146,15 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 		}
 		reader, tgt = client, target(client)
 	}
-	p, err := plan.Make(context.Background(), reader, planRequest(in, objs, tgt))
+	req := planRequest(in, objs, tgt)
+	// Rendered manifests hold no namespaces (render leaves them to whoever
+	// deploys the tree), and destroy wants none.
+	if kf.against == "" && !destroy {
+		if req.Namespaces, err = namespaces(in); err != nil {
+			return nil, err
+		}
+	}
+	p, err := plan.Make(context.Background(), reader, req)
 	if err != nil {
 		return nil, planError(err)
 	}
@@ -186,6 +194,19 @@ func planRequest(in *hclspec.Intent, objs []*unstructured.Unstructured, tgt stri
 		OwnerSelector: ownership.MemberSelector(in.Stack, in.StateNamespace),
 		Owned:         func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, in.Stack, in.StateNamespace) },
 	}
+}
+
+// namespaces are the namespace blocks as the plan needs them.
+func namespaces(in *hclspec.Intent) ([]plan.Namespace, error) {
+	var out []plan.Namespace
+	for _, ns := range in.Namespaces {
+		obj, err := generate.Namespace(in, ns)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, plan.Namespace{Object: obj, Create: ns.Create, Adopt: ns.Adopt})
+	}
+	return out, nil
 }
 
 // planError words a planning failure; problems name their HCL blocks.
