@@ -29,6 +29,9 @@ func (s *Sources) Names() []string { return append([]string(nil), s.names...) }
 
 // ReadDir parses every *.hcl file in dir (not its subdirectories).
 func ReadDir(dir string) (*Sources, hcl.Diagnostics) {
+	if d := checkIntentDir(dir); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	paths, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot list intent files", Detail: err.Error()}}
@@ -100,4 +103,20 @@ func (s *Sources) bodies() []hcl.Body {
 		}
 	}
 	return out
+}
+
+// checkIntentDir explains a path that is not a directory of intent files:
+// a missing one, or a single file (commands read every *.hcl file of a
+// directory, so a stack spread over files is never half read).
+func checkIntentDir(dir string) *hcl.Diagnostic {
+	info, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Intent directory not found",
+			Detail: fmt.Sprintf("%s does not exist or cannot be read: %v.", dir, err)}
+	case !info.IsDir():
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Not a directory",
+			Detail: fmt.Sprintf("%s is a file. perimeter reads every *.hcl file of a directory, so a stack spread over several files is always read whole: give the directory (%s).", dir, filepath.Dir(dir))}
+	}
+	return nil
 }

@@ -26,13 +26,18 @@ func Diff(w io.Writer, p *plan.Plan, s Style) error {
 
 // UnifiedDiff renders one change as a unified diff of its YAML.
 func UnifiedDiff(c plan.Change, s Style) string {
-	before, after := yamlText(c.Before), yamlText(c.After)
+	label := strings.ReplaceAll(c.ID(), " ", "/")
+	return UnifiedText("live/"+label, "planned/"+label, yamlText(c.Before), yamlText(c.After), s)
+}
+
+// UnifiedText renders two texts as a unified diff, line by line, under the
+// --- and +++ labels given.
+func UnifiedText(fromLabel, toLabel, before, after string, s Style) string {
 	dmp := diffmatchpatch.New()
 	a, bb, lines := dmp.DiffLinesToChars(before, after)
 	diffs := dmp.DiffCharsToLines(dmp.DiffMain(a, bb, false), lines)
-	label := strings.ReplaceAll(c.ID(), " ", "/")
 	var out strings.Builder
-	fmt.Fprintf(&out, "--- live/%s\n+++ planned/%s\n", label, label)
+	fmt.Fprintf(&out, "--- %s\n+++ %s\n", fromLabel, toLabel)
 	for _, d := range diffs {
 		sign, color := " ", ""
 		switch d.Type {

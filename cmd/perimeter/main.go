@@ -49,8 +49,10 @@ from HCL into Gateway API routes and NetworkPolicies.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = versionText()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newValidate(), newFmt(), newRender(), newPlan(), newShow(), newApply(), newDestroy(), newCheck(), newExplain(), newMatrix(), newDoctor(), newImport())
+	root.AddCommand(newVersion(), newValidate(), newFmt(), newRender(), newPlan(), newShow(), newApply(), newDestroy(), newCheck(), newExplain(), newMatrix(), newDoctor(), newImport())
 	return root
 }
