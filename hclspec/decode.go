@@ -55,6 +55,7 @@ func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
 		}
 	}
 	in := d.decode(opts)
+	suggestReferences(d.diags)
 	if d.diags.HasErrors() {
 		return nil, d.diags
 	}

@@ -173,19 +173,26 @@ func parseCLIValue(name, raw string, typ cty.Type) (cty.Value, hcl.Diagnostics) 
 	if typ == cty.String || typ == cty.DynamicPseudoType {
 		return cty.StringVal(raw), nil
 	}
+	invalid := func(why string) (cty.Value, hcl.Diagnostics) {
+		return cty.UnknownVal(typ), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
+			Detail: fmt.Sprintf("--var %s=%s: variable %q is of type %s, and %s.", name, raw, name, typ.FriendlyName(), why)}}
+	}
 	filename := fmt.Sprintf("<value for var.%s>", name)
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), filename, hcl.InitialPos)
 	if diags.HasErrors() {
-		return cty.UnknownVal(typ), diags
+		return invalid("the value is not an HCL literal of that type")
+	}
+	if len(expr.Variables()) > 0 {
+		// a bare word such as abc parses as a reference; say what it is
+		return invalid(fmt.Sprintf("%q is not a %s", raw, typ.FriendlyName()))
 	}
 	v, diags := expr.Value(nil)
 	if diags.HasErrors() {
-		return cty.UnknownVal(typ), diags
+		return invalid("the value cannot be evaluated: " + diags.Error())
 	}
 	c, err := convert.Convert(v, typ)
 	if err != nil {
-		return cty.UnknownVal(typ), hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid value for variable",
-			Detail: fmt.Sprintf("--var %s: %s required: %s.", name, typ.FriendlyName(), err)}}
+		return invalid(err.Error())
 	}
 	return c, nil
 }
@@ -257,14 +264,20 @@ func objectOrEmpty(m map[string]cty.Value) cty.Value {
 
 // didYouMean suggests the closest name, Terraform-style.
 func didYouMean(name string, candidates []string) string {
+	if best := closest(name, candidates); best != "" {
+		return fmt.Sprintf(" Did you mean %q?", best)
+	}
+	return ""
+}
+
+// closest is the candidate nearest to name by edit distance (under 3), or
+// "" when none is that close.
+func closest(name string, candidates []string) string {
 	best, bestDist := "", 3
 	for _, c := range candidates {
 		if d := levenshtein.Distance(name, c, nil); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %q?", best)
+	return best
 }
