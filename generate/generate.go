@@ -60,6 +60,17 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 	return c.objects, c.diags
 }
 
+// ForOutput makes compiled objects what a cluster or a file receives: it
+// drops, in place, the source annotation (file:line), which perimeter only
+// uses to show where an object comes from. Line numbers in the cluster or
+// in a GitOps tree would change every object when a comment is added.
+func ForOutput(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	for _, o := range objs {
+		ownership.DropSource(o)
+	}
+	return objs
+}
+
 // compiler accumulates objects and diagnostics for one Objects call.
 type compiler struct {
 	in      *hclspec.Intent

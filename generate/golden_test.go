@@ -59,7 +59,7 @@ func render(t *testing.T, dir, env string) []byte {
 		t.Fatalf("%s: %s", dir, diags.Error())
 	}
 	var buf bytes.Buffer
-	if err := manifest.WriteStream(&buf, objs); err != nil {
+	if err := manifest.WriteStream(&buf, generate.ForOutput(objs)); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -135,27 +135,23 @@ func sourceOf(o *unstructured.Unstructured) string {
 	return s
 }
 
-// origins maps "file:line" to the range of the intent block there.
+// lastBlock is the last HCL block an object names (its own block: the
+// gateway a route admits comes first).
+func lastBlock(o *unstructured.Unstructured) string {
+	b := o.GetAnnotations()[ownership.AnnotationBlock]
+	if i := strings.LastIndex(b, ", "); i >= 0 {
+		b = b[i+2:]
+	}
+	return b
+}
+
+// origins maps "file:line" and block addresses (`route "api"`) to the
+// range of the intent block: objects in memory carry the former, objects
+// read from a cluster only the latter.
 func origins(in *hclspec.Intent) map[string]hcl.Range {
-	out := map[string]hcl.Range{}
-	add := func(o hclspec.Origin) { out[generate.Source(o.Range)] = o.Range }
-	for _, n := range in.Namespaces {
-		add(n.Origin)
-	}
-	for _, g := range in.Gateways {
-		add(g.Origin)
-	}
-	for _, s := range in.Services {
-		add(s.Origin)
-	}
-	for _, r := range in.HTTPRoutes {
-		add(r.Origin)
-	}
-	for _, r := range in.GRPCRoutes {
-		add(r.Origin)
-	}
-	for _, a := range in.Allows {
-		add(a.Origin)
+	out := in.BlockRanges()
+	for _, r := range in.BlockRanges() {
+		out[generate.Source(r)] = r
 	}
 	return out
 }
@@ -166,6 +162,8 @@ func objectFinding(o *unstructured.Unstructured, ranges map[string]hcl.Range, su
 	f := Finding{Summary: summary, Detail: fmt.Sprintf(format, args...), Object: objectID(o), Source: sourceOf(o)}
 	if r, ok := ranges[f.Source]; ok {
 		f.Range = &r
+	} else if r, ok := ranges[lastBlock(o)]; ok {
+		f.Range, f.Source = &r, generate.Source(r)
 	}
 	return f
 }

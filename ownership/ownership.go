@@ -16,11 +16,18 @@ import (
 
 // Labels and annotations.
 const (
-	LabelManagedBy   = "app.kubernetes.io/managed-by"
-	ManagedByValue   = "perimeter"
-	LabelStack       = "perimeter.dev/stack"
-	AnnotationSource = "perimeter.dev/source" // file:line of the HCL block(s)
-	AnnotationBlock  = "perimeter.dev/block"  // the HCL block(s), e.g. `route "api"`
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedByValue = "perimeter"
+	LabelStack     = "perimeter.dev/stack"
+	// AnnotationSource is the file:line of the HCL block(s). It lives only
+	// in memory and in perimeter's own views: it is never sent to a cluster
+	// or written to rendered files, so moving a block to another line
+	// changes nothing there (objects applied by older versions may still
+	// carry it; it is ignored).
+	AnnotationSource = "perimeter.dev/source"
+	// AnnotationBlock is the HCL block(s), e.g. `route "api"`: a stable
+	// address, kept on every object.
+	AnnotationBlock = "perimeter.dev/block"
 
 	LabelApplySetPartOf          = "applyset.kubernetes.io/part-of"
 	LabelApplySetID              = "applyset.kubernetes.io/id"
@@ -101,4 +108,21 @@ func joinSorted(set map[string]bool) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ",")
+}
+
+// WithoutSource returns obj, or a copy of it without the source
+// annotation when it has one: the form perimeter sends and writes.
+func WithoutSource(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	ann := obj.GetAnnotations()
+	if _, ok := ann[AnnotationSource]; !ok {
+		return obj
+	}
+	out := obj.DeepCopy()
+	DropSource(out)
+	return out
+}
+
+// DropSource removes the source annotation from obj in place.
+func DropSource(obj *unstructured.Unstructured) {
+	unstructured.RemoveNestedField(obj.Object, "metadata", "annotations", AnnotationSource)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/perimeter-dev/perimeter/ownership"
 )
 
 // boundaryChanges describes, in the user's terms, what becomes reachable
@@ -86,8 +88,35 @@ func statements(objs []*unstructured.Unstructured) map[string]statement {
 	return out
 }
 
+// withBlockSources gives live objects, which carry their block's address
+// but no line, the line of that block in the current intent, when it is
+// still there: a withdrawn rule of a block that changed shows where that
+// block now stands.
+func withBlockSources(objs []*unstructured.Unstructured, blocks map[string]string) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		out[i] = o
+		ann := o.GetAnnotations()
+		if _, has := ann[ownership.AnnotationSource]; has {
+			continue
+		}
+		first := ann[ownership.AnnotationBlock]
+		if j := strings.Index(first, ", "); j >= 0 {
+			first = first[:j]
+		}
+		if src, ok := blocks[first]; ok {
+			cp := o.DeepCopy()
+			ann = cp.GetAnnotations()
+			ann[ownership.AnnotationSource] = src
+			cp.SetAnnotations(ann)
+			out[i] = cp
+		}
+	}
+	return out
+}
+
 func firstSource(o *unstructured.Unstructured) string {
-	s := o.GetAnnotations()["perimeter.dev/source"]
+	s := o.GetAnnotations()[ownership.AnnotationSource]
 	if i := strings.Index(s, ","); i >= 0 {
 		s = s[:i]
 	}

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/perimeter-dev/perimeter/ownership"
 )
 
 // volatileMetadata are fields the server owns; they never count as changes.
@@ -25,6 +27,7 @@ func normalize(obj map[string]any) map[string]any {
 		for _, f := range []string{"labels", "annotations"} {
 			if m, ok := md[f].(map[string]any); ok {
 				delete(m, hashAnnotation)
+				delete(m, ownership.AnnotationSource) // a line number: not part of the object's meaning
 				if len(m) == 0 {
 					delete(md, f)
 				}

@@ -22,7 +22,7 @@ func TestNamespaceNotDeletedWhenContentsUnknown(t *testing.T) {
 	ns.SetKind("Namespace")
 	ns.SetName("shop")
 	ns.SetLabels(ownership.MemberLabels("s", "default"))
-	ns.SetAnnotations(map[string]string{ownership.AnnotationSource: "main.hcl:5"})
+	ns.SetAnnotations(map[string]string{ownership.AnnotationBlock: `namespace "shop"`})
 	req := plan.Request{Stack: "s", StateNamespace: "default", Kinds: generate.Kinds,
 		OwnerSelector: ownership.MemberSelector("s", "default"),
 		Owned:         func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, "s", "default") }}
@@ -33,7 +33,7 @@ func TestNamespaceNotDeletedWhenContentsUnknown(t *testing.T) {
 	if p.HasChanges() || len(p.Changes) != 1 || p.Changes[0].Action != plan.NoOp {
 		t.Fatalf("changes %+v, want the namespace kept as a no-op", p.Changes)
 	}
-	if len(p.Namespaces) != 1 || p.Namespaces[0].State != plan.Left || p.Namespaces[0].Source != "main.hcl:5" ||
+	if len(p.Namespaces) != 1 || p.Namespaces[0].State != plan.Left || p.Namespaces[0].Block != `namespace "shop"` ||
 		!strings.Contains(p.Namespaces[0].Detail, "cannot tell whether it holds objects this stack does not own") {
 		t.Fatalf("notes %+v", p.Namespaces)
 	}

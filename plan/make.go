@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/perimeter-dev/perimeter/ownership"
 )
 
 // hashAnnotation records a digest of the object perimeter last applied, so
@@ -71,6 +73,9 @@ type Request struct {
 	// Owned reports whether a live object belongs to this stack; objects
 	// matching OwnerSelector that it rejects are never touched.
 	Owned func(*unstructured.Unstructured) bool
+	// Blocks maps each block address of the current intent (`route "api"`)
+	// to its file:line, for objects that carry only the address: live ones.
+	Blocks map[string]string
 }
 
 // Problem is a reason a plan cannot be made, tied to an object and the HCL
@@ -134,7 +139,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	for _, obj := range desired {
 		wanted[key(obj)] = true
 	}
-	dels, left := leaveNonEmpty(ctx, r, req, deletions(owned, wanted))
+	dels, left := leaveNonEmpty(ctx, r, req, deletions(owned, wanted, req.Blocks))
 	p.Changes = append(p.Changes, dels...)
 	p.Namespaces = append(p.Namespaces, left...)
 	if len(problems) > 0 {
@@ -144,7 +149,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	for _, k := range sortedKeys(owned) {
 		live = append(live, owned[k])
 	}
-	p.Boundary = boundaryChanges(live, req.Desired)
+	p.Boundary = boundaryChanges(withBlockSources(live, req.Blocks), req.Desired)
 	if !p.Offline {
 		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); err != nil {
 			return nil, err
@@ -179,6 +184,11 @@ func planAll(ctx context.Context, r Reader, desired []*unstructured.Unstructured
 			defer func() { <-sem }()
 			changes[i], probs[i] = planObject(ctx, objDry, whole, stamp(obj), live)
 			changes[i].Adopt = adopted != nil
+			// the object sent carries no line numbers; the plan shows them
+			changes[i].Source = annotation(obj, ownership.AnnotationSource)
+			if probs[i] != nil {
+				probs[i].Source = changes[i].Source
+			}
 		}()
 	}
 	wg.Wait()
@@ -262,22 +272,57 @@ func checkUnowned(ctx context.Context, r Reader, req Request, owned map[string]*
 	return problems, nil
 }
 
-// stamp returns a copy of obj carrying the digest of its content.
+// stamp returns a copy of obj as perimeter sends it: without the source
+// annotation (line numbers stay out of the cluster) and with the digest of
+// its content.
 func stamp(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	out := obj.DeepCopy()
+	ownership.DropSource(out)
 	ann := out.GetAnnotations()
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	ann[hashAnnotation] = digest(obj)
+	ann[hashAnnotation] = digest(out)
 	out.SetAnnotations(ann)
 	return out
 }
 
 func digest(obj *unstructured.Unstructured) string {
-	b, _ := json.Marshal(normalize(obj.Object))
+	return hashOf(normalize(obj.Object))
+}
+
+func hashOf(normalized map[string]any) string {
+	b, _ := json.Marshal(normalized)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// sameIntent reports whether live was applied from the intent desired
+// (stamped) holds. Objects applied before the source annotation left the
+// cluster were hashed with it: for them the digest is recomputed with the
+// line number they carry, so moving a block never shows as a change and
+// upgrading perimeter causes no flood of updates.
+func sameIntent(desired, live *unstructured.Unstructured) bool {
+	liveHash := annotation(live, hashAnnotation)
+	if liveHash == annotation(desired, hashAnnotation) {
+		return true
+	}
+	src, ok := live.GetAnnotations()[ownership.AnnotationSource]
+	if !ok {
+		return false
+	}
+	legacy := normalize(desired.Object)
+	md, _ := legacy["metadata"].(map[string]any)
+	if md == nil {
+		return false
+	}
+	ann, _ := md["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		md["annotations"] = ann
+	}
+	ann[ownership.AnnotationSource] = src
+	return liveHash == hashOf(legacy)
 }
 
 func annotation(obj *unstructured.Unstructured, name string) string {
@@ -312,7 +357,7 @@ func planObject(ctx context.Context, dry DryRunner, whole bool, desired, live *u
 	c := newChange(NoOp, desired)
 	c.Live = &LiveRef{UID: string(live.GetUID()), ResourceVersion: live.GetResourceVersion()}
 	c.Desired = desired.Object
-	unchangedIntent := annotation(live, hashAnnotation) == annotation(desired, hashAnnotation)
+	unchangedIntent := sameIntent(desired, live)
 	projected := diffProjected(normalize(live.Object), normalize(desired.Object))
 	if whole {
 		projected = diffAll(normalize(live.Object), normalize(desired.Object))
@@ -353,7 +398,7 @@ func rejection(obj *unstructured.Unstructured, err error) *Problem {
 }
 
 // deletions are owned objects the intent no longer produces.
-func deletions(owned map[string]*unstructured.Unstructured, wanted map[string]bool) []Change {
+func deletions(owned map[string]*unstructured.Unstructured, wanted map[string]bool, blocks map[string]string) []Change {
 	var out []Change
 	for _, k := range sortedKeys(owned) {
 		if wanted[k] {
@@ -361,11 +406,22 @@ func deletions(owned map[string]*unstructured.Unstructured, wanted map[string]bo
 		}
 		live := owned[k]
 		c := newChange(Delete, live)
+		// a line stored by an older perimeter may be stale: the block's
+		// line in the current intent (destroy) or none (Block names it)
+		c.Source = blocks[lastBlock(c.Block)]
 		c.Live = &LiveRef{UID: string(live.GetUID()), ResourceVersion: live.GetResourceVersion()}
 		c.Before = normalize(live.Object)
 		out = append(out, c)
 	}
 	return out
+}
+
+// lastBlock is the object's own block: the last of the blocks it names.
+func lastBlock(blocks string) string {
+	if i := strings.LastIndex(blocks, ", "); i >= 0 {
+		return blocks[i+2:]
+	}
+	return blocks
 }
 
 // sortedKeys returns a map's keys in order, for deterministic output.

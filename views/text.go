@@ -110,6 +110,8 @@ func writeChange(b *strings.Builder, c plan.Change, s Style) {
 	}
 	src := c.Source
 	switch {
+	case c.Action == plan.Delete && c.Block != "":
+		src = "no longer in the intent; was " + c.Block
 	case c.Action == plan.Delete && src != "":
 		src = "no longer in the intent; was " + src
 	case src == "":

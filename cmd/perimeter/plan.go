@@ -193,7 +193,17 @@ func planRequest(in *hclspec.Intent, objs []*unstructured.Unstructured, tgt stri
 		Desired: objs, Kinds: generate.Kinds,
 		OwnerSelector: ownership.MemberSelector(in.Stack, in.StateNamespace),
 		Owned:         func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, in.Stack, in.StateNamespace) },
+		Blocks:        blockSources(in),
 	}
+}
+
+// blockSources maps each block address to its file:line.
+func blockSources(in *hclspec.Intent) map[string]string {
+	out := map[string]string{}
+	for block, r := range in.BlockRanges() {
+		out[block] = generate.Source(r)
+	}
+	return out
 }
 
 // namespaces are the namespace blocks as the plan needs them.

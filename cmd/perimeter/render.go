@@ -49,7 +49,7 @@ if there are any.`,
 				diags = append(diags, d...)
 				if !diags.HasErrors() {
 					printDiagnostics(cmd.ErrOrStderr(), src, diags)
-					return writeObjects(cmd, objs, out)
+					return writeObjects(cmd, generate.ForOutput(objs), out)
 				}
 			}
 			printDiagnostics(cmd.ErrOrStderr(), src, diags)

@@ -64,6 +64,7 @@ func compileEach(src *hclspec.Sources, vars map[string]string, names []string, d
 			if in != nil {
 				objs, gd := generate.Objects(in)
 				d = append(d, gd...)
+				generate.ForOutput(objs)
 				e.Objects = objs // nil on errors
 			}
 			<-sem // done may wait (Render's wait for the first environment); let the next compile start

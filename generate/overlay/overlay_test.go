@@ -36,7 +36,7 @@ func compileAll(t *testing.T, files map[string][]byte) []overlay.Environment {
 		if diags.HasErrors() {
 			t.Fatal(diags.Error())
 		}
-		envs = append(envs, overlay.Environment{Name: name, Objects: objs})
+		envs = append(envs, overlay.Environment{Name: name, Objects: generate.ForOutput(objs)})
 	}
 	return envs
 }
