@@ -71,6 +71,10 @@ type Request struct {
 	// Owned reports whether a live object belongs to this stack; objects
 	// matching OwnerSelector that it rejects are never touched.
 	Owned func(*unstructured.Unstructured) bool
+	// Cluster identifies the cluster planned against (nil for rendered
+	// manifests); IntentDigest is the digest of the intent's files.
+	Cluster      *ClusterIdentity
+	IntentDigest string
 }
 
 // Problem is a reason a plan cannot be made, tied to an object and the HCL
@@ -103,7 +107,8 @@ func (e *Error) Error() string {
 // Make computes the plan.
 func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Stack: req.Stack, StateNamespace: req.StateNamespace,
-		Environment: req.Environment, Target: req.Target, Changes: []Change{}}
+		Environment: req.Environment, Target: req.Target, Changes: []Change{},
+		Scope: scopeOf(req), Cluster: req.Cluster, IntentDigest: req.IntentDigest}
 	owned, err := listOwned(ctx, r, req)
 	if err != nil {
 		return nil, err
