@@ -17,6 +17,9 @@ import (
 //	append CHANGE.json   add a change, labelled with the plan's own member
 //	                     labels (copied, as an attacker would), digest untouched
 //	redigest             rewrite the file with a freshly computed digest
+//	set-cluster URL UID  record another cluster's identity ("-" keeps the
+//	                     URL) and recompute the digest, as a plan made
+//	                     against that cluster would have them
 func planEdit(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! planedit")
@@ -43,6 +46,12 @@ func planEdit(ts *testscript.TestScript, neg bool, args []string) {
 		b, err := json.MarshalIndent(&p, "", "  ")
 		ts.Check(err)
 		ts.Check(os.WriteFile(path, b, 0o644))
+	case "set-cluster":
+		if args[2] != "-" {
+			p.Cluster.Server = args[2]
+		}
+		p.Cluster.KubeSystemUID = args[3]
+		fallthrough
 	case "redigest":
 		f, err := os.Create(path)
 		ts.Check(err)
