@@ -49,6 +49,7 @@ type RefusedError struct {
 	Reasons []string
 }
 
+// Error lists every reason, one a line.
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("the plan goes beyond what stack %q may do; nothing was changed:\n  %s", e.Stack, strings.Join(e.Reasons, "\n  "))
 }
