@@ -134,8 +134,14 @@ func confirm(in io.Reader, out io.Writer, destroy bool) bool {
 // write; origin names the plan in refusals.
 func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, af applyFlags, destroy bool) error {
 	ctx := context.Background()
-	client, err := check(ctx, p, kf)
+	if err := checkFile(p); err != nil {
+		return fmt.Errorf("%s refused: %w", origin, err)
+	}
+	client, err := kf.connect()
 	if err != nil {
+		return err
+	}
+	if err := checkCluster(ctx, p, client); err != nil {
 		return fmt.Errorf("%s refused: %w", origin, err)
 	}
 	out := cmd.OutOrStdout()
@@ -185,27 +191,23 @@ func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, a
 	return nil
 }
 
-// check runs every check of a plan against the cluster, before any write,
-// and returns the client to apply it with.
-func check(ctx context.Context, p *plan.Plan, kf clusterFlags) (*cluster.Client, error) {
+// checkFile runs the checks that need only the plan: it is not offline,
+// and every change stays within what the stack may do.
+func checkFile(p *plan.Plan) error {
 	if p.Offline {
-		return nil, fmt.Errorf("this plan was made against %s, not a cluster; it is for review only. Run plan against the cluster and apply that", strings.TrimPrefix(p.Target, "rendered manifests in "))
+		return fmt.Errorf("this plan was made against %s, not a cluster; it is for review only. Run plan against the cluster and apply that", strings.TrimPrefix(p.Target, "rendered manifests in "))
 	}
-	if err := plan.CheckScope(p, generate.Kinds); err != nil {
-		return nil, err
-	}
-	client, err := kf.connect()
-	if err != nil {
-		return nil, err
-	}
+	return plan.CheckScope(p, generate.Kinds)
+}
+
+// checkCluster runs the checks that read the cluster: it is the one the
+// plan was made against, and it has not moved since.
+func checkCluster(ctx context.Context, p *plan.Plan, client *cluster.Client) error {
 	if err := plan.CheckCluster(p, *identify(ctx, client)); err != nil {
-		return nil, err
+		return err
 	}
 	owned := func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, p.Stack, p.StateNamespace) }
-	if err := plan.CheckCurrent(ctx, client, p, generate.Kinds, ownership.MemberSelector(p.Stack, p.StateNamespace), owned); err != nil {
-		return nil, err
-	}
-	return client, nil
+	return plan.CheckCurrent(ctx, client, p, generate.Kinds, ownership.MemberSelector(p.Stack, p.StateNamespace), owned)
 }
 
 // left are the owned namespaces the plan does not delete because they hold
