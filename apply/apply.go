@@ -150,6 +150,12 @@ func (r *runner) one(ctx context.Context, c plan.Change) Result {
 	case plan.Create, plan.Update:
 		_, err = r.c.ServerSideApply(ctx, c.DesiredObject(), r.opts.Force)
 	case plan.Delete:
+		if c.Live == nil {
+			// plan.CheckScope refuses such a plan; a library caller may not
+			// have run it, and a delete without preconditions is never safe.
+			res.Error = "a delete without the live object it was planned against is never sent"
+			return res
+		}
 		err = r.c.Delete(ctx, c.GVK(), c.Namespace, c.Name, c.Live.UID, c.Live.ResourceVersion)
 	}
 	if err != nil {

@@ -161,7 +161,7 @@ func TestNamespacePlanRefusedWhenClusterMoved(t *testing.T) {
 	// deleted and created again (the test control plane cannot finish
 	// deleting a namespace)
 	used.Namespaces[0].UID = "0000"
-	check(used, "Namespace "+s.ns+" was deleted or replaced since the plan was made")
+	check(used, "Namespace "+s.ns+" was deleted and created again since the plan was made")
 }
 
 // The ApplySet parent needs its namespace: a missing state namespace that

@@ -205,3 +205,16 @@ func (c *Client) DryRunApply(ctx context.Context, obj *unstructured.Unstructured
 func (c *Client) ServerSideApply(ctx context.Context, obj *unstructured.Unstructured, force bool) (*unstructured.Unstructured, error) {
 	return c.Apply(ctx, obj, ApplyOptions{Force: force})
 }
+
+// KubeSystemUID returns the UID of namespace kube-system, which identifies
+// the cluster whatever URL it is reached by.
+func (c *Client) KubeSystemUID(ctx context.Context) (string, error) {
+	ns, err := c.Get(ctx, schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}, "", "kube-system")
+	if err != nil {
+		return "", err
+	}
+	if ns == nil {
+		return "", fmt.Errorf("namespace kube-system does not exist")
+	}
+	return string(ns.GetUID()), nil
+}

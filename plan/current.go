@@ -58,7 +58,7 @@ func CheckCurrent(ctx context.Context, r Reader, p *Plan, kinds []schema.GroupVe
 		case c.Live == nil && cur != nil:
 			reasons = append(reasons, c.ID()+" was created since the plan was made")
 		case c.Live != nil && cur == nil:
-			reasons = append(reasons, c.ID()+" was deleted since the plan was made")
+			reasons = append(reasons, left(ctx, r, c))
 		case c.Live != nil && string(cur.GetUID()) != c.Live.UID:
 			reasons = append(reasons, c.ID()+" was replaced since the plan was made")
 		case c.Live != nil && cur.GetResourceVersion() != c.Live.ResourceVersion:
@@ -109,8 +109,11 @@ func namespacesCurrent(ctx context.Context, r Reader, p *Plan, ownerSelector str
 		if err != nil {
 			return nil, err
 		}
-		if cur == nil || string(cur.GetUID()) != n.UID {
-			reasons = append(reasons, "Namespace "+n.Name+" was deleted or replaced since the plan was made")
+		switch {
+		case cur == nil:
+			reasons = append(reasons, "Namespace "+n.Name+" was deleted since the plan was made")
+		case string(cur.GetUID()) != n.UID:
+			reasons = append(reasons, "Namespace "+n.Name+" was deleted and created again since the plan was made")
 		}
 	}
 	return reasons, nil
@@ -130,4 +133,31 @@ func compareLive(id string, planned *LiveRef, cur *unstructured.Unstructured) []
 			id, cur.GetResourceVersion(), planned.ResourceVersion)}
 	}
 	return nil
+}
+
+// Getter reads one object, nil when it does not exist. A Reader that is
+// one (a live cluster) lets a refusal say what became of an object that is
+// no longer among the stack's.
+type Getter interface {
+	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
+}
+
+// left says what became of an object the plan read as the stack's and
+// that the stack no longer owns: deleted, replaced by someone else's, or
+// still there without the stack's ownership labels.
+func left(ctx context.Context, r Reader, c Change) string {
+	g, ok := r.(Getter)
+	if !ok {
+		return c.ID() + " is no longer among the stack's objects"
+	}
+	cur, err := g.Get(ctx, c.GVK(), c.Namespace, c.Name)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s is no longer among the stack's objects (reading it: %v)", c.ID(), err)
+	case cur == nil:
+		return c.ID() + " was deleted since the plan was made"
+	case string(cur.GetUID()) != c.Live.UID:
+		return c.ID() + " was deleted since the plan was made, and another object of that name, not the stack's, exists now"
+	}
+	return c.ID() + " still exists but no longer carries this stack's ownership labels: they were changed or removed since the plan was made"
 }

@@ -76,6 +76,10 @@ type Request struct {
 	// Blocks maps each block address of the current intent (`route "api"`)
 	// to its file:line, for objects that carry only the address: live ones.
 	Blocks map[string]string
+	// Cluster identifies the cluster planned against (nil for rendered
+	// manifests); IntentDigest is the digest of the intent's files.
+	Cluster      *ClusterIdentity
+	IntentDigest string
 }
 
 // Problem is a reason a plan cannot be made, tied to an object and the HCL
@@ -108,7 +112,8 @@ func (e *Error) Error() string {
 // Make computes the plan.
 func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Stack: req.Stack, StateNamespace: req.StateNamespace,
-		Environment: req.Environment, Target: req.Target, Changes: []Change{}}
+		Environment: req.Environment, Target: req.Target, Changes: []Change{},
+		Scope: scopeOf(req), Cluster: req.Cluster, IntentDigest: req.IntentDigest}
 	owned, err := listOwned(ctx, r, req)
 	if err != nil {
 		return nil, err

@@ -15,8 +15,10 @@ import (
 )
 
 // FormatVersion is the version of the saved plan format. Readers refuse
-// other major versions.
-const FormatVersion = "1"
+// other versions. Version 2 added the digest, the cluster identity and the
+// scope: a version 1 reader would apply a version 2 plan without checking
+// them, so the version changed rather than growing fields.
+const FormatVersion = "2"
 
 // Action is what apply will do to one object.
 type Action string
@@ -50,6 +52,18 @@ type Plan struct {
 	// changing them: ones that exist and are not owned, and owned ones
 	// that destroy or prune leaves because they hold foreign objects.
 	Namespaces []NamespaceNote `json:"namespaces,omitempty"`
+	// Scope is what the plan may write; apply refuses a change outside it.
+	Scope *Scope `json:"scope,omitempty"`
+	// Cluster identifies the cluster the plan was made against (absent
+	// for offline plans); apply refuses to run anywhere else.
+	Cluster *ClusterIdentity `json:"cluster,omitempty"`
+	// IntentDigest is a digest of the HCL files the plan was compiled
+	// from (see IntentDigest), for the reader: apply does not check it.
+	IntentDigest string `json:"intent_digest,omitempty"`
+	// Digest is the SHA-256 of everything else in the plan (see
+	// ContentDigest), written last; Read refuses a plan that no longer
+	// matches it.
+	Digest string `json:"digest"`
 }
 
 // Change is the planned action on one object.
@@ -158,23 +172,29 @@ func (c *Change) DesiredObject() *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: c.Desired}
 }
 
-// Write saves the plan as indented JSON.
+// Write saves the plan as indented JSON, with its digest.
 func (p *Plan) Write(w io.Writer) error {
+	p.Digest = p.ContentDigest()
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(p)
 }
 
-// Read loads a saved plan, refusing other format versions.
+// Read loads a saved plan, refusing other format versions and a plan whose
+// contents no longer match its digest.
 func Read(r io.Reader) (*Plan, error) {
 	var p Plan
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
 	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("reading plan: %w", err)
+		return nil, fmt.Errorf("it is not a complete plan (%v): the plan file was modified or truncated after it was made; run plan --out again", err)
 	}
 	if p.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("plan format version %q is not supported (this perimeter reads version %s)", p.FormatVersion, FormatVersion)
+		return nil, fmt.Errorf("plan format version %q is not supported (this perimeter reads version %s); a plan is short-lived: run plan --out again with this perimeter", p.FormatVersion, FormatVersion)
+	}
+	// Before normalizeNumbers: the digest covers the numbers as written.
+	if err := p.checkDigest(); err != nil {
+		return nil, err
 	}
 	for i := range p.Changes {
 		if p.Changes[i].Desired != nil {

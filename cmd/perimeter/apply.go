@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/apply"
+	"github.com/perimeter-dev/perimeter/cluster"
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/ownership"
 	"github.com/perimeter-dev/perimeter/plan"
@@ -58,7 +59,7 @@ and changes nothing.`,
 				if err != nil {
 					return err
 				}
-				return execute(cmd, p, kf, af, false)
+				return execute(cmd, p, "plan file "+arg, kf, af, false)
 			}
 			p, err := computePlan(cmd, arg, cf, kf, false)
 			if err != nil {
@@ -110,11 +111,11 @@ func confirmAndExecute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af app
 	}
 	if !af.autoApprove {
 		if !confirm(cmd.InOrStdin(), out, destroy) {
-			fmt.Fprintln(out, "\nApply cancelled.")
+			fmt.Fprintf(out, "\n%s cancelled.\n", capitalized(verb(destroy)))
 			return errExit{code: 1}
 		}
 	}
-	return execute(cmd, p, kf, af, destroy)
+	return execute(cmd, p, verb(destroy), kf, af, destroy)
 }
 
 func confirm(in io.Reader, out io.Writer, destroy bool) bool {
@@ -127,19 +128,21 @@ func confirm(in io.Reader, out io.Writer, destroy bool) bool {
 	return strings.TrimSpace(line) == "yes"
 }
 
-// execute checks that the cluster still matches the plan, then carries it out.
-func execute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, destroy bool) error {
-	if p.Offline {
-		return fmt.Errorf("this plan was made against %s, not a cluster; it is for review only. Run plan against the cluster and apply that", strings.TrimPrefix(p.Target, "rendered manifests in "))
+// execute checks that the plan stays within what the stack may do, that
+// this is the cluster it was made against and that the cluster still
+// matches it, then carries it out. Every check runs before the first
+// write; origin names the plan in refusals.
+func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, af applyFlags, destroy bool) error {
+	ctx := context.Background()
+	if err := checkFile(p); err != nil {
+		return fmt.Errorf("%s refused: %w", origin, err)
 	}
 	client, err := kf.connect()
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	owned := func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, p.Stack, p.StateNamespace) }
-	if err := plan.CheckCurrent(ctx, client, p, generate.Kinds, ownership.MemberSelector(p.Stack, p.StateNamespace), owned); err != nil {
-		return err
+	if err := checkCluster(ctx, p, client); err != nil {
+		return fmt.Errorf("%s refused: %w", origin, err)
 	}
 	out := cmd.OutOrStdout()
 	opts := apply.Options{Force: af.force, KindOrder: generate.Kinds, DeleteParent: destroy}
@@ -179,13 +182,32 @@ func execute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, d
 		for _, n := range left(p) {
 			fmt.Fprintf(out, "Namespace %s: left in place (%s)\n  %s\n", n.Name, orLiveOnly(n.Source), n.Detail)
 		}
-		printSummary(out, report)
+		printSummary(out, report, destroy)
 		printRoutes(out, routes, af.wait)
 	}
 	if report.Failed > 0 || !allReady(routes) {
 		return errExit{code: 1}
 	}
 	return nil
+}
+
+// checkFile runs the checks that need only the plan: it is not offline,
+// and every change stays within what the stack may do.
+func checkFile(p *plan.Plan) error {
+	if p.Offline {
+		return fmt.Errorf("this plan was made against %s, not a cluster; it is for review only. Run plan against the cluster and apply that", strings.TrimPrefix(p.Target, "rendered manifests in "))
+	}
+	return plan.CheckScope(p, generate.Kinds)
+}
+
+// checkCluster runs the checks that read the cluster: it is the one the
+// plan was made against, and it has not moved since.
+func checkCluster(ctx context.Context, p *plan.Plan, client *cluster.Client) error {
+	if err := plan.CheckCluster(p, *identify(ctx, client)); err != nil {
+		return err
+	}
+	owned := func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, p.Stack, p.StateNamespace) }
+	return plan.CheckCurrent(ctx, client, p, generate.Kinds, ownership.MemberSelector(p.Stack, p.StateNamespace), owned)
 }
 
 // left are the owned namespaces the plan does not delete because they hold
@@ -240,11 +262,28 @@ func printResult(w io.Writer, r apply.Result) {
 	fmt.Fprintf(w, "%s: %s%s\n", r.Object, doneVerbs[r.Action], src)
 }
 
-func printSummary(w io.Writer, r *apply.Report) {
+// verb names the command in messages: destroy is not an apply to the user.
+func verb(destroy bool) string {
+	if destroy {
+		return "destroy"
+	}
+	return "apply"
+}
+
+func capitalized(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+// printSummary says how the run ended, in the words of the command run:
+// destroy only destroys, so it counts only what it destroyed.
+func printSummary(w io.Writer, r *apply.Report, destroy bool) {
+	what := fmt.Sprintf("%d added, %d changed, %d destroyed", r.Added, r.Changed, r.Destroyed)
+	if destroy {
+		what = fmt.Sprintf("%d destroyed", r.Destroyed)
+	}
+	name := capitalized(verb(destroy))
 	if r.Failed > 0 {
-		fmt.Fprintf(w, "\nApply failed: %d request(s) failed. Resources: %d added, %d changed, %d destroyed.\nRun plan to see where the cluster stands; apply again to converge.\n",
-			r.Failed, r.Added, r.Changed, r.Destroyed)
+		fmt.Fprintf(w, "\n%s failed: %d request(s) failed. Resources: %s.\nRun plan to see where the cluster stands; %s again to converge.\n",
+			name, r.Failed, what, verb(destroy))
 		return
 	}
-	fmt.Fprintf(w, "\nApply complete! Resources: %d added, %d changed, %d destroyed.\n", r.Added, r.Changed, r.Destroyed)
+	fmt.Fprintf(w, "\n%s complete! Resources: %s.\n", name, what)
 }

@@ -107,6 +107,12 @@ present), 1 on errors.`,
 
 // compile loads and compiles the intent, printing diagnostics.
 func compile(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, []*unstructured.Unstructured, error) {
+	in, objs, _, err := compileSources(cmd, dir, cf)
+	return in, objs, err
+}
+
+// compileSources is compile that also returns the files it read.
+func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, []*unstructured.Unstructured, *hclspec.Sources, error) {
 	in, src, diags := hclspec.Load(dir, cf.options())
 	var objs []*unstructured.Unstructured
 	if in != nil {
@@ -116,15 +122,15 @@ func compile(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, 
 	printDiagnostics(cmd.ErrOrStderr(), src, diags)
 	if diags.HasErrors() {
 		summarize(cmd.ErrOrStderr(), diags)
-		return nil, nil, errDiagnostics
+		return nil, nil, nil, errDiagnostics
 	}
-	return in, objs, nil
+	return in, objs, src, nil
 }
 
 // computePlan compiles the intent and plans it against the cluster; with
 // destroy, it plans the removal of everything the stack owns.
 func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlags, destroy bool) (*plan.Plan, error) {
-	in, objs, err := compile(cmd, dir, cf)
+	in, objs, src, err := compileSources(cmd, dir, cf)
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +139,7 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 	}
 	var reader plan.Reader
 	var tgt string
+	var id *plan.ClusterIdentity
 	if kf.against != "" {
 		live, err := readAgainst(kf.against, in.Environment)
 		if err != nil {
@@ -145,8 +152,10 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 			return nil, err
 		}
 		reader, tgt = client, target(client)
+		id = identify(context.Background(), client)
 	}
 	req := planRequest(in, objs, tgt)
+	req.Cluster, req.IntentDigest = id, intentDigest(src)
 	// Rendered manifests hold no namespaces (render leaves them to whoever
 	// deploys the tree), and destroy wants none.
 	if kf.against == "" && !destroy {
@@ -160,6 +169,10 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 	}
 	if !destroy {
 		p.Warnings = append(p.Warnings, lint.Plan(context.Background(), reader, in, objs)...)
+	}
+	if id != nil && id.Unknown != "" {
+		p.Warnings = append(p.Warnings, plan.Warning{Summary: "Cluster identified by URL only",
+			Detail: "Namespace kube-system cannot be read (" + id.Unknown + "), so a saved plan records the API server URL only, and apply can refuse it on another cluster only if that one has another URL."})
 	}
 	return p, nil
 }
@@ -278,13 +291,18 @@ func savePlan(path string, p *plan.Plan) error {
 	return f.Close()
 }
 
+// loadPlan reads a saved plan; its errors name the file.
 func loadPlan(path string) (*plan.Plan, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return plan.Read(f)
+	p, err := plan.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("plan file %s: %w", path, err)
+	}
+	return p, nil
 }
 
 func newShow() *cobra.Command {
@@ -301,7 +319,13 @@ func newShow() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return showPlan(cmd.OutOrStdout(), p, format)
+			if err := showPlan(cmd.OutOrStdout(), p, format); err != nil {
+				return err
+			}
+			if format == "text" {
+				printProvenance(cmd.OutOrStdout(), p)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text, json, markdown or diff")

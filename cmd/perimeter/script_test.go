@@ -32,7 +32,8 @@ func (w withCluster) Run() int { return testcluster.Run(w.m) }
 func TestClusterScripts(t *testing.T) {
 	c := testcluster.Get(t)
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/cluster",
+		Dir:  "testdata/cluster",
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){"planedit": planEdit},
 		Setup: func(env *testscript.Env) error {
 			ns := c.Namespace(t)
 			env.Setenv("NO_COLOR", "1")

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/perimeter-dev/perimeter/ownership"
+	"github.com/perimeter-dev/perimeter/plan"
+)
+
+// planEdit is the script command "planedit FILE OP [ARGS]": it edits a saved
+// plan the way an attacker with write access to the file would, without
+// going through plan.Read (which refuses edited files).
+//
+//	append CHANGE.json   add a change, labelled with the plan's own member
+//	                     labels (copied, as an attacker would), digest untouched
+//	redigest             rewrite the file with a freshly computed digest
+//	set-cluster URL UID  record another cluster's identity ("-" keeps the
+//	                     URL) and recompute the digest, as a plan made
+//	                     against that cluster would have them
+func planEdit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! planedit")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: planedit FILE OP [ARGS]")
+	}
+	path := ts.MkAbs(args[0])
+	var p plan.Plan
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &p))
+	switch args[1] {
+	case "append":
+		var c plan.Change
+		ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[2])), &c))
+		if c.Desired != nil {
+			md := c.Desired["metadata"].(map[string]any)
+			labels := map[string]any{}
+			for k, v := range ownership.MemberLabels(p.Stack, p.StateNamespace) {
+				labels[k] = v
+			}
+			md["labels"] = labels
+		}
+		p.Changes = append(p.Changes, c)
+		b, err := json.MarshalIndent(&p, "", "  ")
+		ts.Check(err)
+		ts.Check(os.WriteFile(path, b, 0o644))
+	case "set-cluster":
+		if args[2] != "-" {
+			p.Cluster.Server = args[2]
+		}
+		p.Cluster.KubeSystemUID = args[3]
+		fallthrough
+	case "redigest":
+		f, err := os.Create(path)
+		ts.Check(err)
+		ts.Check(p.Write(f))
+		ts.Check(f.Close())
+	default:
+		ts.Fatalf("planedit: unknown op %q", args[1])
+	}
+}
