@@ -748,7 +748,7 @@ func TestAgainstMatchesLivePlan(t *testing.T) {
 	before := s.request(false).Desired
 	s.apply(s.plan(), s.client, apply.Options{})
 	tree := t.TempDir()
-	if _, err := manifest.WriteDir(tree, before); err != nil {
+	if _, err := manifest.WriteDir(t.Context(), tree, before); err != nil {
 		t.Fatal(err)
 	}
 	s.write(`
