@@ -748,7 +748,7 @@ func TestAgainstMatchesLivePlan(t *testing.T) {
 	before := s.request(false).Desired
 	s.apply(s.plan(), s.client, apply.Options{})
 	tree := t.TempDir()
-	if _, err := manifest.WriteDir(tree, generate.ForOutput(before)); err != nil { // as render writes it
+	if _, err := manifest.WriteDir(t.Context(), tree, generate.ForOutput(before)); err != nil { // as render writes it
 		t.Fatal(err)
 	}
 	s.write(`

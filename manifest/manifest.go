@@ -5,6 +5,7 @@ package manifest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"path"
@@ -51,8 +52,9 @@ func FileName(obj *unstructured.Unstructured) string {
 
 // WriteDir writes one file per object under dir, removing the files an
 // earlier WriteDir wrote there that no object needs any more, and never
-// touching other files (see Write). It returns what it changed.
-func WriteDir(dir string, objs []*unstructured.Unstructured) (Changes, error) {
+// touching other files or anything outside dir (see Write). It returns
+// what it changed.
+func WriteDir(ctx context.Context, dir string, objs []*unstructured.Unstructured) (Changes, error) {
 	t := Tree{}
 	for _, o := range objs {
 		b, err := Marshal(o)
@@ -61,5 +63,5 @@ func WriteDir(dir string, objs []*unstructured.Unstructured) (Changes, error) {
 		}
 		t[FileName(o)] = b
 	}
-	return Write(dir, t)
+	return Write(ctx, dir, t)
 }

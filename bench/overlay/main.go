@@ -10,6 +10,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -104,7 +105,7 @@ func render(src map[string][]byte, out, memprofile string) int {
 		check(f.Close())
 		built = time.Now()
 	}
-	changes, err := manifest.Write(out, tree)
+	changes, err := manifest.Write(context.Background(), out, tree)
 	check(err)
 	fmt.Printf("  parse %v, compile x3 and lay out overlays %v, compare and write %d of %d files %v\n", start.Sub(began).Round(time.Millisecond),
 		built.Sub(start).Round(time.Millisecond), len(changes.Write), len(tree), time.Since(built).Round(time.Millisecond))

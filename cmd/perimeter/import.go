@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/perimeter-dev/perimeter/cluster"
 	"github.com/perimeter-dev/perimeter/importer"
+	"github.com/perimeter-dev/perimeter/internal/outdir"
 	"github.com/perimeter-dev/perimeter/manifest"
 	"github.com/perimeter-dev/perimeter/ownership"
 )
@@ -65,9 +66,11 @@ cluster), else the standard ingress-nginx labels in namespace ingress-nginx.
 
 Every annotation or field that is not carried over exactly is listed in the
 report, with the reason. With --output DIR the intent is written to
-DIR/main.hcl and DIR/migration.hcl and the report to DIR/import-report.md;
-otherwise the intent (both files, one after the other) goes to standard
-output and the report to standard error.`,
+DIR/main.hcl and DIR/migration.hcl and the report to DIR/import-report.md
+(an existing main.hcl or migration.hcl, or a symbolic link at any of the
+three, stops the import before it writes anything); otherwise the intent
+(both files, one after the other) goes to standard output and the report to
+standard error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runImport(cmd, &f) },
 	}
@@ -260,28 +263,37 @@ func writeImport(stdout, stderr io.Writer, dir string, res *importer.Result) err
 		_, err := io.WriteString(stderr, importer.ReportText(res.Report))
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	out, err := outdir.Create(dir)
+	if err != nil {
 		return err
 	}
+	defer out.Close()
 	files := []struct {
 		name string
 		data []byte
 	}{{"main.hcl", res.HCL}, {importer.MigrationFile, res.Migration}, {"import-report.md", []byte(importer.ReportMarkdown(res.Report))}}
 	for _, name := range []string{"main.hcl", importer.MigrationFile} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return fmt.Errorf("%s exists; import writes a new intent, choose an empty --output directory", filepath.Join(dir, name))
+		// an entry of any kind there, a dangling link included, stops the
+		// import before it writes anything
+		switch _, err := out.Stat(name); {
+		case err == nil:
+			return fmt.Errorf("%s exists; import writes a new intent, choose an empty --output directory", out.Path(name))
+		case !errors.Is(err, fs.ErrNotExist):
+			return err
 		}
+	}
+	if _, err := out.Stat("import-report.md"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	var written []string
 	for _, f := range files {
 		if f.data == nil {
 			continue
 		}
-		path := filepath.Join(dir, f.name)
-		if err := os.WriteFile(path, f.data, 0o644); err != nil {
+		if err := out.WriteFile(f.name, f.data, 0o644); err != nil {
 			return err
 		}
-		written = append(written, path)
+		written = append(written, out.Path(f.name))
 	}
 	last := len(written) - 1
 	fmt.Fprintf(stderr, "Wrote %s and %s (%s).\n", strings.Join(written[:last], ", "), written[last], summary(res.Report))

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -34,7 +39,14 @@ Building OUT/overlays/<env> yields exactly what render --env <env> prints.
 Files perimeter wrote before and no longer needs are removed; files it did
 not write are never touched (OUT/.perimeter-files lists its own). With
 --check it writes nothing, lists the files that are out of date, and exits 1
-if there are any.`,
+if there are any.
+
+Nothing outside OUT is read, written or removed, and no symbolic link below
+OUT is followed: an OUT/.perimeter-files entry that is not a clean relative
+path inside OUT, or a link where a file is read, written or removed (or on a
+directory on the way), stops the command before it changes anything. OUT
+itself may be a link. Files are written to a temporary file and renamed
+into place, so an interrupted render leaves whole files only.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kustomize || check {
@@ -102,9 +114,11 @@ func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string,
 		}
 		return nil
 	}
-	changes, err := manifest.Write(out, tree)
+	ctx, stop := interruptible(cmd)
+	defer stop()
+	changes, err := manifest.Write(ctx, out, tree)
 	if err != nil {
-		return err
+		return writeError(err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "Rendered %d environments to %s: %d files written, %d removed.\n",
 		len(names), out, len(changes.Write), len(changes.Remove))
@@ -115,12 +129,34 @@ func writeObjects(cmd *cobra.Command, objs []*unstructured.Unstructured, out str
 	if out == "" {
 		return manifest.WriteStream(cmd.OutOrStdout(), objs)
 	}
-	changes, err := manifest.WriteDir(out, objs)
+	ctx, stop := interruptible(cmd)
+	defer stop()
+	changes, err := manifest.WriteDir(ctx, out, objs)
 	if err != nil {
-		return err
+		return writeError(err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "Wrote %d objects to %s: %d files written, %d removed.\n", len(objs), out, len(changes.Write), len(changes.Remove))
 	return nil
+}
+
+// interruptible is the command's context, cancelled by an interrupt
+// (Ctrl-C, SIGTERM): writing a tree then stops after the files in flight,
+// each whole, and leaves no temporary file. A second interrupt kills.
+func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // the next interrupt gets the default behaviour
+	}()
+	return ctx, stop
+}
+
+// writeError explains an interrupted write.
+func writeError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return errors.New("interrupted: some files are written (each one whole) and the others not; render again to finish")
+	}
+	return err
 }
 
 // dedupe drops repeats of the same diagnostic at the same place (every
