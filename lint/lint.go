@@ -83,7 +83,8 @@ func Warnings(fs []Finding) []plan.Warning {
 		if obj == "" {
 			obj = f.Block
 		}
-		out = append(out, plan.Warning{Summary: f.Summary, Detail: f.Detail, Object: obj, Source: f.Source})
+		out = append(out, plan.Warning{Severity: plan.WarningSeverity, Summary: f.Summary, Detail: f.Detail, Object: obj,
+			Source: f.Source, Block: f.Block, Range: plan.RangeOf(f.Range)})
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"github.com/perimeter-dev/perimeter/ownership"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -100,7 +101,8 @@ func ParentRefOf(m map[string]any, routeNamespace string) ParentRef {
 }
 
 func warn(route *unstructured.Unstructured, summary, format string, args ...any) Warning {
-	return Warning{Summary: summary, Detail: fmt.Sprintf(format, args...), Object: id(route), Source: firstSource(route)}
+	return Warning{Severity: WarningSeverity, Summary: summary, Detail: fmt.Sprintf(format, args...), Object: id(route),
+		Source: firstSource(route), Block: annotation(route, ownership.AnnotationBlock)}
 }
 
 func checkParent(route *unstructured.Unstructured, ref ParentRef, gateways map[string]*unstructured.Unstructured,

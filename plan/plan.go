@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -124,11 +126,58 @@ type BoundaryChange struct {
 
 // Warning is a finding that does not stop the plan.
 type Warning struct {
-	Summary string `json:"summary"`
-	Detail  string `json:"detail,omitempty"`
-	Object  string `json:"object,omitempty"` // Kind namespace/name
-	Source  string `json:"source,omitempty"` // file:line
+	// Severity is "warning" (--strict makes every one an error).
+	Severity string `json:"severity"`
+	Summary  string `json:"summary"`
+	Detail   string `json:"detail,omitempty"`
+	Object   string `json:"object,omitempty"` // Kind namespace/name
+	Source   string `json:"source,omitempty"` // file:line
+	Block    string `json:"block,omitempty"`  // the HCL block, e.g. `allow "x"`
+	// Range is where in the HCL the finding points, when known.
+	Range *SourceRange `json:"range,omitempty"`
 }
+
+// SourceRange is a span of an HCL file, as editors and CI annotations
+// read it (lines and columns from 1).
+type SourceRange struct {
+	Filename string   `json:"filename"`
+	Start    Position `json:"start"`
+	End      Position `json:"end"`
+}
+
+// Position is a line and column in a file, both from 1.
+type Position struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+// RangeOf converts an HCL range; nil stays nil.
+func RangeOf(r *hcl.Range) *SourceRange {
+	if r == nil {
+		return nil
+	}
+	return &SourceRange{Filename: r.Filename, Start: Position{r.Start.Line, r.Start.Column}, End: Position{r.End.Line, r.End.Column}}
+}
+
+// WarningsOf turns compiler warnings (HCL diagnostics) into plan warnings,
+// so they reach every plan output and not only the terminal.
+func WarningsOf(diags hcl.Diagnostics) []Warning {
+	var out []Warning
+	for _, d := range diags {
+		if d.Severity != hcl.DiagWarning {
+			continue
+		}
+		w := Warning{Severity: WarningSeverity, Summary: d.Summary, Detail: d.Detail, Range: RangeOf(d.Subject)}
+		if d.Subject != nil {
+			w.Source = fmt.Sprintf("%s:%d", d.Subject.Filename, d.Subject.Start.Line)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// WarningSeverity is the severity of every plan warning.
+const WarningSeverity = "warning"
 
 // Counts returns how many objects will be added, changed and destroyed.
 func (p *Plan) Counts() (add, change, destroy int) {

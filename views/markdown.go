@@ -41,6 +41,7 @@ func markdownHead(p *plan.Plan) string {
 		b.WriteString("\n")
 	}
 	markdownNamespaces(&b, p)
+	markdownWarnings(&b, p)
 	if p.HasChanges() {
 		b.WriteString("#### Objects\n\n| action | object | source |\n|---|---|---|\n")
 		for _, c := range p.Changes {
@@ -50,10 +51,23 @@ func markdownHead(p *plan.Plan) string {
 		}
 		b.WriteString("\n")
 	}
-	for _, w := range p.Warnings {
-		fmt.Fprintf(&b, "> **Warning:** %s — %s %s\n\n", w.Summary, w.Object, w.Detail)
-	}
 	return b.String()
+}
+
+// markdownWarnings lists every warning and lint finding before the
+// objects, where a reviewer reads first.
+func markdownWarnings(b *strings.Builder, p *plan.Plan) {
+	if len(p.Warnings) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "#### Warnings (%d)\n\n", len(p.Warnings))
+	for _, w := range p.Warnings {
+		where := warningPlace(w)
+		if where != "" {
+			where = " — " + where
+		}
+		fmt.Fprintf(b, "> **Warning: %s**%s\\\n> %s\n\n", w.Summary, where, w.Detail)
+	}
 }
 
 func markdownSection(c plan.Change) string {

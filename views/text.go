@@ -174,15 +174,25 @@ func value(v any) string {
 	return string(b)
 }
 
+// warningPlace names where a warning points: the object, else the HCL
+// block, and the file:line.
+func warningPlace(w plan.Warning) string {
+	where := w.Object
+	if where == "" {
+		where = w.Block
+	}
+	if w.Source != "" {
+		where = strings.TrimSpace(where + " (" + w.Source + ")")
+	}
+	return where
+}
+
 func writeWarnings(b *strings.Builder, p *plan.Plan, s Style) {
 	ws := append([]plan.Warning(nil), p.Warnings...)
 	sort.SliceStable(ws, func(i, j int) bool { return ws[i].Source < ws[j].Source })
 	for _, w := range ws {
-		where := w.Object
-		if w.Source != "" {
-			where += " (" + w.Source + ")"
-		}
 		b.WriteString(s.paint(yellow, "Warning: "+w.Summary) + "\n")
+		where := warningPlace(w)
 		if where != "" {
 			b.WriteString("  " + where + "\n")
 		}

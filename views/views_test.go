@@ -61,8 +61,11 @@ func fixture() *plan.Plan {
 			{Name: "legacy", State: plan.Left, Source: "shop.hcl:60", Block: `namespace "legacy"`,
 				Detail: "not deleted: it holds objects this stack does not own (ConfigMap legacy/settings); it stays in the stack's ApplySet, and destroy deletes it once they are gone"},
 		},
-		Warnings: []plan.Warning{{Summary: "Gateway not found", Object: "HTTPRoute shop/api", Source: "shop.hcl:28",
-			Detail: "Gateway infra/public does not exist in the cluster, so the route will not be served until it does."}},
+		Warnings: []plan.Warning{{Severity: plan.WarningSeverity, Summary: "Gateway not found", Object: "HTTPRoute shop/api", Source: "shop.hcl:28",
+			Detail: "Gateway infra/public does not exist in the cluster, so the route will not be served until it does."},
+			{Severity: plan.WarningSeverity, Summary: "Allow isolates egress", Block: `allow "users pays"`, Source: "shop.hcl:40",
+				Range:  &plan.SourceRange{Filename: "shop.hcl", Start: plan.Position{Line: 40, Column: 1}, End: plan.Position{Line: 40, Column: 20}},
+				Detail: `allow "users pays" isolates egress for the pods of service.users (shop): their other egress is now denied.`}},
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/hashicorp/hcl/v2"
 	"io"
 	"os"
 	"path/filepath"
@@ -107,30 +108,33 @@ present), 1 on errors.`,
 
 // compile loads and compiles the intent, printing diagnostics.
 func compile(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, []*unstructured.Unstructured, error) {
-	in, objs, _, err := compileSources(cmd, dir, cf)
+	in, objs, src, warnings, err := compileSources(cmd, dir, cf)
+	printDiagnostics(cmd.ErrOrStderr(), src, warnings)
 	return in, objs, err
 }
 
-// compileSources is compile that also returns the files it read.
-func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, []*unstructured.Unstructured, *hclspec.Sources, error) {
+// compileSources is compile that also returns the files it read, and
+// returns the warnings instead of printing them: a plan carries them in
+// each of its outputs. Errors are printed.
+func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, []*unstructured.Unstructured, *hclspec.Sources, hcl.Diagnostics, error) {
 	in, src, diags := hclspec.Load(dir, cf.options())
 	var objs []*unstructured.Unstructured
 	if in != nil {
 		generated, d := generate.Objects(in)
 		objs, diags = generated, append(diags, d...)
 	}
-	printDiagnostics(cmd.ErrOrStderr(), src, diags)
 	if diags.HasErrors() {
+		printDiagnostics(cmd.ErrOrStderr(), src, diags)
 		summarize(cmd.ErrOrStderr(), diags)
-		return nil, nil, nil, errDiagnostics
+		return nil, nil, nil, nil, errDiagnostics
 	}
-	return in, objs, src, nil
+	return in, objs, src, diags, nil
 }
 
 // computePlan compiles the intent and plans it against the cluster; with
 // destroy, it plans the removal of everything the stack owns.
 func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlags, destroy bool) (*plan.Plan, error) {
-	in, objs, src, err := compileSources(cmd, dir, cf)
+	in, objs, src, warnings, err := compileSources(cmd, dir, cf)
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +172,7 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 		return nil, planError(err)
 	}
 	if !destroy {
+		p.Warnings = append(plan.WarningsOf(warnings), p.Warnings...)
 		p.Warnings = append(p.Warnings, lint.Plan(context.Background(), reader, in, objs)...)
 	}
 	if id != nil && id.Unknown != "" {
