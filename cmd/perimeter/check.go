@@ -17,6 +17,7 @@ func newCheck() *cobra.Command {
 	var f compileFlags
 	var lf liveFlags
 	var strict bool
+	var output string
 	cmd := &cobra.Command{
 		Use:   "check [DIR]",
 		Short: "Evaluate the intent's check blocks against the policies it compiles to",
@@ -44,12 +45,22 @@ live labels, and the cluster's NetworkPolicies apply alongside the intent's
 NetworkPolicies. The unknowns of the intent-level model disappear.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("--output must be text or json, not %q", output)
+			}
 			in, src, w, err := loadReach(cmd, dirArg(args), f, lf)
 			if err != nil {
 				return err
 			}
 			results := evaluateChecks(in, w, src)
-			writeCheckResults(cmd.OutOrStdout(), results, true)
+			switch output {
+			case "json":
+				if err := writeCheckJSON(cmd.OutOrStdout(), results); err != nil {
+					return err
+				}
+			default:
+				writeCheckResults(cmd.OutOrStdout(), results, true)
+			}
 			if checksFailed(results, strict) {
 				return errExit{1}
 			}
@@ -59,6 +70,7 @@ NetworkPolicies. The unknowns of the intent-level model disappear.`,
 	f.register(cmd)
 	lf.register(cmd)
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit 1 when a check's verdict is unknown, too")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (one entry per check, with its HCL range)")
 	return cmd
 }
 
