@@ -13,6 +13,9 @@ import (
 type Options struct {
 	Env  string            // environment name; "" uses variable defaults only
 	Vars map[string]string // --var overrides, by variable name
+	// VarFiles are values files (*.auto.pvars, then --var-file), between
+	// the environment's values and --var in precedence.
+	VarFiles *VarFiles
 }
 
 var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -138,7 +141,12 @@ func (d *decoder) decodeInputs(in *Intent, opts Options) bool {
 		}
 		in.Environment = env.name
 	}
-	values, diags := resolveVariables(vars, env, opts.Vars)
+	fromFiles, diags := opts.VarFiles.values(vars)
+	d.diags = append(d.diags, diags...)
+	if diags.HasErrors() {
+		return false
+	}
+	values, diags := resolveVariables(vars, env, fromFiles, opts.Vars)
 	d.diags = append(d.diags, diags...)
 	if diags.HasErrors() {
 		return false

@@ -128,8 +128,9 @@ func decodeEnvironment(b *hcl.Block, fns *hcl.EvalContext, vars map[string]*vari
 }
 
 // resolveVariables picks each variable's value: --var first, then the
-// environment, then the default. A variable with none of them is an error.
-func resolveVariables(vars map[string]*variable, env *environment, cli map[string]string) (cty.Value, hcl.Diagnostics) {
+// values files, then the environment, then the default. A variable with
+// none of them is an error.
+func resolveVariables(vars map[string]*variable, env *environment, files map[string]cty.Value, cli map[string]string) (cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	values := map[string]cty.Value{}
 	for _, name := range sortedKeys(cli) {
@@ -149,6 +150,8 @@ func resolveVariables(vars map[string]*variable, env *environment, cli map[strin
 		}
 		decl := vars[name]
 		switch {
+		case files[name] != cty.NilVal:
+			values[name] = files[name]
 		case env != nil && env.values[name] != cty.NilVal:
 			values[name] = env.values[name]
 		case decl.def != cty.NilVal:

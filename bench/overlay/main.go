@@ -94,7 +94,7 @@ func render(src map[string][]byte, out, memprofile string) int {
 	sources, diags := hclspec.Parse(src)
 	checkDiags(diags.HasErrors(), diags.Error())
 	start := time.Now()
-	tree, diags, err := overlay.Render(sources, nil)
+	tree, diags, err := overlay.Render(sources, hclspec.Options{})
 	checkDiags(diags.HasErrors(), diags.Error())
 	check(err)
 	built := time.Now()

@@ -77,7 +77,7 @@ NetworkPolicies. The unknowns of the intent-level model disappear.`,
 // loadReach loads and compiles the intent and builds its reachability
 // evaluator (over the live cluster with --live), printing diagnostics.
 func loadReach(cmd *cobra.Command, dir string, f compileFlags, lf liveFlags) (*hclspec.Intent, *hclspec.Sources, *reach.Intent, error) {
-	in, src, diags := hclspec.Load(dir, f.options())
+	in, src, diags := f.load(dir)
 	if in == nil || diags.HasErrors() {
 		printDiagnostics(cmd.ErrOrStderr(), src, diags)
 		summarize(cmd.ErrOrStderr(), diags)

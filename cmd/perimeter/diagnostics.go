@@ -15,17 +15,33 @@ import (
 
 // compileFlags are the flags that choose what to compile.
 type compileFlags struct {
-	env  string
-	vars map[string]string
+	env      string
+	vars     map[string]string
+	varFiles []string
 }
 
 func (f *compileFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.env, "env", "", "environment whose variable values to use")
-	cmd.Flags().StringToStringVar(&f.vars, "var", nil, "set a variable, NAME=VALUE (repeatable)")
+	cmd.Flags().StringToStringVar(&f.vars, "var", nil, "set a variable, NAME=VALUE (repeatable; overrides every other source)")
+	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variable values from an HCL file of NAME = VALUE lines (repeatable; later files win; after DIR/*.auto.pvars)")
 }
 
-func (f *compileFlags) options() hclspec.Options {
-	return hclspec.Options{Env: f.env, Vars: f.vars}
+// options are the compile options for the intent in dir: the environment,
+// --var, and the values files (dir's *.auto.pvars in name order, then each
+// --var-file in order).
+func (f *compileFlags) options(dir string) (hclspec.Options, hcl.Diagnostics) {
+	files, diags := hclspec.ReadVarFiles(append(hclspec.AutoVarFiles(dir), f.varFiles...))
+	return hclspec.Options{Env: f.env, Vars: f.vars, VarFiles: files}, diags
+}
+
+// load is hclspec.Load with the flags' options.
+func (f *compileFlags) load(dir string) (*hclspec.Intent, *hclspec.Sources, hcl.Diagnostics) {
+	opts, diags := f.options(dir)
+	if diags.HasErrors() {
+		return nil, nil, diags
+	}
+	in, src, d := hclspec.Load(dir, opts)
+	return in, src, append(diags, d...)
 }
 
 // dirArg is the intent directory: the first argument or ".".

@@ -117,7 +117,7 @@ func compile(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, 
 // returns the warnings instead of printing them: a plan carries them in
 // each of its outputs. Errors are printed.
 func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, []*unstructured.Unstructured, *hclspec.Sources, hcl.Diagnostics, error) {
-	in, src, diags := hclspec.Load(dir, cf.options())
+	in, src, diags := cf.load(dir)
 	var objs []*unstructured.Unstructured
 	if in != nil {
 		generated, d := generate.Objects(in)

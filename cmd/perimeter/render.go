@@ -55,7 +55,7 @@ into place, so an interrupted render leaves whole files only.`,
 				}
 				return renderKustomize(cmd, dirArg(args), f, out, check)
 			}
-			in, src, diags := hclspec.Load(dirArg(args), f.options())
+			in, src, diags := f.load(dirArg(args))
 			if in != nil {
 				objs, d := generate.Objects(in)
 				diags = append(diags, d...)
@@ -88,7 +88,12 @@ func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string,
 	if len(names) == 0 {
 		return fmt.Errorf("--kustomize renders one overlay per environment, and %s declares none", dir)
 	}
-	tree, diags, err := overlay.Render(src, f.vars)
+	opts, diags := f.options(dir)
+	if diags.HasErrors() {
+		printDiagnostics(cmd.ErrOrStderr(), src, diags)
+		return errDiagnostics
+	}
+	tree, diags, err := overlay.Render(src, opts)
 	printDiagnostics(cmd.ErrOrStderr(), src, dedupe(diags))
 	if diags.HasErrors() {
 		summarize(cmd.ErrOrStderr(), dedupe(diags))

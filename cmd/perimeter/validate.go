@@ -80,9 +80,13 @@ type envResult struct {
 }
 
 func validateEnv(dir, env string, f validateFlags) envResult {
-	opts := f.options()
+	opts, diags := f.options(dir)
+	if diags.HasErrors() {
+		return envResult{env: env, diags: diags}
+	}
 	opts.Env = env
-	in, src, diags := hclspec.Load(dir, opts)
+	in, src, d := hclspec.Load(dir, opts)
+	diags = append(diags, d...)
 	if in != nil {
 		_, d := generate.Objects(in)
 		diags = append(diags, d...)

@@ -19,7 +19,7 @@ import (
 // is measured against the first one, and the objects it shares with it are
 // let go. On errors in the intent the tree is nil and the diagnostics say
 // why.
-func Render(src *hclspec.Sources, vars map[string]string) (manifest.Tree, hcl.Diagnostics, error) {
+func Render(src *hclspec.Sources, opts hclspec.Options) (manifest.Tree, hcl.Diagnostics, error) {
 	names := hclspec.EnvironmentNames(src)
 	if len(names) == 0 {
 		return nil, nil, fmt.Errorf("no environments to render")
@@ -27,7 +27,7 @@ func Render(src *hclspec.Sources, vars map[string]string) (manifest.Tree, hcl.Di
 	rs := make([]reduced, len(names))
 	var first map[string]*unstructured.Unstructured
 	firstDone := make(chan struct{})
-	diags := compileEach(src, vars, names, func(i int, e Environment, failed bool) {
+	diags := compileEach(src, opts, names, func(i int, e Environment, failed bool) {
 		if i == 0 {
 			defer close(firstDone)
 			if !failed {
@@ -52,14 +52,16 @@ func Render(src *hclspec.Sources, vars map[string]string) (manifest.Tree, hcl.Di
 // are cores, starting them in order, and hands each result to done from
 // the environment's goroutine once its core is free for the next compile
 // (failed: the environment's diagnostics hold errors).
-func compileEach(src *hclspec.Sources, vars map[string]string, names []string, done func(i int, e Environment, failed bool)) hcl.Diagnostics {
+func compileEach(src *hclspec.Sources, opts hclspec.Options, names []string, done func(i int, e Environment, failed bool)) hcl.Diagnostics {
 	diags := make([]hcl.Diagnostics, len(names))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i, name := range names {
 		sem <- struct{}{}
 		wg.Go(func() {
-			in, d := hclspec.Decode(src, hclspec.Options{Env: name, Vars: vars})
+			envOpts := opts
+			envOpts.Env = name
+			in, d := hclspec.Decode(src, envOpts)
 			e := Environment{Name: name}
 			if in != nil {
 				objs, gd := generate.Objects(in)

@@ -50,7 +50,7 @@ func renderAndBuild(t *testing.T, files map[string][]byte) (rendered, built mani
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	rendered, diags, err := overlay.Render(src, nil)
+	rendered, diags, err := overlay.Render(src, hclspec.Options{})
 	if err != nil || diags.HasErrors() {
 		t.Fatalf("Render: %v %v", err, diags)
 	}
@@ -85,7 +85,7 @@ allow "out" {
 		if diags.HasErrors() {
 			t.Fatal(diags.Error())
 		}
-		tree, diags, err := overlay.Render(src, nil)
+		tree, diags, err := overlay.Render(src, hclspec.Options{})
 		if err != nil || !diags.HasErrors() || tree != nil {
 			t.Fatalf("environment %s broken: tree %v, diags %v, err %v; want diagnostics only", bad, tree != nil, diags, err)
 		}
