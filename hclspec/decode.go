@@ -131,6 +131,12 @@ func (d *decoder) decodeInputs(in *Intent, opts Options) bool {
 		return false
 	}
 	var env *environment
+	if opts.Env == "" && len(in.Environments) > 0 {
+		d.diags = append(d.diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "No environment chosen",
+			Detail: fmt.Sprintf("The intent declares %s, and no --env was given, so the variables' defaults (and --var, --var-file) are used, as in no environment. Pass --env to choose one.",
+				describeNames(in.Environments)),
+			Subject: d.blocks["environment"][0].DefRange.Ptr()})
+	}
 	if opts.Env != "" {
 		env = envs[opts.Env]
 		if env == nil {
