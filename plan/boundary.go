@@ -19,13 +19,13 @@ func boundaryChanges(live, desired []*unstructured.Unstructured) []BoundaryChang
 	var out []BoundaryChange
 	for _, s := range sortedStatements(after) {
 		if _, ok := before[s.key()]; !ok {
-			out = append(out, BoundaryChange{Added: true, Kind: s.kind, Text: s.text, Source: s.source})
+			out = append(out, s.change(true))
 		}
 	}
 	out = append(out, isolated...)
 	for _, s := range sortedStatements(before) {
 		if _, ok := after[s.key()]; !ok {
-			out = append(out, BoundaryChange{Added: false, Kind: s.kind, Text: s.text, Source: s.source})
+			out = append(out, s.change(false))
 		}
 	}
 	return append(out, opened...)
@@ -44,9 +44,29 @@ func Statements(objs []*unstructured.Unstructured) []string {
 	return out
 }
 
-type statement struct{ kind, text, source string }
+// statement is one thing the boundary says: a route exposing a backend, a
+// rule allowing a connection. Its text is what the views print; its
+// fields are what the JSON plan carries.
+type statement struct {
+	kind, text, source string
+	from, to, match    string
+	ports, hosts       []string
+}
 
 func (s statement) key() string { return s.kind + " " + s.text }
+
+// change is the statement as a boundary change of the plan.
+func (s statement) change(added bool) BoundaryChange {
+	return BoundaryChange{Action: boundaryAction(added), Added: added, Kind: s.kind, Text: s.text, Source: s.source,
+		From: s.from, To: s.to, Match: s.match, Ports: s.ports, Hosts: s.hosts}
+}
+
+func boundaryAction(added bool) string {
+	if added {
+		return "add"
+	}
+	return "remove"
+}
 
 func sortedStatements(m map[string]statement) []statement {
 	out := make([]statement, 0, len(m))
@@ -66,8 +86,7 @@ func kindRank(k string) int { return map[string]int{"expose": 0, "allow": 1, "is
 
 func statements(objs []*unstructured.Unstructured) map[string]statement {
 	out := map[string]statement{}
-	add := func(kind, text, source string) {
-		s := statement{kind, text, source}
+	add := func(s statement) {
 		if _, dup := out[s.key()]; !dup {
 			out[s.key()] = s
 		}
@@ -76,12 +95,14 @@ func statements(objs []*unstructured.Unstructured) map[string]statement {
 		src := firstSource(o)
 		switch o.GetKind() {
 		case "HTTPRoute", "GRPCRoute":
-			for _, t := range exposures(o) {
-				add("expose", t, src)
+			for _, s := range exposures(o) {
+				s.source = src
+				add(s)
 			}
 		case "NetworkPolicy":
-			for _, t := range policyStatements(o) {
-				add("allow", t, src)
+			for _, s := range policyStatements(o) {
+				s.source = src
+				add(s)
 			}
 		}
 	}
@@ -123,14 +144,16 @@ func firstSource(o *unstructured.Unstructured) string {
 	return s
 }
 
-// exposures lists host+match -> backend for each rule of a route.
-func exposures(o *unstructured.Unstructured) []string {
+// exposures lists host+match -> backend for each rule of a route; from is
+// the gateway(s) the route attaches to.
+func exposures(o *unstructured.Unstructured) []statement {
 	hosts, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "hostnames")
 	if len(hosts) == 0 {
 		hosts = []string{"*"}
 	}
+	from := parentsText(o)
 	rules, _, _ := unstructured.NestedSlice(o.Object, "spec", "rules")
-	var out []string
+	var out []statement
 	for _, r := range rules {
 		rule, _ := r.(map[string]any)
 		matches := matchTexts(o.GetKind(), rule)
@@ -138,12 +161,32 @@ func exposures(o *unstructured.Unstructured) []string {
 		for _, h := range hosts {
 			for _, m := range matches {
 				for _, t := range targets {
-					out = append(out, h+m+" -> "+t)
+					out = append(out, statement{kind: "expose", text: h + m + " -> " + t,
+						from: from, to: t, match: strings.TrimSpace(m), hosts: []string{h}})
 				}
 			}
 		}
 	}
 	return out
+}
+
+// parentsText names the gateways (and listeners) a route attaches to.
+func parentsText(o *unstructured.Unstructured) string {
+	refs, _, _ := unstructured.NestedSlice(o.Object, "spec", "parentRefs")
+	var parts []string
+	for _, r := range refs {
+		rm, _ := r.(map[string]any)
+		ns, _, _ := unstructured.NestedString(rm, "namespace")
+		if ns == "" {
+			ns = o.GetNamespace()
+		}
+		t := fmt.Sprintf("gateway %s/%v", ns, rm["name"])
+		if l, _, _ := unstructured.NestedString(rm, "sectionName"); l != "" {
+			t += " (listener " + l + ")"
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func matchTexts(kind string, rule map[string]any) []string {
@@ -169,8 +212,11 @@ func matchTexts(kind string, rule map[string]any) []string {
 				v = "/"
 			}
 			b.WriteString(v)
-			if t == "Exact" {
+			switch t {
+			case "Exact":
 				b.WriteString(" (exact)")
+			case "RegularExpression":
+				b.WriteString(" (regex)")
 			}
 			if method, _, _ := unstructured.NestedString(mm, "method"); method != "" {
 				b.WriteString(" " + method)
@@ -231,14 +277,14 @@ func backendTexts(routeNS string, rule map[string]any) []string {
 
 // policyStatements renders each rule of a NetworkPolicy as a sentence;
 // the isolation the policy causes is told apart (isolations).
-func policyStatements(o *unstructured.Unstructured) []string {
+func policyStatements(o *unstructured.Unstructured) []statement {
 	sel := nested(o.Object, "spec", "podSelector")
 	subject := o.GetNamespace() + "/" + selectorText(sel)
 	if gw, ok := dataPlaneText(sel); ok {
 		subject = gw // a gateway's proxies, wherever they run
 	}
 	types, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "policyTypes")
-	var out []string
+	var out []statement
 	for _, dir := range types {
 		field, arrow := "ingress", "from"
 		if dir == "Egress" {
@@ -248,17 +294,17 @@ func policyStatements(o *unstructured.Unstructured) []string {
 		for _, r := range rules {
 			rm, _ := r.(map[string]any)
 			peers, _, _ := unstructured.NestedSlice(rm, arrow)
-			ports := portsText(rm)
+			ports := portList(rm)
 			if len(peers) == 0 {
 				peers = []any{map[string]any{}}
 			}
 			for _, pr := range peers {
-				peer := peerText(pr.(map[string]any))
-				if dir == "Egress" {
-					out = append(out, fmt.Sprintf("%s -> %s %s", subject, peer, ports))
-				} else {
-					out = append(out, fmt.Sprintf("%s -> %s %s", peer, subject, ports))
+				from, to := subject, peerText(pr.(map[string]any))
+				if dir != "Egress" {
+					from, to = to, subject
 				}
+				out = append(out, statement{kind: "allow", text: fmt.Sprintf("%s -> %s %s", from, to, portsText(ports)),
+					from: from, to: to, ports: ports})
 			}
 		}
 	}
@@ -331,11 +377,10 @@ func peerText(p map[string]any) string {
 	return nsText + "/" + podText
 }
 
-func portsText(rule map[string]any) string {
+// portList is a rule's ports as "443/tcp", "8000-8100/udp", "all/tcp";
+// nil when the rule admits every port.
+func portList(rule map[string]any) []string {
 	ports, _, _ := unstructured.NestedSlice(rule, "ports")
-	if len(ports) == 0 {
-		return "(all ports)"
-	}
 	var parts []string
 	for _, p := range ports {
 		pm, _ := p.(map[string]any)
@@ -353,5 +398,12 @@ func portsText(rule map[string]any) string {
 			parts = append(parts, fmt.Sprintf("%v/%s", port, strings.ToLower(proto)))
 		}
 	}
-	return strings.Join(parts, ",")
+	return parts
+}
+
+func portsText(ports []string) string {
+	if len(ports) == 0 {
+		return "(all ports)"
+	}
+	return strings.Join(ports, ",")
 }

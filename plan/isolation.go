@@ -130,6 +130,16 @@ func (s isolation) text() string {
 	return s.direction + " of " + s.namespace + "/" + s.subject
 }
 
+// change is the isolation as a boundary change of the plan.
+func (s isolation) change(added bool) BoundaryChange {
+	pods := s.namespace + "/" + s.subject
+	if s.gateway {
+		pods = s.subject + " (its proxies in " + s.namespace + ")"
+	}
+	return BoundaryChange{Action: boundaryAction(added), Added: added, Kind: "isolate", Text: s.text(), Source: s.source,
+		Direction: s.direction, Pods: pods}
+}
+
 // isolationChanges are the pod sets newly closed for a direction (not
 // already inside a set the live objects isolate) and those no longer
 // closed (not inside any set the desired objects isolate).
@@ -137,12 +147,12 @@ func isolationChanges(live, desired []*unstructured.Unstructured) (added, remove
 	before, after := isolations(live), isolations(desired)
 	for _, s := range after {
 		if !coveredBy(s, before) {
-			added = append(added, BoundaryChange{Added: true, Kind: "isolate", Text: s.text(), Source: s.source})
+			added = append(added, s.change(true))
 		}
 	}
 	for _, s := range before {
 		if !coveredBy(s, after) {
-			removed = append(removed, BoundaryChange{Added: false, Kind: "isolate", Text: s.text(), Source: s.source})
+			removed = append(removed, s.change(false))
 		}
 	}
 	return added, removed

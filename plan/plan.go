@@ -118,10 +118,26 @@ type FieldChange struct {
 
 // BoundaryChange is a change in what can reach what, in the user's terms.
 type BoundaryChange struct {
-	Added  bool   `json:"added"`            // false: withdrawn
+	Action string `json:"action"`           // add or remove
+	Added  bool   `json:"added"`            // Action == "add"
 	Kind   string `json:"kind"`             // expose, allow, isolate
 	Text   string `json:"text"`             // e.g. "api.example.com/orders -> shop/orders:80"
 	Source string `json:"source,omitempty"` // file:line, or "" for live-only
+	// From and To are the two ends: for expose the gateway(s) and the
+	// backend (namespace/service:port), for allow the peers as the text
+	// names them (ns/selector, an IP block, gateway ns/name).
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Ports are an allow's ports ("443/tcp", "8000-8100/udp"); absent:
+	// every port.
+	Ports []string `json:"ports,omitempty"`
+	// Hosts and Match are an exposure's hostname and request match.
+	Hosts []string `json:"hosts,omitempty"`
+	Match string   `json:"match,omitempty"`
+	// Direction and Pods are what an isolate entry closes: "ingress" or
+	// "egress" of a pod set (namespace/selector, or a gateway's proxies).
+	Direction string `json:"direction,omitempty"`
+	Pods      string `json:"pods,omitempty"`
 }
 
 // Warning is a finding that does not stop the plan.

@@ -33,9 +33,13 @@ func fixture() *plan.Plan {
 	return &plan.Plan{
 		FormatVersion: plan.FormatVersion, Stack: "shop", StateNamespace: "default", Environment: "prod", Target: `context "prod"`,
 		Boundary: []plan.BoundaryChange{
-			{Added: true, Kind: "expose", Text: "api.example.com/orders -> shop/orders:80", Source: "shop.hcl:28"},
-			{Added: true, Kind: "allow", Text: "shop/app=users -> 203.0.113.0/24 443/tcp", Source: "shop.hcl:40"},
-			{Added: false, Kind: "allow", Text: "shop/* -> anywhere (all ports)"},
+			{Action: "add", Added: true, Kind: "expose", Text: "api.example.com/orders -> shop/orders:80", Source: "shop.hcl:28",
+				From: "gateway infra/public (listener https)", To: "shop/orders:80", Hosts: []string{"api.example.com"}, Match: "/orders"},
+			{Action: "add", Added: true, Kind: "allow", Text: "shop/app=users -> 203.0.113.0/24 443/tcp", Source: "shop.hcl:40",
+				From: "shop/app=users", To: "203.0.113.0/24", Ports: []string{"443/tcp"}},
+			{Action: "add", Added: true, Kind: "isolate", Text: "egress of shop/app=users", Source: "shop.hcl:40",
+				Direction: "egress", Pods: "shop/app=users"},
+			{Action: "remove", Added: false, Kind: "allow", Text: "shop/* -> anywhere (all ports)", From: "shop/*", To: "anywhere"},
 		},
 		Changes: []plan.Change{
 			{Action: plan.Update, APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute", Namespace: "shop", Name: "api",
