@@ -49,6 +49,7 @@ func Statements(objs []*unstructured.Unstructured) []string {
 // fields are what the JSON plan carries.
 type statement struct {
 	kind, text, source string
+	block              string
 	from, to, match    string
 	ports, hosts       []string
 }
@@ -58,7 +59,7 @@ func (s statement) key() string { return s.kind + " " + s.text }
 // change is the statement as a boundary change of the plan.
 func (s statement) change(added bool) BoundaryChange {
 	return BoundaryChange{Action: boundaryAction(added), Added: added, Kind: s.kind, Text: s.text, Source: s.source,
-		From: s.from, To: s.to, Match: s.match, Ports: s.ports, Hosts: s.hosts}
+		Block: s.block, From: s.from, To: s.to, Match: s.match, Ports: s.ports, Hosts: s.hosts}
 }
 
 func boundaryAction(added bool) string {
@@ -92,16 +93,16 @@ func statements(objs []*unstructured.Unstructured) map[string]statement {
 		}
 	}
 	for _, o := range objs {
-		src := firstSource(o)
+		src, block := firstSource(o), firstBlock(o)
 		switch o.GetKind() {
 		case "HTTPRoute", "GRPCRoute":
 			for _, s := range exposures(o) {
-				s.source = src
+				s.source, s.block = src, block
 				add(s)
 			}
 		case "NetworkPolicy":
 			for _, s := range policyStatements(o) {
-				s.source = src
+				s.source, s.block = src, block
 				add(s)
 			}
 		}
@@ -121,11 +122,7 @@ func withBlockSources(objs []*unstructured.Unstructured, blocks map[string]strin
 		if _, has := ann[ownership.AnnotationSource]; has {
 			continue
 		}
-		first := ann[ownership.AnnotationBlock]
-		if j := strings.Index(first, ", "); j >= 0 {
-			first = first[:j]
-		}
-		if src, ok := blocks[first]; ok {
+		if src, ok := blocks[firstBlock(o)]; ok {
 			cp := o.DeepCopy()
 			ann = cp.GetAnnotations()
 			ann[ownership.AnnotationSource] = src
@@ -134,6 +131,16 @@ func withBlockSources(objs []*unstructured.Unstructured, blocks map[string]strin
 		}
 	}
 	return out
+}
+
+// firstBlock is the first HCL block an object names (for an admission
+// policy, the gateway), as firstSource is its line.
+func firstBlock(o *unstructured.Unstructured) string {
+	b := o.GetAnnotations()[ownership.AnnotationBlock]
+	if j := strings.Index(b, ", "); j >= 0 {
+		b = b[:j]
+	}
+	return b
 }
 
 func firstSource(o *unstructured.Unstructured) string {

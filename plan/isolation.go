@@ -19,6 +19,7 @@ type isolation struct {
 	subject   string            // the pods, as the summary names them
 	gateway   bool              // subject names a gateway's data plane
 	source    string            // the HCL behind it: file:line of the first policy
+	block     string            // and that policy's block
 }
 
 func (s isolation) key() string { return s.direction + " " + s.namespace + "/" + s.subject }
@@ -108,7 +109,7 @@ func effectiveTypes(o *unstructured.Unstructured) []string {
 func policyIsolation(o *unstructured.Unstructured, dir string) isolation {
 	sel := nested(o.Object, "spec", "podSelector")
 	labels, _, _ := unstructured.NestedStringMap(sel, "matchLabels")
-	s := isolation{direction: dir, namespace: o.GetNamespace(), labels: labels, source: firstSource(o)}
+	s := isolation{direction: dir, namespace: o.GetNamespace(), labels: labels, source: firstSource(o), block: firstBlock(o)}
 	if exprs, _, _ := unstructured.NestedSlice(sel, "matchExpressions"); len(exprs) > 0 {
 		s.exprs = selectorText(map[string]any{"matchExpressions": exprs})
 	}
@@ -137,7 +138,7 @@ func (s isolation) change(added bool) BoundaryChange {
 		pods = s.subject + " (its proxies in " + s.namespace + ")"
 	}
 	return BoundaryChange{Action: boundaryAction(added), Added: added, Kind: "isolate", Text: s.text(), Source: s.source,
-		Direction: s.direction, Pods: pods}
+		Block: s.block, Direction: s.direction, Pods: pods}
 }
 
 // isolationChanges are the pod sets newly closed for a direction (not

@@ -123,6 +123,9 @@ type BoundaryChange struct {
 	Kind   string `json:"kind"`             // expose, allow, isolate
 	Text   string `json:"text"`             // e.g. "api.example.com/orders -> shop/orders:80"
 	Source string `json:"source,omitempty"` // file:line, or "" for live-only
+	// Block is the HCL block behind the entry (for a withdrawn one, as the
+	// live or base object records it).
+	Block string `json:"block,omitempty"`
 	// From and To are the two ends: for expose the gateway(s) and the
 	// backend (namespace/service:port), for allow the peers as the text
 	// names them (ns/selector, an IP block, gateway ns/name).

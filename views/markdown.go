@@ -32,9 +32,9 @@ func markdownHead(p *plan.Plan) string {
 	if len(p.Boundary) > 0 {
 		b.WriteString("#### Boundary changes\n\n| | what | | source |\n|---|---|---|---|\n")
 		for _, bc := range p.Boundary {
-			sign, src := "➕", bc.Source
+			sign, src := "➕", BoundaryOrigin(bc)
 			if !bc.Added {
-				sign, src = "➖", "live only"
+				sign = "➖"
 			}
 			fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", sign, bc.Kind, escapeCell(bc.Text), src)
 		}

@@ -70,6 +70,21 @@ func Totals(p *plan.Plan) string {
 	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", a, c, d)
 }
 
+// BoundaryOrigin says where a boundary entry comes from: the HCL that adds
+// it; for a withdrawn one the block it was removed from (its line when the
+// block is still in the intent), or "live only" when nothing names one.
+func BoundaryOrigin(bc plan.BoundaryChange) string {
+	switch {
+	case bc.Added:
+		return bc.Source
+	case bc.Source != "":
+		return "removed from " + bc.Source
+	case bc.Block != "":
+		return "was " + bc.Block
+	}
+	return "live only"
+}
+
 func writeBoundary(b *strings.Builder, p *plan.Plan, s Style) {
 	if len(p.Boundary) == 0 {
 		return
@@ -84,11 +99,7 @@ func writeBoundary(b *strings.Builder, p *plan.Plan, s Style) {
 		if !bc.Added {
 			sign, color = "-", red
 		}
-		src := bc.Source
-		if !bc.Added {
-			src = "live only"
-		}
-		line := fmt.Sprintf("  %s %-7s %-*s  (%s)", sign, bc.Kind, width, bc.Text, src)
+		line := fmt.Sprintf("  %s %-7s %-*s  (%s)", sign, bc.Kind, width, bc.Text, BoundaryOrigin(bc))
 		b.WriteString(s.paint(color, line) + "\n")
 	}
 	b.WriteString("\n")

@@ -39,7 +39,7 @@ func fixture() *plan.Plan {
 				From: "shop/app=users", To: "203.0.113.0/24", Ports: []string{"443/tcp"}},
 			{Action: "add", Added: true, Kind: "isolate", Text: "egress of shop/app=users", Source: "shop.hcl:40",
 				Direction: "egress", Pods: "shop/app=users"},
-			{Action: "remove", Added: false, Kind: "allow", Text: "shop/* -> anywhere (all ports)", From: "shop/*", To: "anywhere"},
+			{Action: "remove", Added: false, Kind: "allow", Text: "shop/* -> anywhere (all ports)", From: "shop/*", To: "anywhere", Block: `namespace "legacy"`},
 		},
 		Changes: []plan.Change{
 			{Action: plan.Update, APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute", Namespace: "shop", Name: "api",
