@@ -55,24 +55,16 @@ type ownedField struct {
 // foreignFields reads live's managedFields against desired. An entry that
 // cannot be decoded is an error: skipping it could hide drift.
 func foreignFields(live, desired *unstructured.Unstructured) (*foreignOwned, error) {
+	mine, others, err := managedSpecs(live)
+	if err != nil {
+		return nil, err
+	}
 	f := &foreignOwned{}
 	extras := map[string]*extraField{}
 	shared := map[string]*ownedField{}
-	for _, e := range live.GetManagedFields() {
-		if e.Manager == ownership.FieldManager || e.Subresource != "" || e.FieldsV1 == nil {
-			continue // perimeter's own, or status: never drift
-		}
-		set := &fieldpath.Set{}
-		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
-			return nil, fmt.Errorf("reading the fields manager %q owns: %v", e.Manager, err)
-		}
-		spec, ok := set.Children.Get(fieldpath.PathElement{FieldName: ptr("spec")})
-		if !ok {
-			continue // metadata only: labels and annotations of others stay theirs
-		}
-		w := walker{f: f, manager: e.Manager, extras: extras, shared: shared}
-		w.walk(spec, fieldpath.Path{fieldpath.PathElement{FieldName: ptr("spec")}}, loc{"spec", "/spec"},
-			live.Object["spec"], desired.Object["spec"])
+	for _, o := range others {
+		w := walker{f: f, manager: o.manager, mine: mine, extras: extras, shared: shared}
+		w.walk(o.spec, fieldpath.Path{specElement}, loc{"spec", "/spec"}, live.Object["spec"], desired.Object["spec"])
 	}
 	for _, k := range sortedKeys(extras) {
 		f.extra = append(f.extra, *extras[k])
@@ -81,6 +73,40 @@ func foreignFields(live, desired *unstructured.Unstructured) (*foreignOwned, err
 		f.shared = append(f.shared, *shared[k])
 	}
 	return f, nil
+}
+
+var specElement = fieldpath.PathElement{FieldName: ptr("spec")}
+
+// managed is the part of the spec one other manager owns.
+type managed struct {
+	manager string
+	spec    *fieldpath.Set
+}
+
+// managedSpecs decodes the managedFields entries: the fields perimeter
+// owns (whole paths), and what each other manager owns under spec.
+// Entries for subresources (status) are never drift; managers that own
+// only metadata (labels, annotations) stay theirs.
+func managedSpecs(live *unstructured.Unstructured) (*fieldpath.Set, []managed, error) {
+	mine := &fieldpath.Set{}
+	var others []managed
+	for _, e := range live.GetManagedFields() {
+		if e.Subresource != "" || e.FieldsV1 == nil {
+			continue
+		}
+		set := &fieldpath.Set{}
+		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+			return nil, nil, fmt.Errorf("reading the fields manager %q owns: %v", e.Manager, err)
+		}
+		if e.Manager == ownership.FieldManager {
+			mine = mine.Union(set)
+			continue
+		}
+		if spec, ok := set.Children.Get(specElement); ok {
+			others = append(others, managed{e.Manager, spec})
+		}
+	}
+	return mine, others, nil
 }
 
 func ptr(s string) *string { return &s }
@@ -93,6 +119,7 @@ type loc struct{ display, pointer string }
 type walker struct {
 	f       *foreignOwned
 	manager string
+	mine    *fieldpath.Set // what perimeter owns too
 	extras  map[string]*extraField
 	shared  map[string]*ownedField
 }
@@ -120,7 +147,7 @@ func (w walker) walk(set *fieldpath.Set, path fieldpath.Path, at loc, live, desi
 			continue
 		}
 		if set.Members.Has(pe) {
-			w.addShared(lat, lv, dv)
+			w.addShared(p, lat, lv, dv)
 		}
 		if child, ok := set.Children.Get(pe); ok {
 			w.walk(child, p, lat, lv, dv)
@@ -137,18 +164,25 @@ func (w walker) addExtra(p fieldpath.Path, at loc, v any) {
 	e.managers = appendManager(e.managers, w.manager)
 }
 
-func (w walker) addShared(at loc, lv, dv any) {
+// addShared records a field the intent sets that the manager owns too. It
+// is the manager's doing only when perimeter no longer owns it (taken
+// over): a value both still own is perimeter's, even when the intent now
+// changes it.
+func (w walker) addShared(p fieldpath.Path, at loc, lv, dv any) {
+	var diffs []FieldChange
+	walkDiff("", lv, dv, false, &diffs)
+	if len(diffs) > 0 {
+		w.f.differs = true
+	}
+	if w.mine.Has(p) {
+		return
+	}
 	o := w.shared[at.display]
 	if o == nil {
 		o = &ownedField{display: at.display}
 		w.shared[at.display] = o
 	}
 	o.managers = appendManager(o.managers, w.manager)
-	var diffs []FieldChange
-	walkDiff("", lv, dv, false, &diffs)
-	if len(diffs) > 0 {
-		w.f.differs = true
-	}
 }
 
 func appendManager(ms []string, m string) []string {

@@ -97,3 +97,21 @@ func TestCheckRemovals(t *testing.T) {
 		}
 	}
 }
+
+// A value perimeter and another manager both own is perimeter's: an
+// intent that changes it is no drift by the other manager (the dry-run
+// then reports their conflict).
+func TestSharedWithPerimeterIsNotTheirs(t *testing.T) {
+	live := withManagers(map[string]any{"hosts": []any{"a"}}, map[string]string{
+		"perimeter": `{"f:spec":{"f:hosts":{}}}`,
+		"someone":   `{"f:spec":{"f:hosts":{}}}`,
+	})
+	desired := &unstructured.Unstructured{Object: obj(map[string]any{"hosts": []any{"b"}})}
+	f, err := foreignFields(live, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.differs || len(f.shared) != 0 || len(f.extra) != 0 || f.managerOf("spec.hosts[0]") != "" {
+		t.Errorf("got %+v", f)
+	}
+}
