@@ -8,8 +8,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -22,6 +24,9 @@ type Cluster interface {
 	ServerSideApply(ctx context.Context, obj *unstructured.Unstructured, force bool) (*unstructured.Unstructured, error)
 	Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, uid, resourceVersion string) error
 	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
+	// RemoveFields removes the fields at the JSON pointers, only if the
+	// object is still at resourceVersion.
+	RemoveFields(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, resourceVersion string, pointers []string) error
 }
 
 // Options tune a run.
@@ -148,6 +153,10 @@ func (r *runner) one(ctx context.Context, c plan.Change) Result {
 	var err error
 	switch c.Action {
 	case plan.Create, plan.Update:
+		if err := r.removeDrift(ctx, c); err != "" {
+			res.Error = err
+			return res
+		}
 		_, err = r.c.ServerSideApply(ctx, c.DesiredObject(), r.opts.Force)
 	case plan.Delete:
 		if c.Live == nil {
@@ -162,6 +171,29 @@ func (r *runner) one(ctx context.Context, c plan.Change) Result {
 		res.Error = explain(err)
 	}
 	return res
+}
+
+// removeDrift removes the fields other managers added that the plan
+// showed as drift, before the apply: server-side apply alone leaves them.
+// The resourceVersion the plan read is the precondition, so nothing is
+// removed from an object that changed since (the pointers may no longer
+// name the same fields).
+func (r *runner) removeDrift(ctx context.Context, c plan.Change) string {
+	if len(c.Removals) == 0 {
+		return ""
+	}
+	if c.Live == nil || c.Live.ResourceVersion == "" {
+		return "removing fields without the live object they were read from is never sent"
+	}
+	err := r.c.RemoveFields(ctx, c.GVK(), c.Namespace, c.Name, c.Live.ResourceVersion, c.Removals)
+	switch {
+	case err == nil:
+		return ""
+	case apierrors.IsConflict(err) || apierrors.IsInvalid(err):
+		return fmt.Sprintf("the object changed since the plan was made (resourceVersion %s): the fields other managers added (%s) were not removed and nothing was applied; run plan again",
+			c.Live.ResourceVersion, strings.Join(c.Removals, ", "))
+	}
+	return "removing the fields other managers added (" + strings.Join(c.Removals, ", ") + "): " + explain(err)
 }
 
 func (r *runner) record(res Result) {

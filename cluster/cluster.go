@@ -6,6 +6,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -19,10 +20,12 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/perimeter-dev/perimeter/ownership"
 )
 
 // FieldManager is the server-side apply field manager perimeter writes as.
-const FieldManager = "perimeter"
+const FieldManager = ownership.FieldManager
 
 // Options select the kubeconfig and context, as kubectl's flags do.
 type Options struct {
@@ -217,4 +220,30 @@ func (c *Client) KubeSystemUID(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("namespace kube-system does not exist")
 	}
 	return string(ns.GetUID()), nil
+}
+
+// RemoveFields removes the fields at pointers (RFC 6901) from an object,
+// only if it is still at resourceVersion: a JSON patch whose first
+// operation sets metadata.resourceVersion, which the API server checks as
+// an optimistic-concurrency precondition (409 Conflict when the object
+// changed). It is how perimeter removes fields another manager added:
+// server-side apply never removes a field another manager owns, while an
+// update that removes a field takes it from every manager's managedFields,
+// so perimeter's later applies stay conflict-free. The patch is sent as
+// field manager perimeter; removing fields makes it own nothing new.
+func (c *Client) RemoveFields(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, resourceVersion string, pointers []string) error {
+	res, err := c.resource(gvk)
+	if err != nil {
+		return err
+	}
+	ops := []map[string]any{{"op": "replace", "path": "/metadata/resourceVersion", "value": resourceVersion}}
+	for _, p := range pointers {
+		ops = append(ops, map[string]any{"op": "remove", "path": p})
+	}
+	body, err := json.Marshal(ops)
+	if err != nil {
+		return err
+	}
+	_, err = res.Namespace(namespace).Patch(ctx, name, types.JSONPatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
+	return err
 }

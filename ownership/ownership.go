@@ -35,6 +35,10 @@ const (
 	AnnotationApplySetGroupKinds = "applyset.kubernetes.io/contains-group-kinds"
 	AnnotationApplySetNamespaces = "applyset.kubernetes.io/additional-namespaces"
 
+	// FieldManager is the server-side apply field manager perimeter
+	// writes as; fields other managers own in an object's spec are drift.
+	FieldManager = "perimeter"
+
 	// Tooling identifies perimeter in the ApplySet parent.
 	Tooling = "perimeter/v1"
 	// DefaultStateNamespace holds ApplySet parents unless the intent says otherwise.

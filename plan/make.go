@@ -367,7 +367,12 @@ func planObject(ctx context.Context, dry DryRunner, whole bool, desired, live *u
 	if whole {
 		projected = diffAll(normalize(live.Object), normalize(desired.Object))
 	}
-	if unchangedIntent && len(projected) == 0 {
+	own, err := foreignFields(live, desired)
+	if err != nil {
+		return c, &Problem{Object: id(desired), Source: annotation(desired, "perimeter.dev/source"),
+			Block: annotation(desired, "perimeter.dev/block"), Detail: err.Error()}
+	}
+	if unchangedIntent && len(projected) == 0 && len(own.extra) == 0 && !own.differs {
 		return c, nil // the common case at scale: no request at all
 	}
 	fields := projected
@@ -388,13 +393,34 @@ func planObject(ctx context.Context, dry DryRunner, whole bool, desired, live *u
 	}
 	for i := range fields {
 		fields[i].Drift = unchangedIntent || c.Conflict != ""
+		if m := own.managerOf(fields[i].Path); m != "" {
+			fields[i].Drift, fields[i].Manager = true, m
+		}
 	}
+	fields = withExtras(&c, fields, own.extra)
 	if len(fields) > 0 {
 		c.Action, c.Fields = Update, fields
 	} else {
 		c.Before, c.After = nil, nil
 	}
 	return c, nil
+}
+
+// withExtras adds the fields other managers added that the intent does
+// not contain: each is a removal, with the managers that added it, and
+// apply removes it (Removals) since server-side apply would not.
+func withExtras(c *Change, fields []FieldChange, extras []extraField) []FieldChange {
+	if len(extras) == 0 {
+		return fields
+	}
+	c.After = without(c.After, extras)
+	for _, e := range extras {
+		fields = append(fields, FieldChange{Path: e.display, Before: e.value, Drift: true, Manager: strings.Join(e.managers, ", ")})
+		c.Removals = append(c.Removals, e.pointer)
+	}
+	slices.SortStableFunc(fields, func(a, b FieldChange) int { return comparePaths(a.Path, b.Path) })
+	slices.SortFunc(c.Removals, comparePointers)
+	return fields
 }
 
 func rejection(obj *unstructured.Unstructured, err error) *Problem {

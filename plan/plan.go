@@ -97,6 +97,12 @@ type Change struct {
 	// Adopt is set when the live object is not yet a member of the stack
 	// (a namespace block with adopt = true): apply makes it one.
 	Adopt bool `json:"adopt,omitempty"`
+	// Removals are JSON pointers (RFC 6901, into the live object as read,
+	// all under /spec) to fields other field managers added that the
+	// intent does not contain. Server-side apply never removes another
+	// manager's fields, so apply removes these first with a JSON patch
+	// whose resourceVersion is Live's, then applies Desired.
+	Removals []string `json:"removals,omitempty"`
 }
 
 // LiveRef identifies a live object at the moment it was read. Apply refuses
@@ -114,6 +120,9 @@ type FieldChange struct {
 	After  any    `json:"after,omitempty"`
 	// Drift is true when the live value was changed outside perimeter.
 	Drift bool `json:"drift,omitempty"`
+	// Manager names the field manager(s) that own the live value, comma
+	// separated, when other than perimeter (from managedFields).
+	Manager string `json:"manager,omitempty"`
 }
 
 // BoundaryChange is a change in what can reach what, in the user's terms.

@@ -110,6 +110,7 @@ func checkChange(p *Plan, c Change, kinds []schema.GroupVersionKind) []string {
 	if c.Action == Delete && (c.Live == nil || c.Live.UID == "") {
 		reasons = append(reasons, "a delete without the live object it was planned against")
 	}
+	reasons = append(reasons, checkRemovals(c)...)
 	if c.Adopt && (!clusterScoped || c.Live == nil) {
 		reasons = append(reasons, "only a Namespace read when planning can be adopted")
 	}
@@ -126,6 +127,22 @@ func checkChange(p *Plan, c Change, kinds []schema.GroupVersionKind) []string {
 		reasons = append(reasons, outsideScope(p.Scope, c)...)
 	}
 	return append(reasons, checkDesired(p, c)...)
+}
+
+// checkRemovals refuses removals apply must never make: outside the spec
+// (labels, annotations and ownership are never drift), or on anything but
+// an update of an object read when planning.
+func checkRemovals(c Change) []string {
+	var reasons []string
+	if len(c.Removals) > 0 && (c.Action != Update || c.Live == nil || c.Live.ResourceVersion == "") {
+		reasons = append(reasons, "only an update of an object read when planning removes fields")
+	}
+	for _, p := range c.Removals {
+		if !strings.HasPrefix(p, "/spec/") {
+			reasons = append(reasons, fmt.Sprintf("removal %q lies outside the spec; perimeter removes only fields other managers added to a spec", p))
+		}
+	}
+	return reasons
 }
 
 // outsideScope says when a change writes outside the plan's namespaces.

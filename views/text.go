@@ -163,7 +163,10 @@ func writeObjectLines(b *strings.Builder, sign, color string, obj map[string]any
 
 func writeField(b *strings.Builder, f plan.FieldChange, s Style) {
 	note := ""
-	if f.Drift {
+	switch {
+	case f.Manager != "":
+		note = s.paint(dim, "   # changed outside perimeter (by "+f.Manager+")")
+	case f.Drift:
 		note = s.paint(dim, "   # changed outside perimeter")
 	}
 	switch {

@@ -61,8 +61,10 @@ becomes reachable, what stops being reachable), then each object to create,
 update in place or destroy, with the HCL block it comes from.
 
 Only fields perimeter manages are compared; server defaults, status and
-managedFields never show as changes. Fields someone else changed are marked
-"changed outside perimeter".
+managedFields never show as changes. Fields someone else changed, and fields
+another field manager added to the spec of an owned object (read from its
+managedFields), are marked "changed outside perimeter (by MANAGER)"; apply
+removes the added ones.
 
 Exit status: 0 on success (with --detailed-exitcode: 0 no changes, 2 changes
 present), 1 on errors.`,

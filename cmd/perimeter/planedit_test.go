@@ -20,6 +20,8 @@ import (
 //	set-cluster URL UID  record another cluster's identity ("-" keeps the
 //	                     URL) and recompute the digest, as a plan made
 //	                     against that cluster would have them
+//	remove NAME POINTER  add a removal (JSON pointer) to the change of the
+//	                     object NAME and recompute the digest
 func planEdit(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! planedit")
@@ -46,6 +48,13 @@ func planEdit(ts *testscript.TestScript, neg bool, args []string) {
 		b, err := json.MarshalIndent(&p, "", "  ")
 		ts.Check(err)
 		ts.Check(os.WriteFile(path, b, 0o644))
+	case "remove":
+		for i := range p.Changes {
+			if p.Changes[i].Name == args[2] {
+				p.Changes[i].Removals = append(p.Changes[i].Removals, args[3])
+			}
+		}
+		redigest(ts, path, &p)
 	case "set-cluster":
 		if args[2] != "-" {
 			p.Cluster.Server = args[2]
@@ -53,11 +62,16 @@ func planEdit(ts *testscript.TestScript, neg bool, args []string) {
 		p.Cluster.KubeSystemUID = args[3]
 		fallthrough
 	case "redigest":
-		f, err := os.Create(path)
-		ts.Check(err)
-		ts.Check(p.Write(f))
-		ts.Check(f.Close())
+		redigest(ts, path, &p)
 	default:
 		ts.Fatalf("planedit: unknown op %q", args[1])
 	}
+}
+
+// redigest writes p to path with a freshly computed digest.
+func redigest(ts *testscript.TestScript, path string, p *plan.Plan) {
+	f, err := os.Create(path)
+	ts.Check(err)
+	ts.Check(p.Write(f))
+	ts.Check(f.Close())
 }
