@@ -5,9 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // countingDryRunner fails the test if planning asks the server anything.
@@ -67,5 +73,35 @@ func TestLegacySourceAnnotationIsNoChange(t *testing.T) {
 				t.Error("the object sent to the cluster carries a line number")
 			}
 		})
+	}
+}
+
+// failingDryRunner answers every dry-run with err.
+type failingDryRunner struct{ err error }
+
+func (d failingDryRunner) DryRunApply(context.Context, *unstructured.Unstructured, bool) (*unstructured.Unstructured, error) {
+	return nil, d.err
+}
+
+// A server that cannot be reached does not "reject" the object: the plan
+// says which of the two happened.
+func TestRejectionSaysWhatHappened(t *testing.T) {
+	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+		"metadata": map[string]any{"name": "p", "namespace": "shop"}}}
+	refused := &url.Error{Op: "Patch", URL: "https://127.0.0.1:6443/apis", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
+	invalid := apierrors.NewInvalid(schema.GroupKind{Group: "networking.k8s.io", Kind: "NetworkPolicy"}, "p", nil)
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Group: "networking.k8s.io", Resource: "networkpolicies"}, "p", nil)
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{refused, "could not be asked about it"},
+		{invalid, "the API server rejects it"},
+		{forbidden, "this identity may not write it"},
+	} {
+		_, p := planObject(context.Background(), failingDryRunner{c.err}, false, stamp(obj), nil)
+		if p == nil || !strings.Contains(p.Detail, c.want) {
+			t.Errorf("%v: got %+v, want %q", c.err, p, c.want)
+		}
 	}
 }

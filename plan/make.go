@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -423,9 +424,20 @@ func withExtras(c *Change, fields []FieldChange, extras []extraField) []FieldCha
 	return fields
 }
 
+// rejection says why a dry-run failed: the API server refused the object
+// (invalid, forbidden), or it could not be asked at all (connection
+// refused, timeout), which says nothing about the object.
 func rejection(obj *unstructured.Unstructured, err error) *Problem {
-	return &Problem{Object: id(obj), Source: annotation(obj, "perimeter.dev/source"), Block: annotation(obj, "perimeter.dev/block"),
-		Detail: "the API server rejects it: " + err.Error()}
+	detail := "the API server rejects it: " + err.Error()
+	var status apierrors.APIStatus
+	switch {
+	case apierrors.IsForbidden(err):
+		detail = "this identity may not write it: " + err.Error()
+	case !errors.As(err, &status):
+		detail = "the API server could not be asked about it (" + err.Error() + "); the object itself was not judged"
+	}
+	return &Problem{Object: id(obj), Source: annotation(obj, ownership.AnnotationSource), Block: annotation(obj, ownership.AnnotationBlock),
+		Detail: detail}
 }
 
 // deletions are owned objects the intent no longer produces.
