@@ -114,10 +114,11 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Stack: req.Stack, StateNamespace: req.StateNamespace,
 		Environment: req.Environment, Target: req.Target, Changes: []Change{},
 		Scope: scopeOf(req), Cluster: req.Cluster, IntentDigest: req.IntentDigest}
-	owned, err := listOwned(ctx, r, req)
+	m, err := listOwned(ctx, r, req, p.Scope.ObjectNamespaces)
 	if err != nil {
 		return nil, err
 	}
+	owned := m.owned
 	var problems []Problem
 	if ps, err := checkUnowned(ctx, r, req, owned); err != nil {
 		return nil, err
@@ -160,6 +161,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 			return nil, err
 		}
 	}
+	p.Warnings = append(p.Warnings, m.lookalikes...)
 	return p, nil
 }
 
@@ -204,24 +206,63 @@ func key(obj *unstructured.Unstructured) string {
 	return obj.GetKind() + "/" + obj.GetNamespace() + "/" + obj.GetName()
 }
 
-// listOwned reads the stack's objects: one LIST per kind.
-func listOwned(ctx context.Context, r Reader, req Request) (map[string]*unstructured.Unstructured, error) {
-	owned := map[string]*unstructured.Unstructured{}
+// members are the stack's live objects, and the look-alikes that carry
+// some of its ownership labels but are not members.
+type members struct {
+	owned      map[string]*unstructured.Unstructured
+	lookalikes []Warning
+}
+
+// listOwned reads the stack's objects: the ApplySet parent, then two LISTs
+// per kind, by the ApplySet label and by the stack label, so that an object
+// with only one of them is seen and reported. Only objects inside what the
+// parent records (see record) are members; intentNamespaces are the
+// namespaces the intent writes to.
+func listOwned(ctx context.Context, r Reader, req Request, intentNamespaces []string) (*members, error) {
+	rec, err := readRecord(ctx, r, req, intentNamespaces)
+	if err != nil {
+		return nil, err
+	}
+	m := &members{owned: map[string]*unstructured.Unstructured{}}
+	seen := map[string]bool{}
 	for _, gvk := range req.Kinds {
-		objs, err := r.List(ctx, gvk, "", req.OwnerSelector)
-		if meta.IsNoMatchError(err) && !desires(req.Desired, gvk) {
-			continue // not served: the stack cannot own any, and wants none
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range objs {
-			if req.Owned == nil || req.Owned(o) {
-				owned[key(o)] = o
+		for _, sel := range selectors(req) {
+			objs, err := r.List(ctx, gvk, "", sel)
+			if meta.IsNoMatchError(err) && !desires(req.Desired, gvk) {
+				break // not served: the stack cannot own any, and wants none
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, o := range objs {
+				if k := key(o); !seen[k] {
+					seen[k] = true
+					m.add(req, rec, o)
+				}
 			}
 		}
 	}
-	return owned, nil
+	slices.SortFunc(m.lookalikes, func(a, b Warning) int { return strings.Compare(a.Object, b.Object) })
+	return m, nil
+}
+
+// add sorts one listed object into members or look-alikes.
+func (m *members) add(req Request, rec *record, o *unstructured.Unstructured) {
+	if why := rec.why(req, o); why != "" {
+		m.lookalikes = append(m.lookalikes, lookalike(req, o, why))
+		return
+	}
+	m.owned[key(o)] = o
+}
+
+// selectors select the objects that look like the stack's: its ApplySet
+// label, and its stack label.
+func selectors(req Request) []string {
+	out := []string{req.OwnerSelector}
+	if req.Stack != "" {
+		out = append(out, ownership.LabelStack+"="+req.Stack)
+	}
+	return out
 }
 
 // desires reports whether an object of kind gvk is among the desired ones.
