@@ -157,11 +157,14 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	}
 	p.Boundary = boundaryChanges(withBlockSources(live, req.Blocks), req.Desired)
 	if !p.Offline {
-		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); err != nil {
+		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); apierrors.IsForbidden(err) {
+			p.Warnings = []Warning{{Summary: "Gateway checks skipped", Detail: "this identity may not read what they need (" + err.Error() +
+				"), so whether each route's Gateway and listener exist and admit it, and whether another route claims its hostnames, is not known"}}
+		} else if err != nil {
 			return nil, err
 		}
 	}
-	p.Warnings = append(p.Warnings, m.lookalikes...)
+	p.Warnings = append(p.Warnings, m.warnings...)
 	return p, nil
 }
 
@@ -209,8 +212,8 @@ func key(obj *unstructured.Unstructured) string {
 // members are the stack's live objects, and the look-alikes that carry
 // some of its ownership labels but are not members.
 type members struct {
-	owned      map[string]*unstructured.Unstructured
-	lookalikes []Warning
+	owned    map[string]*unstructured.Unstructured
+	warnings []Warning // look-alikes, and what could not be read
 }
 
 // listOwned reads the stack's objects: the ApplySet parent, then two LISTs
@@ -224,15 +227,19 @@ func listOwned(ctx context.Context, r Reader, req Request, intentNamespaces []st
 		return nil, err
 	}
 	m := &members{owned: map[string]*unstructured.Unstructured{}}
-	seen := map[string]bool{}
+	seen, unread := map[string]bool{}, map[string]bool{}
+	names := namespaceNames(req, rec)
 	for _, gvk := range req.Kinds {
 		for _, sel := range selectors(req) {
-			objs, err := r.List(ctx, gvk, "", sel)
+			objs, lost, err := listKind(ctx, r, rec, gvk, sel, names)
 			if meta.IsNoMatchError(err) && !desires(req.Desired, gvk) {
 				break // not served: the stack cannot own any, and wants none
 			}
 			if err != nil {
 				return nil, err
+			}
+			if lost != "" {
+				unread[lost] = true
 			}
 			for _, o := range objs {
 				if k := key(o); !seen[k] {
@@ -242,14 +249,27 @@ func listOwned(ctx context.Context, r Reader, req Request, intentNamespaces []st
 			}
 		}
 	}
-	slices.SortFunc(m.lookalikes, func(a, b Warning) int { return strings.Compare(a.Object, b.Object) })
+	slices.SortFunc(m.warnings, func(a, b Warning) int { return strings.Compare(a.Object, b.Object) })
+	if len(unread) > 0 {
+		m.warnings = append(m.warnings, partialWarning(sortedKeys(unread), rec))
+	}
 	return m, nil
+}
+
+// namespaceNames are the Namespaces the stack may own: the namespace
+// blocks and the namespaces its ApplySet records.
+func namespaceNames(req Request, rec *record) []string {
+	set := maps.Clone(rec.namespaces)
+	for _, ns := range req.Namespaces {
+		set[ns.Object.GetName()] = true
+	}
+	return sortedKeys(set)
 }
 
 // add sorts one listed object into members or look-alikes.
 func (m *members) add(req Request, rec *record, o *unstructured.Unstructured) {
 	if why := rec.why(req, o); why != "" {
-		m.lookalikes = append(m.lookalikes, lookalike(req, o, why))
+		m.warnings = append(m.warnings, lookalike(req, o, why))
 		return
 	}
 	m.owned[key(o)] = o
