@@ -145,7 +145,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	for _, obj := range desired {
 		wanted[key(obj)] = true
 	}
-	dels, left := leaveNonEmpty(ctx, r, req, deletions(owned, wanted, req.Blocks))
+	dels, left := leaveNonEmpty(ctx, r, req, deletions(owned, wanted, req.Blocks), m.alike)
 	p.Changes = append(p.Changes, dels...)
 	p.Namespaces = append(p.Namespaces, left...)
 	if len(problems) > 0 {
@@ -214,6 +214,9 @@ func key(obj *unstructured.Unstructured) string {
 type members struct {
 	owned    map[string]*unstructured.Unstructured
 	warnings []Warning // look-alikes, and what could not be read
+	// alike are the look-alikes: a namespace holding one is not the
+	// stack's alone, so it is never deleted
+	alike []*unstructured.Unstructured
 }
 
 // listOwned reads the stack's objects: the ApplySet parent, then two LISTs
@@ -270,6 +273,7 @@ func namespaceNames(req Request, rec *record) []string {
 func (m *members) add(req Request, rec *record, o *unstructured.Unstructured) {
 	if why := rec.why(req, o); why != "" {
 		m.warnings = append(m.warnings, lookalike(req, o, why))
+		m.alike = append(m.alike, o)
 		return
 	}
 	m.owned[key(o)] = o
