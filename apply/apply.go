@@ -67,6 +67,9 @@ func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, e
 	if !p.HasChanges() && !opts.DeleteParent {
 		return r.report, nil // nothing to write, not even the parent
 	}
+	if err := r.checkAccess(ctx); err != nil {
+		return nil, err
+	}
 	if err := r.stateNamespace(ctx); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -38,6 +39,7 @@ type Client struct {
 	dynamic   dynamic.Interface
 	mapper    meta.RESTMapper
 	discovery discovery.DiscoveryInterface
+	typed     kubernetes.Interface // access reviews
 	// Host is the API server URL, for messages.
 	Host string
 	// Context is the kubeconfig context in use ("" for a rest.Config).
@@ -87,9 +89,13 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	cached := memory.NewMemCacheClient(disc)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
-	return &Client{dynamic: dyn, mapper: mapper, discovery: cached, Host: cfg.Host}, nil
+	return &Client{dynamic: dyn, mapper: mapper, discovery: cached, typed: typed, Host: cfg.Host}, nil
 }
 
 // resource maps a kind to its REST resource, explaining a missing CRD.

@@ -3,7 +3,10 @@ package plan
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/ownership"
 )
@@ -35,14 +38,21 @@ func foreign(ctx context.Context, r Reader, stack, stateNamespace, selector, nam
 
 // leaveNonEmpty turns the deletion of an owned namespace that holds objects
 // the stack does not own into a no-op (it stays a member, so a later
-// destroy removes it once it is empty) and a note saying why.
-func leaveNonEmpty(ctx context.Context, r Reader, req Request, changes []Change) ([]Change, []NamespaceNote) {
+// destroy removes it once it is empty) and a note saying why. Look-alikes
+// (alike) count as objects the stack does not own, whatever their labels.
+func leaveNonEmpty(ctx context.Context, r Reader, req Request, changes []Change, alike []*unstructured.Unstructured) ([]Change, []NamespaceNote) {
 	var notes []NamespaceNote
 	for i, c := range changes {
 		if c.Action != Delete || c.Kind != NamespaceGVK.Kind {
 			continue
 		}
 		held, err := foreign(ctx, r, req.Stack, req.StateNamespace, req.OwnerSelector, c.Name)
+		for _, o := range alike {
+			if o.GetNamespace() == c.Name && !slices.Contains(held, id(o)) {
+				held = append(held, id(o))
+			}
+		}
+		slices.Sort(held)
 		if err == nil && len(held) == 0 {
 			continue
 		}

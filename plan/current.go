@@ -23,16 +23,29 @@ func (e *StaleError) Error() string {
 // deletes still hold nothing the stack does not own.
 // It costs the same LIST requests as planning.
 func CheckCurrent(ctx context.Context, r Reader, p *Plan, kinds []schema.GroupVersionKind, ownerSelector string, owned func(*unstructured.Unstructured) bool) error {
-	req := Request{Kinds: kinds, OwnerSelector: ownerSelector, Owned: owned}
+	req := Request{Stack: p.Stack, StateNamespace: p.StateNamespace, Kinds: kinds, OwnerSelector: ownerSelector, Owned: owned}
+	var intentNamespaces []string
+	if p.Scope != nil {
+		intentNamespaces = p.Scope.ObjectNamespaces
+	}
 	for _, c := range p.Changes {
 		if c.Action == Create {
 			req.Desired = append(req.Desired, c.DesiredObject())
 		}
 	}
-	live, err := listOwned(ctx, r, req)
+	// every object the plan sends is of a kind the stack may own
+	all := req
+	all.Desired = nil
+	for _, c := range p.Changes {
+		if c.Desired != nil {
+			all.Desired = append(all.Desired, c.DesiredObject())
+		}
+	}
+	m, err := listOwned(ctx, r, all, intentNamespaces)
 	if err != nil {
 		return err
 	}
+	live := m.owned
 	var reasons []string
 	problems, err := checkUnowned(ctx, r, req, live)
 	if err != nil {

@@ -115,10 +115,11 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Stack: req.Stack, StateNamespace: req.StateNamespace,
 		Environment: req.Environment, Target: req.Target, Changes: []Change{},
 		Scope: scopeOf(req), Cluster: req.Cluster, IntentDigest: req.IntentDigest}
-	owned, err := listOwned(ctx, r, req)
+	m, err := listOwned(ctx, r, req, p.Scope.ObjectNamespaces)
 	if err != nil {
 		return nil, err
 	}
+	owned := m.owned
 	var problems []Problem
 	if ps, err := checkUnowned(ctx, r, req, owned); err != nil {
 		return nil, err
@@ -145,7 +146,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	for _, obj := range desired {
 		wanted[key(obj)] = true
 	}
-	dels, left := leaveNonEmpty(ctx, r, req, deletions(owned, wanted, req.Blocks))
+	dels, left := leaveNonEmpty(ctx, r, req, deletions(owned, wanted, req.Blocks), m.alike)
 	p.Changes = append(p.Changes, dels...)
 	p.Namespaces = append(p.Namespaces, left...)
 	if len(problems) > 0 {
@@ -157,10 +158,14 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	}
 	p.Boundary = boundaryChanges(withBlockSources(live, req.Blocks), req.Desired)
 	if !p.Offline {
-		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); err != nil {
+		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); apierrors.IsForbidden(err) {
+			p.Warnings = []Warning{{Summary: "Gateway checks skipped", Detail: "this identity may not read what they need (" + err.Error() +
+				"), so whether each route's Gateway and listener exist and admit it, and whether another route claims its hostnames, is not known"}}
+		} else if err != nil {
 			return nil, err
 		}
 	}
+	p.Warnings = append(p.Warnings, m.warnings...)
 	return p, nil
 }
 
@@ -205,24 +210,84 @@ func key(obj *unstructured.Unstructured) string {
 	return obj.GetKind() + "/" + obj.GetNamespace() + "/" + obj.GetName()
 }
 
-// listOwned reads the stack's objects: one LIST per kind.
-func listOwned(ctx context.Context, r Reader, req Request) (map[string]*unstructured.Unstructured, error) {
-	owned := map[string]*unstructured.Unstructured{}
+// members are the stack's live objects, and the look-alikes that carry
+// some of its ownership labels but are not members.
+type members struct {
+	owned    map[string]*unstructured.Unstructured
+	warnings []Warning // look-alikes, and what could not be read
+	// alike are the look-alikes: a namespace holding one is not the
+	// stack's alone, so it is never deleted
+	alike []*unstructured.Unstructured
+}
+
+// listOwned reads the stack's objects: the ApplySet parent, then two LISTs
+// per kind, by the ApplySet label and by the stack label, so that an object
+// with only one of them is seen and reported. Only objects inside what the
+// parent records (see record) are members; intentNamespaces are the
+// namespaces the intent writes to.
+func listOwned(ctx context.Context, r Reader, req Request, intentNamespaces []string) (*members, error) {
+	rec, err := readRecord(ctx, r, req, intentNamespaces)
+	if err != nil {
+		return nil, err
+	}
+	m := &members{owned: map[string]*unstructured.Unstructured{}}
+	seen, unread := map[string]bool{}, map[string]bool{}
+	names := namespaceNames(req, rec)
 	for _, gvk := range req.Kinds {
-		objs, err := r.List(ctx, gvk, "", req.OwnerSelector)
-		if meta.IsNoMatchError(err) && !desires(req.Desired, gvk) {
-			continue // not served: the stack cannot own any, and wants none
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range objs {
-			if req.Owned == nil || req.Owned(o) {
-				owned[key(o)] = o
+		for _, sel := range selectors(req) {
+			objs, lost, err := listKind(ctx, r, rec, gvk, sel, names)
+			if meta.IsNoMatchError(err) && !desires(req.Desired, gvk) {
+				break // not served: the stack cannot own any, and wants none
+			}
+			if err != nil {
+				return nil, err
+			}
+			if lost != "" {
+				unread[lost] = true
+			}
+			for _, o := range objs {
+				if k := key(o); !seen[k] {
+					seen[k] = true
+					m.add(req, rec, o)
+				}
 			}
 		}
 	}
-	return owned, nil
+	slices.SortFunc(m.warnings, func(a, b Warning) int { return strings.Compare(a.Object, b.Object) })
+	if len(unread) > 0 {
+		m.warnings = append(m.warnings, partialWarning(sortedKeys(unread), rec))
+	}
+	return m, nil
+}
+
+// namespaceNames are the Namespaces the stack may own: the namespace
+// blocks and the namespaces its ApplySet records.
+func namespaceNames(req Request, rec *record) []string {
+	set := maps.Clone(rec.namespaces)
+	for _, ns := range req.Namespaces {
+		set[ns.Object.GetName()] = true
+	}
+	return sortedKeys(set)
+}
+
+// add sorts one listed object into members or look-alikes.
+func (m *members) add(req Request, rec *record, o *unstructured.Unstructured) {
+	if why := rec.why(req, o); why != "" {
+		m.warnings = append(m.warnings, lookalike(req, o, why))
+		m.alike = append(m.alike, o)
+		return
+	}
+	m.owned[key(o)] = o
+}
+
+// selectors select the objects that look like the stack's: its ApplySet
+// label, and its stack label.
+func selectors(req Request) []string {
+	out := []string{req.OwnerSelector}
+	if req.Stack != "" {
+		out = append(out, ownership.LabelStack+"="+req.Stack)
+	}
+	return out
 }
 
 // desires reports whether an object of kind gvk is among the desired ones.

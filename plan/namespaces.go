@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -132,6 +133,11 @@ func stateNamespaceProblem(ctx context.Context, r Reader, req Request, live *nam
 		}
 	}
 	cur, err := live.get(ctx, req.StateNamespace)
+	if apierrors.IsForbidden(err) {
+		// whether it exists cannot be read; apply says so if it does not,
+		// when recording the parent, before anything else is written
+		return nil, nil
+	}
 	if err != nil || cur != nil {
 		return nil, err
 	}
@@ -159,14 +165,31 @@ func stackOf(obj *unstructured.Unstructured) string {
 type namespaceCache struct {
 	r      Reader
 	byName map[string]*unstructured.Unstructured
+	byGet  bool // listing is forbidden: namespaces are read one by one
 }
 
 func (c *namespaceCache) get(ctx context.Context, name string) (*unstructured.Unstructured, error) {
-	if c.byName == nil {
+	if c.byName == nil && !c.byGet {
 		var err error
-		if c.byName, err = listNamespaces(ctx, c.r); err != nil {
+		c.byName, err = listNamespaces(ctx, c.r)
+		if apierrors.IsForbidden(err) {
+			// an identity with rights in some namespaces only: read the
+			// ones the plan needs one by one, if it may
+			c.byGet, c.byName = true, map[string]*unstructured.Unstructured{}
+		} else if err != nil {
 			return nil, err
 		}
+	}
+	if ns, ok := c.byName[name]; ok || !c.byGet {
+		return ns, nil
+	}
+	objs, err := getNamespaces(ctx, c.r, []string{name}, "")
+	if err != nil {
+		return nil, err
+	}
+	c.byName[name] = nil
+	if len(objs) > 0 {
+		c.byName[name] = objs[0]
 	}
 	return c.byName[name], nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -152,6 +153,10 @@ func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, a
 		opts.Progress = func(r apply.Result) { printResult(out, r) }
 	}
 	report, err := apply.Run(ctx, client, p, opts)
+	var denied *apply.DeniedError
+	if errors.As(err, &denied) {
+		return fmt.Errorf("%s %w", origin, err) // "plan file p.plan refused before any write: ..."
+	}
 	if err != nil {
 		return err
 	}
