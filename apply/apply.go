@@ -32,6 +32,10 @@ type Options struct {
 	KindOrder   []schema.GroupVersionKind // apply order of kinds
 	// DeleteParent removes the ApplySet parent at the end (destroy).
 	DeleteParent bool
+	// Guard, when set, is asked before every write; an error (the stack's
+	// lock was lost) stops the run: that write and every later one are
+	// not sent, and each says why.
+	Guard func() error
 }
 
 // Result is the outcome for one object.
@@ -145,6 +149,10 @@ func (r *runner) runBatch(ctx context.Context, batch []plan.Change) {
 
 func (r *runner) one(ctx context.Context, c plan.Change) Result {
 	res := Result{Action: c.Action, Object: c.ID(), Source: c.Source, Block: c.Block}
+	if err := r.guard(); err != nil {
+		res.Error = "not sent: " + err.Error()
+		return res
+	}
 	var err error
 	switch c.Action {
 	case plan.Create, plan.Update:
@@ -162,6 +170,14 @@ func (r *runner) one(ctx context.Context, c plan.Change) Result {
 		res.Error = explain(err)
 	}
 	return res
+}
+
+// guard says whether writing may go on.
+func (r *runner) guard() error {
+	if r.opts.Guard == nil {
+		return nil
+	}
+	return r.opts.Guard()
 }
 
 func (r *runner) record(res Result) {

@@ -28,6 +28,9 @@ func (r *runner) parent(ctx context.Context, widen bool) error {
 			mergeAnnotation(desired, current, ownership.AnnotationApplySetNamespaces)
 		}
 	}
+	if err := r.guard(); err != nil {
+		return err
+	}
 	_, err := r.c.ServerSideApply(ctx, desired, r.opts.Force)
 	return err
 }
@@ -61,6 +64,9 @@ func (r *runner) finishParent(ctx context.Context) error {
 	if r.opts.DeleteParent && len(r.members(true)) == 0 {
 		if r.report.Failed > 0 {
 			return nil // members remain; keep the record of them
+		}
+		if err := r.guard(); err != nil {
+			return err
 		}
 		return r.c.Delete(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack), "", "")
 	}

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -35,10 +36,14 @@ type Client struct {
 	dynamic   dynamic.Interface
 	mapper    meta.RESTMapper
 	discovery discovery.DiscoveryInterface
+	coord     coordinationv1.CoordinationV1Interface
 	// Host is the API server URL, for messages.
 	Host string
 	// Context is the kubeconfig context in use ("" for a rest.Config).
 	Context string
+	// User is the kubeconfig user of that context ("" when unknown), for
+	// naming who holds a lock.
+	User string
 }
 
 // Connect loads the kubeconfig like kubectl (KUBECONFIG, --kubeconfig,
@@ -67,6 +72,9 @@ func Connect(opts Options) (*Client, error) {
 	if opts.Context != "" {
 		c.Context = opts.Context
 	}
+	if ctx := raw.Contexts[c.Context]; ctx != nil {
+		c.User = ctx.AuthInfo
+	}
 	return c, nil
 }
 
@@ -84,9 +92,18 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	coord, err := coordinationv1.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	cached := memory.NewMemCacheClient(disc)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
-	return &Client{dynamic: dyn, mapper: mapper, discovery: cached, Host: cfg.Host}, nil
+	return &Client{dynamic: dyn, mapper: mapper, discovery: cached, coord: coord, Host: cfg.Host}, nil
+}
+
+// Leases is the typed Lease client of a namespace, for the stack lock.
+func (c *Client) Leases(namespace string) coordinationv1.LeaseInterface {
+	return c.coord.Leases(namespace)
 }
 
 // resource maps a kind to its REST resource, explaining a missing CRD.

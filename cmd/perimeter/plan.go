@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -51,6 +50,7 @@ func newPlan() *cobra.Command {
 	var kf clusterFlags
 	var out, format string
 	var detailed, strict bool
+	lk := locking{command: "plan"}
 	cmd := &cobra.Command{
 		Use:   "plan [DIR]",
 		Short: "Show what apply would change in the cluster",
@@ -70,7 +70,10 @@ present), 1 on errors.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			p, err := computePlan(cmd, dirArg(args), cf, kf, false)
+			defer withInterrupt(cmd)()
+			lk.log = cmd.ErrOrStderr()
+			p, err := computePlan(cmd, dirArg(args), cf, kf, false, &lk)
+			lk.release() // planning is done: a saved plan is applied under a lock of its own
 			if err != nil {
 				return err
 			}
@@ -102,6 +105,8 @@ present), 1 on errors.`,
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text, json, markdown or diff")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
 	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (including lint findings) as errors: exit 1")
+	cmd.Flags().BoolVar(&lk.enabled, "lock", false, "hold the stack's lock while planning, so no apply or destroy runs meanwhile")
+	lk.register(cmd)
 	return cmd
 }
 
@@ -129,7 +134,10 @@ func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.I
 
 // computePlan compiles the intent and plans it against the cluster; with
 // destroy, it plans the removal of everything the stack owns.
-func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlags, destroy bool) (*plan.Plan, error) {
+// A non-nil lk takes the stack's lock (when enabled) before reading the
+// cluster; the caller releases it.
+func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlags, destroy bool, lk *locking) (*plan.Plan, error) {
+	ctx := cmd.Context()
 	in, objs, src, err := compileSources(cmd, dir, cf)
 	if err != nil {
 		return nil, err
@@ -152,7 +160,10 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 			return nil, err
 		}
 		reader, tgt = client, target(client)
-		id = identify(context.Background(), client)
+		id = identify(ctx, client)
+		if err := lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment); err != nil {
+			return nil, err
+		}
 	}
 	req := planRequest(in, objs, tgt)
 	req.Cluster, req.IntentDigest = id, intentDigest(src)
@@ -163,12 +174,12 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 			return nil, err
 		}
 	}
-	p, err := plan.Make(context.Background(), reader, req)
+	p, err := plan.Make(ctx, reader, req)
 	if err != nil {
 		return nil, planError(err)
 	}
 	if !destroy {
-		p.Warnings = append(p.Warnings, lint.Plan(context.Background(), reader, in, objs)...)
+		p.Warnings = append(p.Warnings, lint.Plan(ctx, reader, in, objs)...)
 	}
 	if id != nil && id.Unknown != "" {
 		p.Warnings = append(p.Warnings, plan.Warning{Summary: "Cluster identified by URL only",
