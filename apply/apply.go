@@ -36,6 +36,9 @@ type Options struct {
 	// lock was lost) stops the run: that write and every later one are
 	// not sent, and each says why.
 	Guard func() error
+	// SwitchEnvironment allows replacing a stack last applied with another
+	// environment (a plan made with it allows that by itself).
+	SwitchEnvironment bool
 }
 
 // Result is the outcome for one object.
@@ -65,6 +68,9 @@ func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, e
 	r := &runner{c: c, p: p, opts: opts, report: &Report{}}
 	if !p.HasChanges() && !opts.DeleteParent {
 		return r.report, nil // nothing to write, not even the parent
+	}
+	if err := r.checkEnvironment(ctx); err != nil {
+		return nil, err
 	}
 	if err := r.stateNamespace(ctx); err != nil {
 		return nil, err

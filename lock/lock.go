@@ -27,6 +27,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
+
+	"github.com/perimeter-dev/perimeter/ownership"
 )
 
 // Annotations on the Lease that say who holds it.
@@ -39,7 +41,7 @@ const (
 )
 
 // Name is the name of a stack's lock Lease.
-func Name(stack string) string { return "perimeter-lock-" + stack }
+func Name(stack string) string { return ownership.LockName(stack) }
 
 // Holder describes a run holding (or asking for) the lock.
 type Holder struct {

@@ -80,6 +80,9 @@ type Request struct {
 	// manifests); IntentDigest is the digest of the intent's files.
 	Cluster      *ClusterIdentity
 	IntentDigest string
+	// SwitchEnvironment allows planning an environment other than the one
+	// the stack was last applied with (see EnvironmentMismatch).
+	SwitchEnvironment bool
 }
 
 // Problem is a reason a plan cannot be made, tied to an object and the HCL
@@ -113,12 +116,17 @@ func (e *Error) Error() string {
 func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Stack: req.Stack, StateNamespace: req.StateNamespace,
 		Environment: req.Environment, Target: req.Target, Changes: []Change{},
-		Scope: scopeOf(req), Cluster: req.Cluster, IntentDigest: req.IntentDigest}
+		Scope: scopeOf(req), Cluster: req.Cluster, IntentDigest: req.IntentDigest, SwitchEnvironment: req.SwitchEnvironment}
 	owned, err := listOwned(ctx, r, req)
 	if err != nil {
 		return nil, err
 	}
 	var problems []Problem
+	if pr, err := checkEnvironment(ctx, r, req); err != nil {
+		return nil, err
+	} else if pr != nil {
+		problems = append(problems, *pr)
+	}
 	if ps, err := checkUnowned(ctx, r, req, owned); err != nil {
 		return nil, err
 	} else {

@@ -76,6 +76,7 @@ and changes nothing.`,
 	kf.register(cmd)
 	af.register(cmd)
 	lk.register(cmd)
+	kf.registerSwitch(cmd)
 	return cmd
 }
 
@@ -106,6 +107,7 @@ them, the ApplySet parent last.`,
 	kf.register(cmd)
 	af.register(cmd)
 	lk.register(cmd)
+	kf.registerSwitch(cmd)
 	return cmd
 }
 
@@ -174,7 +176,7 @@ func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, a
 		return fmt.Errorf("%s refused: %w", origin, err)
 	}
 	out := cmd.OutOrStdout()
-	opts := apply.Options{Force: af.force, KindOrder: generate.Kinds, DeleteParent: destroy, Guard: lk.guard}
+	opts := apply.Options{Force: af.force, KindOrder: generate.Kinds, DeleteParent: destroy, Guard: lk.guard, SwitchEnvironment: kf.switchEnv}
 	live := af.format == "text" && isTerminal(out) // a terminal: one line per object as it completes
 	if live {
 		fmt.Fprintln(out)

@@ -26,6 +26,12 @@ import (
 type clusterFlags struct {
 	kubeconfig, context string
 	against             string
+	switchEnv           bool
+}
+
+// registerSwitch adds --switch-environment (plan, apply, destroy).
+func (f *clusterFlags) registerSwitch(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.switchEnv, "switch-environment", false, "allow applying an environment other than the one the stack was last applied with in this cluster")
 }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
@@ -105,6 +111,7 @@ present), 1 on errors.`,
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text, json, markdown or diff")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
 	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (including lint findings) as errors: exit 1")
+	kf.registerSwitch(cmd)
 	cmd.Flags().BoolVar(&lk.enabled, "lock", false, "hold the stack's lock while planning, so no apply or destroy runs meanwhile")
 	lk.register(cmd)
 	return cmd
@@ -166,7 +173,7 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 		}
 	}
 	req := planRequest(in, objs, tgt)
-	req.Cluster, req.IntentDigest = id, intentDigest(src)
+	req.Cluster, req.IntentDigest, req.SwitchEnvironment = id, intentDigest(src), kf.switchEnv
 	// Rendered manifests hold no namespaces (render leaves them to whoever
 	// deploys the tree), and destroy wants none.
 	if kf.against == "" && !destroy {
