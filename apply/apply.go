@@ -161,7 +161,9 @@ func (r *runner) one(ctx context.Context, c plan.Change) Result {
 	}
 	var err error
 	switch c.Action {
-	case plan.Create, plan.Update:
+	case plan.Create:
+		err = r.create(ctx, c)
+	case plan.Update:
 		_, err = r.c.ServerSideApply(ctx, c.DesiredObject(), r.opts.Force)
 	case plan.Delete:
 		if c.Live == nil {
