@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/apply"
+	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/ownership"
 	"github.com/perimeter-dev/perimeter/plan"
 )
@@ -76,5 +78,20 @@ func TestCreateFailsWhenObjectAppeared(t *testing.T) {
 	}
 	if r.Added != len(p.Changes)-2 {
 		t.Errorf("%d created, want the other %d", r.Added, len(p.Changes)-2)
+	}
+}
+
+// A run whose lock is lost sends nothing more: not even the parent.
+func TestLostLockStopsWrites(t *testing.T) {
+	s := newStack(t)
+	s.write("")
+	p := s.plan()
+	lost := errors.New("lost the lock of stack (test)")
+	_, err := apply.Run(context.Background(), s.client, p, apply.Options{KindOrder: generate.Kinds, Guard: func() error { return lost }})
+	if err == nil || !strings.Contains(err.Error(), "lost the lock") || !strings.Contains(err.Error(), "nothing was changed") {
+		t.Fatalf("apply with the lock lost: %v", err)
+	}
+	if s.netpol("default-deny") != nil {
+		t.Error("a policy was written after the lock was lost")
 	}
 }
