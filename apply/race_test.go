@@ -95,3 +95,28 @@ func TestLostLockStopsWrites(t *testing.T) {
 		t.Error("a policy was written after the lock was lost")
 	}
 }
+
+// A plan made before another environment was applied (a saved plan that
+// nothing else made stale) is refused at apply, before any write.
+func TestApplyRefusesAnotherEnvironment(t *testing.T) {
+	s := newStack(t)
+	s.write("")
+	prod, staging := s.plan(), s.plan()
+	prod.Environment, staging.Environment = "prod", "staging"
+	if r := s.apply(prod, s.client, apply.Options{}); r.Failed != 0 {
+		t.Fatalf("apply prod: %+v", r.Results)
+	}
+	_, err := apply.Run(context.Background(), s.client, staging, apply.Options{KindOrder: generate.Kinds})
+	if err == nil || !strings.Contains(err.Error(), `last applied to this cluster with environment "prod"`) ||
+		!strings.Contains(err.Error(), `this is environment "staging"`) || !strings.Contains(err.Error(), "Nothing was changed") {
+		t.Fatalf("apply staging over prod: %v", err)
+	}
+	parent, err := s.dyn.Resource(cmGVR).Namespace("default").Get(context.Background(), ownership.ParentName(s.name), metav1.GetOptions{})
+	if err != nil || parent.GetAnnotations()[ownership.AnnotationEnvironment] != "prod" {
+		t.Fatalf("parent after the refusal: %v %v", parent.GetAnnotations(), err)
+	}
+	staging.SwitchEnvironment = true
+	if _, err := apply.Run(context.Background(), s.client, staging, apply.Options{KindOrder: generate.Kinds}); err != nil {
+		t.Fatalf("a plan made with --switch-environment: %v", err)
+	}
+}
