@@ -37,6 +37,13 @@ type Options struct {
 	KindOrder   []schema.GroupVersionKind // apply order of kinds
 	// DeleteParent removes the ApplySet parent at the end (destroy).
 	DeleteParent bool
+	// Guard, when set, is asked before every write; an error (the stack's
+	// lock was lost) stops the run: that write and every later one are
+	// not sent, and each says why.
+	Guard func() error
+	// SwitchEnvironment allows replacing a stack last applied with another
+	// environment (a plan made with it allows that by itself).
+	SwitchEnvironment bool
 }
 
 // Result is the outcome for one object.
@@ -66,6 +73,9 @@ func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, e
 	r := &runner{c: c, p: p, opts: opts, report: &Report{}}
 	if !p.HasChanges() && !opts.DeleteParent {
 		return r.report, nil // nothing to write, not even the parent
+	}
+	if err := r.checkEnvironment(ctx); err != nil {
+		return nil, err
 	}
 	if err := r.checkAccess(ctx); err != nil {
 		return nil, err
@@ -153,11 +163,17 @@ func (r *runner) runBatch(ctx context.Context, batch []plan.Change) {
 
 func (r *runner) one(ctx context.Context, c plan.Change) Result {
 	res := Result{Action: c.Action, Object: c.ID(), Source: c.Source, Block: c.Block}
+	if err := r.guard(); err != nil {
+		res.Error = "not sent: " + err.Error()
+		return res
+	}
 	var err error
 	switch c.Action {
-	case plan.Create, plan.Update:
-		if err := r.removeDrift(ctx, c); err != "" {
-			res.Error = err
+	case plan.Create:
+		err = r.create(ctx, c)
+	case plan.Update:
+		if msg := r.removeDrift(ctx, c); msg != "" {
+			res.Error = msg
 			return res
 		}
 		_, err = r.c.ServerSideApply(ctx, c.DesiredObject(), r.opts.Force)
@@ -197,6 +213,14 @@ func (r *runner) removeDrift(ctx context.Context, c plan.Change) string {
 			c.Live.ResourceVersion, strings.Join(c.Removals, ", "))
 	}
 	return "removing the fields other managers added (" + strings.Join(c.Removals, ", ") + "): " + explain(err)
+}
+
+// guard says whether writing may go on.
+func (r *runner) guard() error {
+	if r.opts.Guard == nil {
+		return nil
+	}
+	return r.opts.Guard()
 }
 
 func (r *runner) record(res Result) {

@@ -18,6 +18,9 @@ import (
 // leaves a member that the parent does not account for.
 func (r *runner) parent(ctx context.Context, widen bool) error {
 	desired := ownership.Parent(r.p.Stack, r.p.StateNamespace, r.members(true))
+	ann := desired.GetAnnotations()
+	ann[ownership.AnnotationEnvironment] = r.p.Environment
+	desired.SetAnnotations(ann)
 	if widen {
 		current, err := r.c.Get(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack))
 		if err != nil {
@@ -28,8 +31,25 @@ func (r *runner) parent(ctx context.Context, widen bool) error {
 			mergeAnnotation(desired, current, ownership.AnnotationApplySetNamespaces)
 		}
 	}
+	if err := r.guard(); err != nil {
+		return err
+	}
 	_, err := r.c.ServerSideApply(ctx, desired, r.opts.Force)
 	return err
+}
+
+// checkEnvironment refuses, before any write, to apply over a stack last
+// applied with another environment (the plan checked it too, but a saved
+// plan may be older than the last apply).
+func (r *runner) checkEnvironment(ctx context.Context) error {
+	current, err := r.c.Get(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack))
+	if err != nil {
+		return fmt.Errorf("reading ApplySet parent ConfigMap %s/%s: %s; nothing was changed", r.p.StateNamespace, ownership.ParentName(r.p.Stack), explain(err))
+	}
+	if msg := plan.EnvironmentMismatch(current, r.p.Stack, r.p.Environment, r.p.SwitchEnvironment || r.opts.SwitchEnvironment); msg != "" {
+		return fmt.Errorf("%s Nothing was changed", msg)
+	}
+	return nil
 }
 
 // stateNamespace creates the namespace that holds the ApplySet parent
@@ -61,6 +81,9 @@ func (r *runner) finishParent(ctx context.Context) error {
 	if r.opts.DeleteParent && len(r.members(true)) == 0 {
 		if r.report.Failed > 0 {
 			return nil // members remain; keep the record of them
+		}
+		if err := r.guard(); err != nil {
+			return err
 		}
 		return r.c.Delete(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack), "", "")
 	}

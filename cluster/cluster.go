@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -39,11 +40,14 @@ type Client struct {
 	dynamic   dynamic.Interface
 	mapper    meta.RESTMapper
 	discovery discovery.DiscoveryInterface
-	typed     kubernetes.Interface // access reviews
+	typed     kubernetes.Interface // access reviews, and the stack lock's Leases
 	// Host is the API server URL, for messages.
 	Host string
 	// Context is the kubeconfig context in use ("" for a rest.Config).
 	Context string
+	// User is the kubeconfig user of that context ("" when unknown), for
+	// naming who holds a lock.
+	User string
 }
 
 // Connect loads the kubeconfig like kubectl (KUBECONFIG, --kubeconfig,
@@ -72,6 +76,9 @@ func Connect(opts Options) (*Client, error) {
 	if opts.Context != "" {
 		c.Context = opts.Context
 	}
+	if ctx := raw.Contexts[c.Context]; ctx != nil {
+		c.User = ctx.AuthInfo
+	}
 	return c, nil
 }
 
@@ -96,6 +103,11 @@ func New(cfg *rest.Config) (*Client, error) {
 	cached := memory.NewMemCacheClient(disc)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
 	return &Client{dynamic: dyn, mapper: mapper, discovery: cached, typed: typed, Host: cfg.Host}, nil
+}
+
+// Leases is the typed Lease client of a namespace, for the stack lock.
+func (c *Client) Leases(namespace string) coordinationv1.LeaseInterface {
+	return c.typed.CoordinationV1().Leases(namespace)
 }
 
 // resource maps a kind to its REST resource, explaining a missing CRD.

@@ -29,6 +29,10 @@ const (
 	// address, kept on every object.
 	AnnotationBlock = "perimeter.dev/block"
 
+	// AnnotationEnvironment, on the ApplySet parent, is the environment
+	// the stack was last applied with ("" for an intent without any).
+	AnnotationEnvironment = "perimeter.dev/environment"
+
 	LabelApplySetPartOf          = "applyset.kubernetes.io/part-of"
 	LabelApplySetID              = "applyset.kubernetes.io/id"
 	AnnotationApplySetTooling    = "applyset.kubernetes.io/tooling"
@@ -50,6 +54,10 @@ var ParentGVK = schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}
 
 // ParentName is the name of a stack's ApplySet parent.
 func ParentName(stack string) string { return "perimeter-" + stack }
+
+// LockName is the name of a stack's lock, a coordination.k8s.io Lease in
+// its state namespace (package lock).
+func LockName(stack string) string { return "perimeter-lock-" + stack }
 
 // ApplySetID is the KEP-3659 identifier of a stack's ApplySet:
 // applyset-<base64url(sha256(name.namespace.kind.group))>-v1.

@@ -23,7 +23,8 @@ type ContentReader interface {
 }
 
 // foreign lists what namespace holds that the stack does not own. The
-// stack's own ApplySet parent does not count: destroy removes it last.
+// stack's own ApplySet parent does not count: destroy removes it last;
+// nor does its lock, held by the run that asks (and released after it).
 func foreign(ctx context.Context, r Reader, stack, stateNamespace, selector, namespace string) ([]string, error) {
 	cr, ok := r.(ContentReader)
 	if !ok {
@@ -31,7 +32,7 @@ func foreign(ctx context.Context, r Reader, stack, stateNamespace, selector, nam
 	}
 	var skip []string
 	if namespace == stateNamespace {
-		skip = append(skip, ownership.ParentGVK.Kind+"/"+ownership.ParentName(stack))
+		skip = append(skip, ownership.ParentGVK.Kind+"/"+ownership.ParentName(stack), "Lease/"+ownership.LockName(stack))
 	}
 	return cr.Foreign(ctx, namespace, selector, skip)
 }

@@ -81,6 +81,9 @@ type Request struct {
 	// manifests); IntentDigest is the digest of the intent's files.
 	Cluster      *ClusterIdentity
 	IntentDigest string
+	// SwitchEnvironment allows planning an environment other than the one
+	// the stack was last applied with (see EnvironmentMismatch).
+	SwitchEnvironment bool
 }
 
 // Problem is a reason a plan cannot be made, tied to an object and the HCL
@@ -114,13 +117,18 @@ func (e *Error) Error() string {
 func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	p := &Plan{FormatVersion: FormatVersion, Stack: req.Stack, StateNamespace: req.StateNamespace,
 		Environment: req.Environment, Target: req.Target, Changes: []Change{},
-		Scope: scopeOf(req), Cluster: req.Cluster, IntentDigest: req.IntentDigest}
+		Scope: scopeOf(req), Cluster: req.Cluster, IntentDigest: req.IntentDigest, SwitchEnvironment: req.SwitchEnvironment}
 	m, err := listOwned(ctx, r, req, p.Scope.ObjectNamespaces)
 	if err != nil {
 		return nil, err
 	}
 	owned := m.owned
 	var problems []Problem
+	if pr, err := checkEnvironment(ctx, r, req); err != nil {
+		return nil, err
+	} else if pr != nil {
+		problems = append(problems, *pr)
+	}
 	if ps, err := checkUnowned(ctx, r, req, owned); err != nil {
 		return nil, err
 	} else {
@@ -159,7 +167,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	p.Boundary = boundaryChanges(withBlockSources(live, req.Blocks), req.Desired)
 	if !p.Offline {
 		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); apierrors.IsForbidden(err) {
-			p.Warnings = []Warning{{Summary: "Gateway checks skipped", Detail: "this identity may not read what they need (" + err.Error() +
+			p.Warnings = []Warning{{Severity: WarningSeverity, Summary: "Gateway checks skipped", Detail: "this identity may not read what they need (" + err.Error() +
 				"), so whether each route's Gateway and listener exist and admit it, and whether another route claims its hostnames, is not known"}}
 		} else if err != nil {
 			return nil, err

@@ -77,7 +77,7 @@ func getNamespaces(ctx context.Context, r Reader, names []string, sel string) ([
 // partialWarning says what an identity with partial read rights could not
 // read, and what that means for the plan.
 func partialWarning(unread []string, rec *record) Warning {
-	return Warning{Summary: "Planned with partial read rights",
+	return Warning{Severity: WarningSeverity, Summary: "Planned with partial read rights",
 		Detail: fmt.Sprintf("this identity may not %s. The stack's objects were read where its ApplySet records members and the intent writes (%s): prune and destroy consider nothing else, so the plan is complete; but look-alikes (objects carrying the stack's labels) elsewhere could not be looked for. Plan with an identity that may list these kinds in all namespaces to check for them.",
 			strings.Join(unread, ", "), strings.Join(rec.sortedNamespaces(), ", "))}
 }

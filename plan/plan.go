@@ -41,6 +41,10 @@ type Plan struct {
 	// StateNamespace holds the stack's ApplySet parent.
 	StateNamespace string `json:"state_namespace"`
 	Environment    string `json:"environment,omitempty"`
+	// SwitchEnvironment is set when the plan was made with
+	// --switch-environment: apply may then replace a stack applied with
+	// another environment.
+	SwitchEnvironment bool `json:"switch_environment,omitempty"`
 	// Target says what was planned against: a cluster's context and host,
 	// or a directory of rendered manifests.
 	Target string `json:"target"`

@@ -125,6 +125,6 @@ func labelMismatch(req Request, obj *unstructured.Unstructured) string {
 // lookalike is the warning for an object that looks like a member of the
 // stack and is not one: it is never updated or deleted.
 func lookalike(req Request, obj *unstructured.Unstructured, why string) Warning {
-	return Warning{Summary: fmt.Sprintf("Looks like a member of stack %q but is not recorded in its ApplySet; not deleted", req.Stack),
+	return Warning{Severity: WarningSeverity, Summary: fmt.Sprintf("Looks like a member of stack %q but is not recorded in its ApplySet; not deleted", req.Stack),
 		Object: id(obj), Detail: why + "; perimeter never changes or deletes it. Delete it yourself if it is a leftover, or remove the stack's labels from it."}
 }

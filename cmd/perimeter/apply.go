@@ -40,6 +40,7 @@ func newApply() *cobra.Command {
 	var cf compileFlags
 	var kf clusterFlags
 	var af applyFlags
+	lk := locking{enabled: true, command: "apply"}
 	cmd := &cobra.Command{
 		Use:   "apply [DIR | PLANFILE]",
 		Short: "Make the cluster match the intent, or carry out a saved plan",
@@ -54,24 +55,29 @@ and changes nothing.`,
 			if af.format != "text" && af.format != "json" {
 				return fmt.Errorf("--output must be text or json")
 			}
+			defer withInterrupt(cmd)()
+			lk.log = cmd.ErrOrStderr()
+			defer lk.release()
 			arg := dirArg(args)
 			if st, err := os.Stat(arg); err == nil && !st.IsDir() {
 				p, err := loadPlan(arg)
 				if err != nil {
 					return err
 				}
-				return execute(cmd, p, "plan file "+arg, kf, af, false)
+				return execute(cmd, p, "plan file "+arg, kf, af, false, &lk)
 			}
-			p, err := computePlan(cmd, arg, cf, kf, false)
+			p, err := computePlan(cmd, arg, cf, kf, false, &lk)
 			if err != nil {
 				return err
 			}
-			return confirmAndExecute(cmd, p, kf, af, false)
+			return confirmAndExecute(cmd, p, kf, af, false, &lk)
 		},
 	}
 	cf.register(cmd)
 	kf.register(cmd)
 	af.register(cmd)
+	lk.register(cmd)
+	kf.registerSwitch(cmd)
 	return cmd
 }
 
@@ -79,6 +85,7 @@ func newDestroy() *cobra.Command {
 	var cf compileFlags
 	var kf clusterFlags
 	var af applyFlags
+	lk := locking{enabled: true, command: "destroy"}
 	cmd := &cobra.Command{
 		Use:   "destroy [DIR]",
 		Short: "Remove every object the stack owns",
@@ -87,20 +94,25 @@ its ApplySet, nothing else), shows it, asks for confirmation and removes
 them, the ApplySet parent last.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := computePlan(cmd, dirArg(args), cf, kf, true)
+			defer withInterrupt(cmd)()
+			lk.log = cmd.ErrOrStderr()
+			defer lk.release()
+			p, err := computePlan(cmd, dirArg(args), cf, kf, true, &lk)
 			if err != nil {
 				return err
 			}
-			return confirmAndExecute(cmd, p, kf, af, true)
+			return confirmAndExecute(cmd, p, kf, af, true, &lk)
 		},
 	}
 	cf.register(cmd)
 	kf.register(cmd)
 	af.register(cmd)
+	lk.register(cmd)
+	kf.registerSwitch(cmd)
 	return cmd
 }
 
-func confirmAndExecute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, destroy bool) error {
+func confirmAndExecute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af applyFlags, destroy bool, lk *locking) error {
 	out := cmd.OutOrStdout()
 	if af.format == "text" {
 		if err := views.Text(out, p, views.Style{Color: useColor(out)}); err != nil {
@@ -111,30 +123,41 @@ func confirmAndExecute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af app
 		return nil
 	}
 	if !af.autoApprove {
-		if !confirm(cmd.InOrStdin(), out, destroy) {
+		if !confirm(cmd.Context(), cmd.InOrStdin(), out, destroy) {
 			fmt.Fprintf(out, "\n%s cancelled.\n", capitalized(verb(destroy)))
 			return errExit{code: 1}
 		}
 	}
-	return execute(cmd, p, verb(destroy), kf, af, destroy)
+	return execute(cmd, p, verb(destroy), kf, af, destroy, lk)
 }
 
-func confirm(in io.Reader, out io.Writer, destroy bool) bool {
+// confirm asks for "yes"; Ctrl-C (ctx cancelled) is a no, so the lock is
+// released on the way out.
+func confirm(ctx context.Context, in io.Reader, out io.Writer, destroy bool) bool {
 	what := "perform these actions"
 	if destroy {
 		what = "destroy every object of this stack"
 	}
 	fmt.Fprintf(out, "\nDo you want to %s?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", what)
-	line, _ := bufio.NewReader(in).ReadString('\n')
-	return strings.TrimSpace(line) == "yes"
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		return strings.TrimSpace(line) == "yes"
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // execute checks that the plan stays within what the stack may do, that
 // this is the cluster it was made against and that the cluster still
 // matches it, then carries it out. Every check runs before the first
 // write; origin names the plan in refusals.
-func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, af applyFlags, destroy bool) error {
-	ctx := context.Background()
+func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, af applyFlags, destroy bool, lk *locking) error {
+	ctx := cmd.Context()
 	if err := checkFile(p); err != nil {
 		return fmt.Errorf("%s refused: %w", origin, err)
 	}
@@ -142,11 +165,19 @@ func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, a
 	if err != nil {
 		return err
 	}
-	if err := checkCluster(ctx, p, client); err != nil {
+	if err := plan.CheckCluster(p, *identify(ctx, client)); err != nil {
+		return fmt.Errorf("%s refused: %w", origin, err)
+	}
+	// A saved plan takes the lock here (a directory's, before planning),
+	// before checking that the cluster has not moved since.
+	if err := lk.take(ctx, client, p.Stack, p.StateNamespace, p.Environment); err != nil {
+		return err
+	}
+	if err := checkCurrent(ctx, p, client); err != nil {
 		return fmt.Errorf("%s refused: %w", origin, err)
 	}
 	out := cmd.OutOrStdout()
-	opts := apply.Options{Force: af.force, KindOrder: generate.Kinds, DeleteParent: destroy}
+	opts := apply.Options{Force: af.force, KindOrder: generate.Kinds, DeleteParent: destroy, Guard: lk.guard, SwitchEnvironment: kf.switchEnv}
 	live := af.format == "text" && isTerminal(out) // a terminal: one line per object as it completes
 	if live {
 		fmt.Fprintln(out)
@@ -205,12 +236,8 @@ func checkFile(p *plan.Plan) error {
 	return plan.CheckScope(p, generate.Kinds)
 }
 
-// checkCluster runs the checks that read the cluster: it is the one the
-// plan was made against, and it has not moved since.
-func checkCluster(ctx context.Context, p *plan.Plan, client *cluster.Client) error {
-	if err := plan.CheckCluster(p, *identify(ctx, client)); err != nil {
-		return err
-	}
+// checkCurrent checks that the cluster has not moved since the plan.
+func checkCurrent(ctx context.Context, p *plan.Plan, client *cluster.Client) error {
 	owned := func(o *unstructured.Unstructured) bool { return ownership.IsMember(o, p.Stack, p.StateNamespace) }
 	return plan.CheckCurrent(ctx, client, p, generate.Kinds, ownership.MemberSelector(p.Stack, p.StateNamespace), owned)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"github.com/hashicorp/hcl/v2"
 	"io"
@@ -28,6 +27,12 @@ import (
 type clusterFlags struct {
 	kubeconfig, context string
 	against             string
+	switchEnv           bool
+}
+
+// registerSwitch adds --switch-environment (plan, apply, destroy).
+func (f *clusterFlags) registerSwitch(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.switchEnv, "switch-environment", false, "allow applying an environment other than the one the stack was last applied with in this cluster")
 }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
@@ -52,6 +57,7 @@ func newPlan() *cobra.Command {
 	var kf clusterFlags
 	var out, format string
 	var detailed, strict bool
+	lk := locking{command: "plan"}
 	cmd := &cobra.Command{
 		Use:   "plan [DIR]",
 		Short: "Show what apply would change in the cluster",
@@ -73,7 +79,10 @@ present), 1 on errors.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			p, err := computePlan(cmd, dirArg(args), cf, kf, false)
+			defer withInterrupt(cmd)()
+			lk.log = cmd.ErrOrStderr()
+			p, err := computePlan(cmd, dirArg(args), cf, kf, false, &lk)
+			lk.release() // planning is done: a saved plan is applied under a lock of its own
 			if err != nil {
 				return err
 			}
@@ -105,6 +114,9 @@ present), 1 on errors.`,
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text, json, markdown or diff")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
 	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings (including lint findings) as errors: exit 1")
+	kf.registerSwitch(cmd)
+	cmd.Flags().BoolVar(&lk.enabled, "lock", false, "hold the stack's lock while planning, so no apply or destroy runs meanwhile")
+	lk.register(cmd)
 	return cmd
 }
 
@@ -135,7 +147,10 @@ func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.I
 
 // computePlan compiles the intent and plans it against the cluster; with
 // destroy, it plans the removal of everything the stack owns.
-func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlags, destroy bool) (*plan.Plan, error) {
+// A non-nil lk takes the stack's lock (when enabled) before reading the
+// cluster; the caller releases it.
+func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlags, destroy bool, lk *locking) (*plan.Plan, error) {
+	ctx := cmd.Context()
 	in, objs, src, warnings, err := compileSources(cmd, dir, cf)
 	if err != nil {
 		return nil, err
@@ -158,10 +173,13 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 			return nil, err
 		}
 		reader, tgt = client, target(client)
-		id = identify(context.Background(), client)
+		id = identify(ctx, client)
+		if err := lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment); err != nil {
+			return nil, err
+		}
 	}
 	req := planRequest(in, objs, tgt)
-	req.Cluster, req.IntentDigest = id, intentDigest(src)
+	req.Cluster, req.IntentDigest, req.SwitchEnvironment = id, intentDigest(src), kf.switchEnv
 	// Rendered manifests hold no namespaces (render leaves them to whoever
 	// deploys the tree), and destroy wants none.
 	if kf.against == "" && !destroy {
@@ -169,16 +187,16 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 			return nil, err
 		}
 	}
-	p, err := plan.Make(context.Background(), reader, req)
+	p, err := plan.Make(ctx, reader, req)
 	if err != nil {
 		return nil, planError(err)
 	}
 	if !destroy {
 		p.Warnings = append(plan.WarningsOf(warnings), p.Warnings...)
-		p.Warnings = append(p.Warnings, lint.Plan(context.Background(), reader, in, objs)...)
+		p.Warnings = append(p.Warnings, lint.Plan(ctx, reader, in, objs)...)
 	}
 	if id != nil && id.Unknown != "" {
-		p.Warnings = append(p.Warnings, plan.Warning{Summary: "Cluster identified by URL only",
+		p.Warnings = append(p.Warnings, plan.Warning{Severity: plan.WarningSeverity, Summary: "Cluster identified by URL only",
 			Detail: "Namespace kube-system cannot be read (" + id.Unknown + "), so a saved plan records the API server URL only, and apply can refuse it on another cluster only if that one has another URL."})
 	}
 	return p, nil

@@ -531,6 +531,12 @@ func cliOutage(t *testing.T, cp *controlplane.ControlPlane, bin, kubeconfig stri
 		t.Fatalf("perimeter apply output does not name the failures (%d FAILED lines):\n%s", len(failed), out)
 	}
 	t.Logf("perimeter apply: %d failed, %s added", len(failed), summary[2])
+	// The stack's lock could not be released with the API server down:
+	// the run says so, with the command that releases it.
+	unlock := regexp.MustCompile(`if it stays, run perimeter force-unlock ([0-9a-f]{16})`).FindStringSubmatch(out)
+	if unlock == nil {
+		t.Fatalf("perimeter apply does not say how to release the lock it could not release:\n%s", out)
+	}
 
 	startAPIServer(t)
 	live := in.live(t, cp)
@@ -558,6 +564,13 @@ func cliOutage(t *testing.T, cp *controlplane.ControlPlane, bin, kubeconfig stri
 	sort.Strings(gotCreates)
 	if strings.Join(gotCreates, "\n") != strings.Join(wantCreates, "\n") {
 		t.Fatalf("plan after the restart creates\n%s\nwant exactly the missing objects\n%s", strings.Join(gotCreates, "\n"), strings.Join(wantCreates, "\n"))
+	}
+	// The lock left behind stops the re-run until released.
+	if out, code := perimeter("apply", "--auto-approve"); code != 1 || !strings.Contains(out, "force-unlock "+unlock[1]) {
+		t.Fatalf("re-run while the crashed run's lock is held exited %d, want 1 naming lock %s:\n%s", code, unlock[1], out)
+	}
+	if out, code := perimeter("force-unlock", unlock[1]); code != 0 {
+		t.Fatalf("force-unlock %s exited %d:\n%s", unlock[1], code, out)
 	}
 	checkResumePlanCLI(t, perimeter, missing)
 	return true
