@@ -74,10 +74,12 @@ func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, e
 	if !p.HasChanges() && !opts.DeleteParent {
 		return r.report, nil // nothing to write, not even the parent
 	}
-	if err := r.checkEnvironment(ctx); err != nil {
+	// permissions first: the environment check reads the parent, and a
+	// limited identity should hear everything it lacks at once
+	if err := r.checkAccess(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.checkAccess(ctx); err != nil {
+	if err := r.checkEnvironment(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.stateNamespace(ctx); err != nil {

@@ -13,8 +13,8 @@ import (
 	"github.com/perimeter-dev/perimeter/internal/testcluster"
 )
 
-// An identity that may read everything and write policies but not the
-// ApplySet parent applies a saved plan and a directory (planning dry-runs
+// An identity that may read everything, hold the stack lock and write
+// policies but not the ApplySet parent applies a saved plan and a directory (planning dry-runs
 // the policy, which needs patch and create): both are refused before any
 // write, naming the identity and every permission it lacks, and nothing is
 // written.
@@ -31,6 +31,8 @@ func TestApplyRefusedBeforeAnyWrite(t *testing.T) {
 	reader := c.WriteKubeconfig(t, c.RestrictedConfig(t, user, []rbacv1.PolicyRule{
 		{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}},
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"create", "patch"}},
+		// the stack lock, which apply takes before anything else
+		{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create", "update", "delete"}},
 	}, ""))
 	perimeter := func(want int, args ...string) string {
 		t.Helper()
