@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,11 @@ func (f *applyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.autoApprove, "auto-approve", false, "do not ask for confirmation")
 	cmd.Flags().BoolVar(&f.force, "force-conflicts", false, "take ownership of fields another field manager owns")
 	cmd.Flags().StringVarP(&f.format, "output", "o", "text", "output format: text or json")
+}
+
+// registerWait adds --wait, to apply only: destroy leaves no route to
+// wait for.
+func (f *applyFlags) registerWait(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.wait, "wait", 0, "after applying, wait up to this long (e.g. 2m) until every route is accepted by its gateways")
 }
 
@@ -76,6 +82,7 @@ and changes nothing.`,
 	cf.register(cmd)
 	kf.register(cmd)
 	af.register(cmd)
+	af.registerWait(cmd)
 	lk.register(cmd)
 	kf.registerSwitch(cmd)
 	return cmd
@@ -179,9 +186,14 @@ func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, a
 	out := cmd.OutOrStdout()
 	opts := apply.Options{Force: af.force, KindOrder: generate.Kinds, DeleteParent: destroy, Guard: lk.guard, SwitchEnvironment: kf.switchEnv}
 	live := af.format == "text" && isTerminal(out) // a terminal: one line per object as it completes
+	started := time.Now()
 	if live {
 		fmt.Fprintln(out)
 		opts.Progress = func(r apply.Result) { printResult(out, r) }
+	} else {
+		// piped or logged (CI): stdout stays byte-stable, in plan order, at
+		// the end; stderr gets a line per object as it completes
+		opts.Progress = progressLog(cmd.ErrOrStderr(), p)
 	}
 	report, err := apply.Run(ctx, client, p, opts)
 	var denied *apply.DeniedError
@@ -220,6 +232,10 @@ func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, a
 		}
 		printSummary(out, report, destroy)
 		printRoutes(out, routes, af.wait)
+	}
+	if !live {
+		fmt.Fprintf(cmd.ErrOrStderr(), "perimeter: %s: %d request(s) in %s: %d added, %d changed, %d destroyed, %d failed\n",
+			verb(destroy), len(report.Results), time.Since(started).Round(10*time.Millisecond), report.Added, report.Changed, report.Destroyed, report.Failed)
 	}
 	if report.Failed > 0 || !allReady(routes) {
 		return errExit{code: 1}
@@ -292,6 +308,27 @@ func printResult(w io.Writer, r apply.Result) {
 		return
 	}
 	fmt.Fprintf(w, "%s: %s%s\n", r.Object, doneVerbs[r.Action], src)
+}
+
+// progressLog prints, for logs, one line per object as its request
+// completes: "perimeter: [3/23] NetworkPolicy shop/x: created (main.hcl:5)".
+func progressLog(w io.Writer, p *plan.Plan) func(apply.Result) {
+	total := 0
+	for _, c := range p.Changes {
+		if c.Action != plan.NoOp {
+			total++
+		}
+	}
+	var mu sync.Mutex
+	done := 0
+	return func(r apply.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		var line strings.Builder
+		printResult(&line, r)
+		fmt.Fprintf(w, "perimeter: [%d/%d] %s", done, total, line.String())
+	}
 }
 
 // verb names the command in messages: destroy is not an apply to the user.

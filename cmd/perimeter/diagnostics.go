@@ -68,8 +68,11 @@ func printDiagnostics(w io.Writer, src *hclspec.Sources, diags hcl.Diagnostics) 
 	}
 }
 
+// noColor is the --no-color flag, for every command.
+var noColor bool
+
 func useColor(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
+	if _, set := os.LookupEnv("NO_COLOR"); set || noColor {
 		return false
 	}
 	return isTerminal(w)

@@ -94,7 +94,11 @@ present), 1 on errors.`,
 			if err := showPlan(cmd.OutOrStdout(), p, format); err != nil {
 				return err
 			}
-			if out != "" && format == "text" {
+			switch {
+			case out != "" && format == "text" && p.Offline:
+				// apply refuses an offline plan: never suggest it
+				fmt.Fprintf(cmd.OutOrStdout(), "\nSaved the plan to %s, for review (perimeter show %s). It was made against rendered manifests, so it cannot be applied: plan against a cluster to apply.\n", out, out)
+			case out != "" && format == "text":
 				fmt.Fprintf(cmd.OutOrStdout(), "\nSaved the plan to %s. Apply exactly this plan with: perimeter apply %s\n", out, out)
 			}
 			if strict && len(p.Warnings) > 0 {
