@@ -24,6 +24,7 @@ func (f *compileFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.env, "env", "", "environment whose variable values to use")
 	cmd.Flags().StringToStringVar(&f.vars, "var", nil, "set a variable, NAME=VALUE (repeatable; overrides every other source)")
 	cmd.Flags().StringArrayVar(&f.varFiles, "var-file", nil, "read variable values from an HCL file of NAME = VALUE lines (repeatable; later files win; after DIR/*.auto.pvars)")
+	_ = cmd.RegisterFlagCompletionFunc("env", completeEnvironments)
 }
 
 // options are the compile options for the intent in dir: the environment,

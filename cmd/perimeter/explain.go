@@ -74,6 +74,8 @@ each backend on its pod port.`,
 	lf.register(cmd)
 	cmd.Flags().StringVar(&x.from, "from", "", "source endpoint expression (required)")
 	cmd.Flags().StringVar(&x.to, "to", "", "destination endpoint expression (required)")
+	_ = cmd.RegisterFlagCompletionFunc("from", completeEndpoints)
+	_ = cmd.RegisterFlagCompletionFunc("to", completeEndpoints)
 	cmd.Flags().StringVar(&x.port, "port", "", "destination port, e.g. 443/tcp (default: the destination service's target port)")
 	cmd.Flags().StringVar(&x.url, "url", "", "instead of --from/--to: which route and backend answer this URL, and may the gateway reach it")
 	cmd.Flags().StringVar(&x.method, "method", "GET", "the request method, with --url")
