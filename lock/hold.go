@@ -133,26 +133,43 @@ func holderOf(lease *coordv1.Lease) Holder {
 // error of the run that found it held. The delete carries the UID and
 // resourceVersion read, so a lock taken in between is not deleted.
 func ForceUnlock(ctx context.Context, leases coordinationv1.LeasesGetter, namespace, stack, id string) (Holder, error) {
+	// A holder that is still alive renews its lease, which changes its
+	// resourceVersion between our read and our delete: read again and
+	// retry while the same ID holds it, a few times.
+	var h Holder
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var retry bool
+		if h, retry, err = forceUnlockOnce(ctx, leases, namespace, stack, id); !retry {
+			return h, err
+		}
+	}
+	return h, err
+}
+
+// forceUnlockOnce deletes the lease if id holds it; retry is true when it
+// changed between the read and the delete.
+func forceUnlockOnce(ctx context.Context, leases coordinationv1.LeasesGetter, namespace, stack, id string) (Holder, bool, error) {
 	where := fmt.Sprintf("Lease %s/%s", namespace, Name(stack))
 	c := leases.Leases(namespace)
 	cur, err := c.Get(ctx, Name(stack), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return Holder{}, fmt.Errorf("stack %q is not locked (no %s)", stack, where)
+		return Holder{}, false, fmt.Errorf("stack %q is not locked (no %s)", stack, where)
 	}
 	if err != nil {
-		return Holder{}, fmt.Errorf("reading lock %s: %w", where, err)
+		return Holder{}, false, fmt.Errorf("reading lock %s: %w", where, err)
 	}
 	h := holderOf(cur)
 	if h.ID != id {
-		return h, fmt.Errorf("lock %s is held by %s, not by lock ID %s; nothing was changed", where, h.Describe(), id)
+		return h, false, fmt.Errorf("lock %s is held by %s, not by lock ID %s; nothing was changed", where, h.Describe(), id)
 	}
 	uid, rv := types.UID(cur.UID), cur.ResourceVersion
 	err = c.Delete(ctx, cur.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-		return h, fmt.Errorf("lock %s changed while it was being released (renewed or taken by another run); nothing was changed: %v", where, err)
+		return h, true, fmt.Errorf("lock %s changed while it was being released (renewed or taken by another run); nothing was changed: %v", where, err)
 	}
 	if err != nil {
-		return h, fmt.Errorf("deleting lock %s: %w", where, err)
+		return h, false, fmt.Errorf("deleting lock %s: %w", where, err)
 	}
-	return h, nil
+	return h, false, nil
 }
