@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -91,16 +92,43 @@ func writeIntent(t *testing.T, dir string, n int) string {
 	return dir
 }
 
-// buildPerimeter builds the CLI into a temporary folder: the workflows run the
-// binary, so the test does too.
+// perimeterBin is the CLI the tests run, built once by buildPerimeter.
+var perimeterBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// TestMain removes the CLI the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if perimeterBin.path != "" {
+		os.RemoveAll(filepath.Dir(perimeterBin.path))
+	}
+	os.Exit(code)
+}
+
+// buildPerimeter builds the CLI once for all tests: the workflows run the
+// binary, so the tests do too.
 func buildPerimeter(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "perimeter")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/perimeter-dev/perimeter/cmd/perimeter")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	b := &perimeterBin
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "perimeter-examples-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, "perimeter")
+		out, err := exec.Command("go", "build", "-o", b.path, "github.com/perimeter-dev/perimeter/cmd/perimeter").CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return bin
+	return b.path
 }
 
 // run runs perimeter with args and returns its standard output.
