@@ -95,8 +95,8 @@ func escapeCell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 
 func splitParts(head string, sections []string) []string {
 	var parts []string
-	cur := head
-	for _, s := range sections {
+	cur := ""
+	for _, s := range append(headChunks(head), sections...) {
 		if len(cur)+len(s) > MaxCommentSize-200 && cur != "" {
 			parts = append(parts, cur)
 			cur = ""
@@ -113,4 +113,39 @@ func splitParts(head string, sections []string) []string {
 		}
 	}
 	return parts
+}
+
+// headChunks cuts a head too long for one part (hundreds of boundary
+// entries and objects) into pieces at line ends, so that no part exceeds
+// MaxCommentSize. A piece that starts inside a table repeats the table's
+// header row, so that it still renders as a table.
+func headChunks(head string) []string {
+	const limit = MaxCommentSize - 400
+	if len(head) <= limit {
+		return []string{head}
+	}
+	var chunks []string
+	var cur strings.Builder
+	var header, sep string
+	lines := strings.SplitAfter(head, "\n")
+	for i, l := range lines {
+		row := strings.HasPrefix(l, "|")
+		if !row {
+			header, sep = "", ""
+		} else if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "|---") {
+			header, sep = l, lines[i+1]
+		}
+		if cur.Len()+len(l) > limit && cur.Len() > 0 {
+			chunks = append(chunks, cur.String()+"\n")
+			cur.Reset()
+			if row && header != "" && l != header {
+				cur.WriteString(header)
+				if l != sep {
+					cur.WriteString(sep)
+				}
+			}
+		}
+		cur.WriteString(l)
+	}
+	return append(chunks, cur.String())
 }

@@ -3,6 +3,7 @@ package views
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,5 +162,37 @@ func TestMarkdownSplitsLargePlans(t *testing.T) {
 		if strings.Count(part, "<details>") != strings.Count(part, "</details>") {
 			t.Errorf("part %d splits an object's section", i+1)
 		}
+	}
+}
+
+// TestMarkdownSplitsLongHeads: a plan with thousands of boundary entries
+// has a head longer than one comment; it is split at line ends, and each
+// piece of a table repeats the table's header.
+func TestMarkdownSplitsLongHeads(t *testing.T) {
+	p := fixture()
+	entry := p.Boundary[0]
+	p.Boundary = nil
+	for i := 0; i < 3000; i++ {
+		e := entry
+		e.Text = fmt.Sprintf("ns%d/app=svc%d -> ns%d/app=svc%d 8080/tcp", i%10, i, (i+1)%10, i+1)
+		p.Boundary = append(p.Boundary, e)
+	}
+	parts := Markdown(p)
+	if len(parts) < 3 {
+		t.Fatalf("%d parts for a head of 3000 boundary entries", len(parts))
+	}
+	rows := 0
+	for i, part := range parts {
+		if len(part) > MaxCommentSize {
+			t.Errorf("part %d has %d characters", i+1, len(part))
+		}
+		n := strings.Count(part, "| "+entry.Kind+" |")
+		rows += n
+		if n > 0 && !strings.Contains(part, "| | what | | source |\n|---|---|---|---|\n") {
+			t.Errorf("part %d has boundary rows but no table header", i+1)
+		}
+	}
+	if rows != 3000 {
+		t.Errorf("%d boundary rows in all parts, want 3000", rows)
 	}
 }
