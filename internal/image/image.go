@@ -7,6 +7,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"debug/buildinfo"
+	"debug/elf"
 	"fmt"
 	"io"
 	"os"
@@ -54,6 +55,9 @@ func Build(path string, opts Options) (v1.Image, error) {
 	}
 	if info.goos != "linux" {
 		return nil, fmt.Errorf("%s is built for %q, the image needs a linux binary", path, info.goos)
+	}
+	if err := checkStatic(path); err != nil {
+		return nil, err
 	}
 	bin, err := os.ReadFile(path)
 	if err != nil {
@@ -161,4 +165,22 @@ func binaryLayer(bin []byte) (v1.Layer, error) {
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}, tarball.WithMediaType(types.OCILayer))
+}
+
+// checkStatic refuses a binary that asks for a dynamic loader: the empty
+// base has none, and the container would fail to start with a bare "no such
+// file or directory". A default `go build` of perimeter is such a binary,
+// since net and os/user use cgo when it is on.
+func checkStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: not an ELF binary: %w", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("%s is dynamically linked; build it with CGO_ENABLED=0", path)
+		}
+	}
+	return nil
 }

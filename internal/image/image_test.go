@@ -202,3 +202,23 @@ func TestBuildRefusesNonLinux(t *testing.T) {
 		t.Errorf("Build of a windows binary: %v", err)
 	}
 }
+
+// TestBuildRefusesDynamic: a binary linked against libc cannot start on the
+// empty base. Needs a C compiler; skipped without one.
+func TestBuildRefusesDynamic(t *testing.T) {
+	if testing.Short() || runtime.GOOS != "linux" {
+		t.Skip("builds a cgo binary on linux")
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("no gcc")
+	}
+	out := filepath.Join(t.TempDir(), "dyn")
+	cmd := exec.Command("go", "build", "-o", out, "./testdata/cgo")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, msg)
+	}
+	if _, err := Build(out, Options{}); err == nil || !strings.Contains(err.Error(), "dynamically linked") {
+		t.Errorf("Build of a dynamic binary: %v", err)
+	}
+}
