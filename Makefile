@@ -2,6 +2,7 @@
 #
 #   make demo          build, start a local control plane, render an example
 #   make test          build the control plane binaries if missing, vet, test
+#   make image         a container image of perimeter, built without Docker
 #
 # The first run of either builds kube-apiserver, etcd and kubectl from the Go
 # module proxy into .cache/controlplane/ (5-10 minutes on 2 cores, once).
@@ -23,6 +24,11 @@ controlplane: ## build kube-apiserver, etcd, kubectl into the cache (once); prin
 .PHONY: build
 build: ## build bin/perimeter
 	$(GO) build -o bin/perimeter ./cmd/perimeter
+
+.PHONY: image
+image: ## build the container image without Docker: bin/image/oci and bin/image/perimeter.tar (ARCH=arm64 for another)
+	$(GO) run ./hack/image -out bin/image $(if $(ARCH),-arch $(ARCH)) \
+		-revision "$$(git rev-parse HEAD 2>/dev/null)" -version "$$(git describe --tags --exact-match 2>/dev/null)"
 
 .PHONY: vet
 vet: ## go vet every package
