@@ -25,7 +25,7 @@ const repoURL = "https://git.example.com/platform/shop-boundary.git"
 func renderShop(t *testing.T) string {
 	t.Helper()
 	repo := t.TempDir()
-	run(t, buildPerimeter(t), "render", "--kustomize", "--output", filepath.Join(repo, "gitops"), "shop")
+	run(t, buildPerimeter(t), "render", "--kustomize", "--out-dir", filepath.Join(repo, "gitops"), "shop")
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	for _, env := range gitopsEnvs {
 		m, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(repo, "gitops", "overlays", env))

@@ -36,7 +36,7 @@ func TestPlanCommentsFit(t *testing.T) {
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	run(t, bin, "render", "--kustomize", "--output", tree, base)
+	run(t, bin, "render", "--kustomize", "--out-dir", tree, base)
 	for _, env := range []string{"staging", "prod"} {
 		if n := strings.Count(run(t, bin, "render", "--env", env, head), "\nkind: "); n < 400 {
 			t.Fatalf("%s: the head intent renders %d objects, want 400", env, n)

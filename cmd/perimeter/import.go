@@ -65,7 +65,7 @@ Deployment or DaemonSet (read from the files, or from any namespace of the
 cluster), else the standard ingress-nginx labels in namespace ingress-nginx.
 
 Every annotation or field that is not carried over exactly is listed in the
-report, with the reason. With --output DIR the intent is written to
+report, with the reason. With --out-dir DIR the intent is written to
 DIR/main.hcl and DIR/migration.hcl and the report to DIR/import-report.md
 (an existing main.hcl or migration.hcl, or a symbolic link at any of the
 three, stops the import before it writes anything); otherwise the intent
@@ -81,7 +81,7 @@ standard error.`,
 	fl.StringVar(&f.implementation, "implementation", "", "the gateway's implementation: envoy-gateway, istio or custom (default: from the Gateway's GatewayClass when it is read, else envoy-gateway)")
 	fl.StringVar(&f.controller, "ingress-controller", "", "the running ingress-nginx controller's pods, admitted to the backends by migration.hcl: namespace/key=value[,key=value] (default: its Deployment or DaemonSet when read, else ingress-nginx/app.kubernetes.io/name=ingress-nginx,app.kubernetes.io/component=controller)")
 	fl.StringVar(&f.stack, "stack", "imported", "the stack name written to the perimeter block")
-	fl.StringVarP(&f.output, "output", "o", "", "write DIR/main.hcl and DIR/import-report.md instead of printing")
+	registerOutDir(cmd, &f.output, "write DIR/main.hcl, DIR/migration.hcl and DIR/import-report.md instead of printing")
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "import from this namespace of the cluster")
 	fl.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "import from every namespace of the cluster")
 	f.cluster.register(cmd)
@@ -277,7 +277,7 @@ func writeImport(stdout, stderr io.Writer, dir string, res *importer.Result) err
 		// import before it writes anything
 		switch _, err := out.Stat(name); {
 		case err == nil:
-			return fmt.Errorf("%s exists; import writes a new intent, choose an empty --output directory", out.Path(name))
+			return fmt.Errorf("%s exists; import writes a new intent, choose an empty --out-dir directory", out.Path(name))
 		case !errors.Is(err, fs.ErrNotExist):
 			return err
 		}

@@ -74,7 +74,12 @@ removes the added ones.
 
 Exit status: 0 on success (with --detailed-exitcode: 0 no changes, 2 changes
 present), 1 on errors.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := terraformOut(format); err != nil {
+				return err // Terraform's -out FILE: FILE would look like a second DIR
+			}
+			return cobra.MaximumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
@@ -279,6 +284,9 @@ func planError(err error) error {
 }
 
 func checkFormat(format string) error {
+	if err := terraformOut(format); err != nil {
+		return err
+	}
 	switch format {
 	case "text", "json", "markdown", "diff":
 		return nil

@@ -27,12 +27,12 @@ func newRender() *cobra.Command {
 		Use:   "render [DIR]",
 		Short: "Print the Kubernetes objects the intent compiles to",
 		Long: `render compiles the intent in DIR (default: the current directory) and prints
-the objects as one YAML stream, or with --output writes one file per object
+the objects as one YAML stream, or with --out-dir writes one file per object
 (<namespace>/<kind>-<name>.yaml) under a directory; files an earlier render
 wrote there and no object needs any more are removed, other files are never
 touched (OUT/.perimeter-files lists perimeter's own).
 
-With --kustomize --output OUT it writes a kustomize tree for GitOps:
+With --kustomize --out-dir OUT it writes a kustomize tree for GitOps:
 OUT/base/ (the objects every environment shares) and OUT/overlays/<env>/
 (patches and extra resources: only what differs in that environment).
 Building OUT/overlays/<env> yields exactly what render --env <env> prints.
@@ -51,7 +51,7 @@ into place, so an interrupted render leaves whole files only.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kustomize || check {
 				if out == "" {
-					return fmt.Errorf("--kustomize needs --output DIR")
+					return fmt.Errorf("--kustomize needs --out-dir DIR")
 				}
 				return renderKustomize(cmd, dirArg(args), f, out, check)
 			}
@@ -70,8 +70,8 @@ into place, so an interrupted render leaves whole files only.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVarP(&out, "output", "o", "", "write one file per object under this directory")
-	cmd.Flags().BoolVar(&kustomize, "kustomize", false, "write a kustomize base and one overlay per environment under --output")
+	registerOutDir(cmd, &out, "write one file per object under this directory")
+	cmd.Flags().BoolVar(&kustomize, "kustomize", false, "write a kustomize base and one overlay per environment under --out-dir")
 	cmd.Flags().BoolVar(&check, "check", false, "with --kustomize: change nothing, list out-of-date files, exit 1 if any")
 	return cmd
 }
@@ -114,7 +114,7 @@ func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string,
 			fmt.Fprintf(cmd.OutOrStdout(), "no longer rendered: %s\n", filepath.Join(out, p))
 		}
 		if !changes.Empty() {
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s is out of date; run perimeter render --kustomize --output %s\n", out, out)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s is out of date; run perimeter render --kustomize --out-dir %s\n", out, out)
 			return errExit{code: 1}
 		}
 		return nil
