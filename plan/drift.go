@@ -312,25 +312,19 @@ func within(path, field string) bool {
 // indices come first: removing them in this order keeps the indices of
 // the rest valid.
 func comparePointers(a, b string) int {
-	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
-	for i := 0; i < min(len(as), len(bs)); i++ {
-		if as[i] == bs[i] {
-			continue
-		}
-		ai, aerr := strconv.Atoi(as[i])
-		bi, berr := strconv.Atoi(bs[i])
-		if aerr == nil && berr == nil {
-			return bi - ai
-		}
-		return strings.Compare(as[i], bs[i])
-	}
-	return len(as) - len(bs)
+	return compareTokens(strings.Split(a, "/"), strings.Split(b, "/"), -1)
 }
 
 // comparePaths orders display paths field by field, list indices by
 // number, so drift joins the dry-run's fields in document order.
 func comparePaths(a, b string) int {
-	as, bs := pathTokens(a), pathTokens(b)
+	return compareTokens(pathTokens(a), pathTokens(b), 1)
+}
+
+// compareTokens compares two token lists: numbers as numbers (ascending
+// when indexOrder is 1, descending when -1), other tokens as strings, a
+// prefix first.
+func compareTokens(as, bs []string, indexOrder int) int {
 	for i := 0; i < min(len(as), len(bs)); i++ {
 		if as[i] == bs[i] {
 			continue
@@ -338,7 +332,7 @@ func comparePaths(a, b string) int {
 		ai, aerr := strconv.Atoi(as[i])
 		bi, berr := strconv.Atoi(bs[i])
 		if aerr == nil && berr == nil {
-			return ai - bi
+			return indexOrder * (ai - bi)
 		}
 		return strings.Compare(as[i], bs[i])
 	}
