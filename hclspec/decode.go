@@ -13,6 +13,9 @@ import (
 type Options struct {
 	Env  string            // environment name; "" uses variable defaults only
 	Vars map[string]string // --var overrides, by variable name
+	// MaxFileSize bounds each intent file Load reads, in bytes; <= 0 means
+	// DefaultMaxFileSize.
+	MaxFileSize int64
 }
 
 var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -32,7 +35,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 
 // Load reads and decodes the intent in dir.
 func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
-	src, diags := ReadDir(dir)
+	src, diags := ReadDirMax(dir, opts.MaxFileSize)
 	if diags.HasErrors() {
 		return nil, src, diags
 	}
@@ -80,27 +83,48 @@ func (d *decoder) decode(opts Options) *Intent {
 	d.ctx = &hcl.EvalContext{Functions: Functions(), Variables: map[string]cty.Value{}}
 	d.decodeStack(in)
 	if !d.decodeInputs(in, opts) {
+	if d.tooManyErrors() {
+		return in
+	}
 		return in
 	}
 	d.refs = refs{services: map[string]*Service{}, namespaces: map[string]*Namespace{}, gateways: map[string]*Gateway{}}
-	d.decodeNamespaces(in)
-	d.ctx.Variables["namespace"] = namespaceRefs(in.Namespaces)
-	d.decodeGateways(in)
-	d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways)
-	d.decodeServices(in)
-	d.ctx.Variables["service"] = serviceRefs(in.Services)
-	d.decodeGatewayClients(in)
-	d.decodeHTTPRoutes(in)
-	d.decodeGRPCRoutes(in)
-	d.decodeAllows(in)
-	d.decodeChecks(in)
-	d.decodePassthroughs(in)
-	d.checkServiceDNS(in)
+	// Like a compiler, stop after MaxErrors errors: later phases mostly
+	// repeat what the first errors caused, and a broken file could
+	// otherwise produce errors by the hundred thousand.
+	for _, phase := range []func(){
+		func() { d.decodeNamespaces(in); d.ctx.Variables["namespace"] = namespaceRefs(in.Namespaces) },
+		func() { d.decodeGateways(in); d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways) },
+		func() { d.decodeServices(in); d.ctx.Variables["service"] = serviceRefs(in.Services) },
+		func() { d.decodeGatewayClients(in) },
+		func() { d.decodeHTTPRoutes(in) },
+		func() { d.decodeGRPCRoutes(in) },
+		func() { d.decodeAllows(in) },
+		func() { d.decodeChecks(in) },
+		func() { d.decodePassthroughs(in) },
+		func() { d.checkServiceDNS(in) },
+	} {
+		if d.tooManyErrors() {
+			break
+		}
+		phase()
+	}
 	return in
 }
 
 // decodeInputs reads variables, environments and locals, and puts var and
 // local into the evaluation context. It returns false when values are missing.
+// tooManyErrors reports whether decoding has found MaxErrors errors.
+func (d *decoder) tooManyErrors() bool {
+	n := 0
+	for _, diag := range d.diags {
+		if diag.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n >= MaxErrors
+}
+
 func (d *decoder) decodeInputs(in *Intent, opts Options) bool {
 	fns := &hcl.EvalContext{Functions: d.ctx.Functions}
 	vars := map[string]*variable{}

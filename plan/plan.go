@@ -7,6 +7,7 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -165,12 +166,26 @@ func (p *Plan) Write(w io.Writer) error {
 	return enc.Encode(p)
 }
 
-// Read loads a saved plan, refusing other format versions.
+// MaxFileSize bounds the saved plans Read accepts, so that a file that is
+// not a plan (or a hostile one) ends in an error, not in exhausted memory.
+// A plan of 20,000 new objects is about 28 MB.
+const MaxFileSize = 128 << 20
+
+// Read loads a saved plan, refusing other format versions and documents
+// larger than MaxFileSize.
 func Read(r io.Reader) (*Plan, error) {
 	var p Plan
-	dec := json.NewDecoder(r)
+	lr := &io.LimitedReader{R: r, N: MaxFileSize + 1}
+	dec := json.NewDecoder(lr)
 	dec.UseNumber()
 	if err := dec.Decode(&p); err != nil {
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("reading plan: it is larger than %d MiB, which no plan perimeter writes is", MaxFileSize>>20)
+		}
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("reading plan: not a saved plan (the JSON document perimeter plan --out writes): %w", err)
+		}
 		return nil, fmt.Errorf("reading plan: %w", err)
 	}
 	if p.FormatVersion != FormatVersion {

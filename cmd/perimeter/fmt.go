@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
+
+	"github.com/perimeter-dev/perimeter/hclspec"
 )
 
 func newFmt() *cobra.Command {
@@ -29,14 +31,21 @@ nothing, lists the files that are not formatted, and exits 1 if there are any.`,
 			parser := hclparse.NewParser()
 			var diags hcl.Diagnostics
 			unformatted := 0
+			files := map[string]*hcl.File{} // the files not parsed
 			for _, p := range paths {
-				src, err := os.ReadFile(p)
-				if err != nil {
-					return err
+				name := filepath.Base(p)
+				src, d := hclspec.ReadFile(p, name, maxFileSize)
+				if d == nil {
+					d = hclspec.CheckSource(name, src)
+				}
+				if d != nil {
+					diags = append(diags, d)
+					files[name] = &hcl.File{Bytes: src}
+					continue
 				}
 				// Refuse to format what does not parse: hclwrite would
 				// happily shuffle a broken file.
-				if _, d := parser.ParseHCL(src, filepath.Base(p)); d.HasErrors() {
+				if _, d := parser.ParseHCL(src, name); d.HasErrors() {
 					diags = append(diags, d...)
 					continue
 				}
@@ -53,8 +62,10 @@ nothing, lists the files that are not formatted, and exits 1 if there are any.`,
 				}
 			}
 			if diags.HasErrors() {
-				wr := hcl.NewDiagnosticTextWriter(cmd.ErrOrStderr(), parser.Files(), 100, useColor(cmd.ErrOrStderr()))
-				_ = wr.WriteDiagnostics(diags)
+				for name, f := range parser.Files() {
+					files[name] = f
+				}
+				printFileDiagnostics(cmd.ErrOrStderr(), files, diags)
 				return errDiagnostics
 			}
 			if check && unformatted > 0 {

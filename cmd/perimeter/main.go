@@ -49,6 +49,7 @@ from HCL into Gateway API routes and NetworkPolicies.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	registerLimits(root)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newValidate(), newFmt(), newRender(), newPlan(), newShow(), newApply(), newDestroy(), newCheck(), newExplain(), newMatrix(), newDoctor(), newImport())

@@ -184,7 +184,8 @@ func readAgainst(dir, env string) ([]*unstructured.Unstructured, error) {
 	case exists(filepath.Join(dir, "base")):
 		return nil, fmt.Errorf("%s is a kustomize tree with overlays; choose one with --env", dir)
 	}
-	return manifest.ReadDir(dir)
+	objs, err := manifest.ReadDirMax(dir, manifestLimit())
+	return objs, inputError(err)
 }
 
 func planRequest(in *hclspec.Intent, objs []*unstructured.Unstructured, tgt string) plan.Request {
@@ -274,7 +275,11 @@ func loadPlan(path string) (*plan.Plan, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return plan.Read(f)
+	p, err := plan.Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
 }
 
 func newShow() *cobra.Command {

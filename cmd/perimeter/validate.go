@@ -23,7 +23,7 @@ file:line:col. With --all-envs it checks every declared environment.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			envs := []string{f.env}
 			if all {
-				src, diags := hclspec.ReadDir(dirArg(args))
+				src, diags := hclspec.ReadDirMax(dirArg(args), maxFileSize)
 				if diags.HasErrors() {
 					printDiagnostics(cmd.ErrOrStderr(), src, diags)
 					return errDiagnostics
