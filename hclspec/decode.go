@@ -46,7 +46,7 @@ func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
 // Decode type-checks the parsed files and resolves them into an Intent for
 // one environment. It returns a nil Intent when there are errors.
 func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
-	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}}
+	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}, files: src.files}
 	for i, b := range src.bodies() {
 		if i == 0 {
 			d.firstFile = hcl.Range{Filename: src.names[0], Start: hcl.InitialPos, End: hcl.InitialPos}
@@ -76,16 +76,18 @@ type decoder struct {
 	gatewayBodies map[*Gateway]*body
 	// firstFile is where file-less problems (a missing perimeter block) point.
 	firstFile hcl.Range
+	// files are the parsed files, for positions inside heredocs.
+	files map[string]*hcl.File
 }
 
 func (d *decoder) decode(opts Options) *Intent {
 	in := &Intent{}
 	d.ctx = &hcl.EvalContext{Functions: Functions(), Variables: map[string]cty.Value{}}
-	d.decodeStack(in)
-	if !d.decodeInputs(in, opts) {
 	if d.tooManyErrors() {
 		return in
 	}
+	d.decodeStack(in)
+	if !d.decodeInputs(in, opts) {
 		return in
 	}
 	d.refs = refs{services: map[string]*Service{}, namespaces: map[string]*Namespace{}, gateways: map[string]*Gateway{}}
@@ -112,8 +114,6 @@ func (d *decoder) decode(opts Options) *Intent {
 	return in
 }
 
-// decodeInputs reads variables, environments and locals, and puts var and
-// local into the evaluation context. It returns false when values are missing.
 // tooManyErrors reports whether decoding has found MaxErrors errors.
 func (d *decoder) tooManyErrors() bool {
 	n := 0
@@ -125,6 +125,8 @@ func (d *decoder) tooManyErrors() bool {
 	return n >= MaxErrors
 }
 
+// decodeInputs reads variables, environments and locals, and puts var and
+// local into the evaluation context. It returns false when values are missing.
 func (d *decoder) decodeInputs(in *Intent, opts Options) bool {
 	fns := &hcl.EvalContext{Functions: d.ctx.Functions}
 	vars := map[string]*variable{}
