@@ -37,6 +37,19 @@ func FuzzCompile(f *testing.F) {
 			}
 		}
 	}
+	// inputs the read path refuses before parsing (nesting, encodings,
+	// heredoc cost), and a policy block the API server would refuse
+	for _, s := range []string{
+		"x = " + strings.Repeat("(", 300),
+		"locals {\n  x = " + strings.Repeat("!", 300) + "true\n}\n",
+		"locals {\n  x = a" + strings.Repeat("[0]", 300) + "\n}\n",
+		"\xff\xfex\x00",
+		"x = \"\xe9\"",
+		"x = <<EOT\n" + strings.Repeat("a\n", 3000) + "EOT\n",
+		"perimeter {\n  stack = \"s\"\n}\nnamespace \"shop\" {}\npolicy \"p\" {\n  yaml = <<EOT\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: shop}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 999.0.0.0/99}}], ports: [{port: 70000, protocol: FOO}]}]\nEOT\n}\n",
+	} {
+		f.Add(s, "")
+	}
 	f.Fuzz(func(t *testing.T, src, env string) {
 		files := map[string][]byte{"main.hcl": []byte(src)}
 		first := compileYAML(t, files, env)

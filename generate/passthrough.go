@@ -1,10 +1,13 @@
 package generate
 
 import (
-	"sigs.k8s.io/yaml"
+	"strings"
 
 	netv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/perimeter-dev/perimeter/internal/apivalidation"
 )
 
 // passthroughs renders the policy blocks: NetworkPolicies kept verbatim. Only
@@ -28,6 +31,19 @@ func (c *compiler) passthroughs() {
 			continue
 		}
 		if !c.requireManaged(np.Namespace, p.YAMLRange, p.Block) {
+			continue
+		}
+		// What only the API server would catch (a CIDR 999.0.0.0/99, port
+		// 70000, protocol FOO) is an error here, at the block, by field.
+		if errs := apivalidation.NetworkPolicy(&np); len(errs) > 0 {
+			for _, e := range errs {
+				rng := p.YAMLRange
+				if line := yamlLine(p.YAML, e.Field); line > 0 && line <= len(p.YAMLLines) {
+					rng = p.YAMLLines[line-1]
+				}
+				c.errorf(rng, "Invalid NetworkPolicy",
+					"The API server would refuse the NetworkPolicy of %s: %s.", p.Block, strings.TrimSuffix(e.Error(), "."))
+			}
 			continue
 		}
 		out := &netv1.NetworkPolicy{TypeMeta: policyType,

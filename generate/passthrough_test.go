@@ -52,6 +52,15 @@ EOT
 		{"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: other}\n", "not manage"},
 		{"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n", "Incomplete policy"},
 		{"spec: [\n", "Invalid policy YAML"},
+		// what only the API server caught before: the field path says where
+		{"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 999.0.0.0/99}}]}]\n",
+			`spec.ingress[0].from[0].ipBlock.cidr: Invalid value: "999.0.0.0/99"`},
+		{"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec:\n  podSelector: {}\n  egress: [{ports: [{port: 70000}]}]\n",
+			`spec.egress[0].ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive`},
+		{"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec:\n  podSelector: {}\n  egress: [{ports: [{port: 53, protocol: FOO}]}]\n",
+			`spec.egress[0].ports[0].protocol: Unsupported value: "FOO": supported values: "TCP", "UDP", "SCTP"`},
+		{"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\nspec:\n  podSelector: {matchLabels: {\"bad key\": x}}\n  policyTypes: [Sideways]\n",
+			`spec.podSelector.matchLabels: Invalid value: "bad key"`},
 	} {
 		_, errs := compileString(t, head+"policy \"p\" {\n  yaml = <<EOT\n"+bad.yaml+"EOT\n}\n")
 		if !strings.Contains(errs, bad.want) {

@@ -16,6 +16,9 @@ type Options struct {
 	// VarFiles are values files (*.auto.pvars, then --var-file), between
 	// the environment's values and --var in precedence.
 	VarFiles *VarFiles
+	// MaxFileSize bounds each intent file Load reads, in bytes; <= 0 means
+	// DefaultMaxFileSize.
+	MaxFileSize int64
 }
 
 var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -35,7 +38,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 
 // Load reads and decodes the intent in dir.
 func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
-	src, diags := ReadDir(dir)
+	src, diags := ReadDirMax(dir, opts.MaxFileSize)
 	if diags.HasErrors() {
 		return nil, src, diags
 	}
@@ -46,7 +49,7 @@ func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
 // Decode type-checks the parsed files and resolves them into an Intent for
 // one environment. It returns a nil Intent when there are errors.
 func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
-	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}}
+	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}, files: src.files}
 	for i, b := range src.bodies() {
 		if i == 0 {
 			d.firstFile = hcl.Range{Filename: src.names[0], Start: hcl.InitialPos, End: hcl.InitialPos}
@@ -77,30 +80,53 @@ type decoder struct {
 	gatewayBodies map[*Gateway]*body
 	// firstFile is where file-less problems (a missing perimeter block) point.
 	firstFile hcl.Range
+	// files are the parsed files, for positions inside heredocs.
+	files map[string]*hcl.File
 }
 
 func (d *decoder) decode(opts Options) *Intent {
 	in := &Intent{}
 	d.ctx = &hcl.EvalContext{Functions: Functions(), Variables: map[string]cty.Value{}}
+	if d.tooManyErrors() {
+		return in
+	}
 	d.decodeStack(in)
 	if !d.decodeInputs(in, opts) {
 		return in
 	}
 	d.refs = refs{services: map[string]*Service{}, namespaces: map[string]*Namespace{}, gateways: map[string]*Gateway{}}
-	d.decodeNamespaces(in)
-	d.ctx.Variables["namespace"] = namespaceRefs(in.Namespaces)
-	d.decodeGateways(in)
-	d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways)
-	d.decodeServices(in)
-	d.ctx.Variables["service"] = serviceRefs(in.Services)
-	d.decodeGatewayClients(in)
-	d.decodeHTTPRoutes(in)
-	d.decodeGRPCRoutes(in)
-	d.decodeAllows(in)
-	d.decodeChecks(in)
-	d.decodePassthroughs(in)
-	d.checkServiceDNS(in)
+	// Like a compiler, stop after MaxErrors errors: later phases mostly
+	// repeat what the first errors caused, and a broken file could
+	// otherwise produce errors by the hundred thousand.
+	for _, phase := range []func(){
+		func() { d.decodeNamespaces(in); d.ctx.Variables["namespace"] = namespaceRefs(in.Namespaces) },
+		func() { d.decodeGateways(in); d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways) },
+		func() { d.decodeServices(in); d.ctx.Variables["service"] = serviceRefs(in.Services) },
+		func() { d.decodeGatewayClients(in) },
+		func() { d.decodeHTTPRoutes(in) },
+		func() { d.decodeGRPCRoutes(in) },
+		func() { d.decodeAllows(in) },
+		func() { d.decodeChecks(in) },
+		func() { d.decodePassthroughs(in) },
+		func() { d.checkServiceDNS(in) },
+	} {
+		if d.tooManyErrors() {
+			break
+		}
+		phase()
+	}
 	return in
+}
+
+// tooManyErrors reports whether decoding has found MaxErrors errors.
+func (d *decoder) tooManyErrors() bool {
+	n := 0
+	for _, diag := range d.diags {
+		if diag.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n >= MaxErrors
 }
 
 // decodeInputs reads variables, environments and locals, and puts var and

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/perimeter-dev/perimeter/internal/readlimit"
 )
 
 // Sources holds the parsed HCL files of one intent directory. File names are
@@ -27,8 +29,14 @@ func (s *Sources) Files() map[string]*hcl.File { return s.files }
 // Names returns the file names in sorted order.
 func (s *Sources) Names() []string { return append([]string(nil), s.names...) }
 
-// ReadDir parses every *.hcl file in dir (not its subdirectories).
-func ReadDir(dir string) (*Sources, hcl.Diagnostics) {
+// ReadDir parses every *.hcl file in dir (not its subdirectories), each of
+// at most DefaultMaxFileSize bytes.
+func ReadDir(dir string) (*Sources, hcl.Diagnostics) { return ReadDirMax(dir, 0) }
+
+// ReadDirMax is ReadDir with a per-file size limit in bytes (<= 0: the
+// default). A larger file is not read: it gets a diagnostic naming it, its
+// size and how to raise the limit.
+func ReadDirMax(dir string, maxFileSize int64) (*Sources, hcl.Diagnostics) {
 	if d := checkIntentDir(dir); d != nil {
 		return nil, hcl.Diagnostics{d}
 	}
@@ -43,20 +51,41 @@ func ReadDir(dir string) (*Sources, hcl.Diagnostics) {
 			Detail:   fmt.Sprintf("The directory %s holds no *.hcl files.", dir),
 		}}
 	}
+	if maxFileSize <= 0 {
+		maxFileSize = DefaultMaxFileSize
+	}
 	files := make(map[string][]byte, len(paths))
+	var diags hcl.Diagnostics
+	var total int64
 	for _, p := range paths {
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read intent file", Detail: err.Error()}}
+		src, d := ReadFile(p, filepath.Base(p), maxFileSize)
+		if d != nil {
+			diags = append(diags, d)
+			continue
 		}
 		files[filepath.Base(p)] = src
+		// Every file's syntax tree is kept, so the whole is bounded too.
+		if total += int64(len(src)); total > maxTotal*maxFileSize {
+			return &Sources{files: map[string]*hcl.File{}}, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Intent too large",
+				Detail: fmt.Sprintf("The *.hcl files of %s add up to more than %s, %d times the limit for one file; "+
+					"raise it with --max-file-size or PERIMETER_MAX_FILE_SIZE if the files are really intent.",
+					dir, readlimit.Bytes(maxTotal*maxFileSize), maxTotal),
+			}}
+		}
+	}
+	if diags.HasErrors() {
+		return &Sources{files: map[string]*hcl.File{}}, diags
 	}
 	return Parse(files)
 }
 
 // Parse parses in-memory HCL files keyed by name, several at a time: a
 // large stack spread over many files parses on every core. Diagnostics come
-// in file-name order.
+// in file-name order. A file that CheckSource refuses (not UTF-8 text,
+// nested too deep, heredocs too long) is not parsed: it gets that one
+// diagnostic, and Files holds its bytes without a body.
 func Parse(files map[string][]byte) (*Sources, hcl.Diagnostics) {
 	s := &Sources{files: map[string]*hcl.File{}}
 	for name := range files {
@@ -76,7 +105,12 @@ func Parse(files map[string][]byte) (*Sources, hcl.Diagnostics) {
 	for range min(runtime.GOMAXPROCS(0), len(hclNames)) {
 		wg.Go(func() {
 			for i := range next {
-				parsed[i], diags[i] = hclsyntax.ParseConfig(files[hclNames[i]], hclNames[i], hcl.InitialPos)
+				name, src := hclNames[i], files[hclNames[i]]
+				if d := CheckSource(name, src); d != nil {
+					parsed[i], diags[i] = &hcl.File{Bytes: src}, hcl.Diagnostics{d}
+					continue
+				}
+				parsed[i], diags[i] = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 			}
 		})
 	}

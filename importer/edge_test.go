@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -8,8 +9,16 @@ import (
 )
 
 // TestEdgeCases imports odd but decodable objects: the import must not
-// fail, and the intent must compile and keep the input's meaning.
+// fail, and the intent must compile and keep the input's meaning. A policy
+// an API server would refuse is reported and not imported.
 func TestEdgeCases(t *testing.T) {
+	refused := map[string]string{
+		"empty peer": "spec.ingress[0].from[0]: Required value: must specify a peer",
+		"bad cidr":   `spec.egress[0].to[0].ipBlock.except[0]: Invalid value: "192.168.0.0/16": must be a strict subset of ` + "`cidr`",
+		"refused cidr, port and protocol": `spec.ingress[0].ports[0].protocol: Unsupported value: "FOO": supported values: "TCP", "UDP", "SCTP"; ` +
+			`spec.ingress[0].ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive; ` +
+			`spec.ingress[0].from[0].ipBlock.cidr: Invalid value: "999.0.0.0/99"`,
+	}
 	for name, src := range map[string]string{
 		"empty peer": `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -17,6 +26,12 @@ metadata: {name: p, namespace: a}
 spec:
   podSelector: {}
   ingress: [{from: [{}]}]`,
+		"refused cidr, port and protocol": `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: a}
+spec:
+  podSelector: {matchExpressions: [{key: app, operator: In, values: [a]}]}
+  ingress: [{from: [{ipBlock: {cidr: 999.0.0.0/99}}], ports: [{port: 70000, protocol: FOO}]}]`,
 		"bad cidr": `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: p, namespace: a}
@@ -134,9 +149,19 @@ metadata: {name: d, namespace: a}`,
 			}
 			out := compile(t, res.HCL)
 			checkRoutes(t, objs, out, testOptions)
-			if name != "empty peer" { // the engine refuses it, as the API server would
-				checkVerdicts(t, objs, out)
+			if field, ok := refused[name]; ok {
+				// An API server would refuse the policy: it is reported,
+				// not imported, and so has no verdicts to keep.
+				found := false
+				for _, e := range res.Report {
+					found = found || e.Severity == Dropped && strings.Contains(e.Why, "API server would refuse") && strings.Contains(e.Why, field)
+				}
+				if !found || bytes.Contains(res.HCL, []byte("policy ")) {
+					t.Errorf("want the policy reported as refused at %s and not imported; report %v\n%s", field, res.Report, res.HCL)
+				}
+				return
 			}
+			checkVerdicts(t, objs, out)
 		})
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/perimeter-dev/perimeter/internal/apivalidation"
 )
 
 // model is the intent being assembled from the input objects.
@@ -179,7 +181,7 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 		case "Ingress.networking.k8s.io":
 			err = appendTyped(u, &m.inIngresses)
 		case "NetworkPolicy.networking.k8s.io":
-			err = appendTyped(u, &m.inPolicies)
+			err = m.appendPolicy(u)
 		case "HTTPRoute.gateway.networking.k8s.io":
 			err = appendTyped(u, &m.inHTTPRoutes)
 		case "GRPCRoute.gateway.networking.k8s.io":
@@ -255,6 +257,29 @@ func (m *model) validPorts(s *corev1.Service) *corev1.Service {
 	}
 	s.Spec.Ports = ports
 	return s
+}
+
+// appendPolicy converts a NetworkPolicy and keeps it if an API server
+// would accept it. One it would refuse (a CIDR 999.0.0.0/99, port 70000,
+// protocol FOO) cannot be running in a cluster, so it has no verdicts to
+// keep; writing it verbatim would hand the user intent that only apply
+// rejects. It is reported instead, field by field.
+func (m *model) appendPolicy(u *unstructured.Unstructured) error {
+	var p []*netv1.NetworkPolicy
+	if err := appendTyped(u, &p); err != nil {
+		return err
+	}
+	if errs := apivalidation.NetworkPolicy(p[0]); len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = strings.TrimSuffix(e.Error(), ".")
+		}
+		m.note(objectRef(u), "", Dropped, "an API server would refuse this NetworkPolicy (%s), so it cannot be in force in a cluster and is not imported; fix it where it comes from.",
+			strings.Join(msgs, "; "))
+		return nil
+	}
+	m.inPolicies = append(m.inPolicies, p[0])
+	return nil
 }
 
 // appendTyped converts u to its typed struct and appends it to list.

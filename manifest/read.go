@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -16,12 +15,23 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/perimeter-dev/perimeter/internal/readlimit"
 )
 
+// DefaultMaxFileSize bounds each manifest file ReadDir and ReadFile read
+// unless told otherwise: a cluster's objects dumped to one YAML stream are
+// much larger than an intent file.
+const DefaultMaxFileSize int64 = 64 << 20
+
 // ReadDir reads every Kubernetes object in the *.yaml, *.yml and *.json
-// files below dir (multi-document streams included). Kustomization files
-// and perimeter's own bookkeeping files are not objects and are skipped.
-func ReadDir(dir string) ([]*unstructured.Unstructured, error) {
+// files below dir (multi-document streams included), each of at most
+// DefaultMaxFileSize bytes. Kustomization files and perimeter's own
+// bookkeeping files are not objects and are skipped.
+func ReadDir(dir string) ([]*unstructured.Unstructured, error) { return ReadDirMax(dir, 0) }
+
+// ReadDirMax is ReadDir with a per-file size limit (<= 0: the default).
+func ReadDirMax(dir string, maxFileSize int64) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -32,18 +42,31 @@ func ReadDir(dir string) ([]*unstructured.Unstructured, error) {
 		if (ext != ".yaml" && ext != ".yml" && ext != ".json") || strings.HasPrefix(base, "kustomization.") {
 			return nil
 		}
-		b, err := os.ReadFile(path)
+		objs, err := ReadFile(path, maxFileSize)
 		if err != nil {
 			return err
-		}
-		objs, err := Decode(b)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
 		}
 		out = append(out, objs...)
 		return nil
 	})
 	return out, err
+}
+
+// ReadFile reads the objects of one YAML or JSON file of at most
+// maxFileSize bytes (<= 0: DefaultMaxFileSize). Errors name the file.
+func ReadFile(path string, maxFileSize int64) ([]*unstructured.Unstructured, error) {
+	if maxFileSize <= 0 {
+		maxFileSize = DefaultMaxFileSize
+	}
+	b, err := readlimit.ReadFile(path, maxFileSize)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return objs, nil
 }
 
 // Decode reads the objects of a YAML or JSON stream.

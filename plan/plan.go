@@ -7,6 +7,7 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -261,13 +262,27 @@ func (p *Plan) Write(w io.Writer) error {
 	return enc.Encode(p)
 }
 
-// Read loads a saved plan, refusing other format versions and a plan whose
-// contents no longer match its digest.
+// MaxFileSize bounds the saved plans Read accepts, so that a file that is
+// not a plan (or a hostile one) ends in an error, not in exhausted memory.
+// A plan of 20,000 new objects is about 28 MB.
+const MaxFileSize = 128 << 20
+
+// Read loads a saved plan, refusing other format versions, documents
+// larger than MaxFileSize and a plan whose contents no longer match its
+// digest.
 func Read(r io.Reader) (*Plan, error) {
 	var p Plan
-	dec := json.NewDecoder(r)
+	lr := &io.LimitedReader{R: r, N: MaxFileSize + 1}
+	dec := json.NewDecoder(lr)
 	dec.UseNumber()
 	if err := dec.Decode(&p); err != nil {
+		if lr.N <= 0 {
+			return nil, fmt.Errorf("reading plan: it is larger than %d MiB, which no plan perimeter writes is", MaxFileSize>>20)
+		}
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, fmt.Errorf("reading plan: not a saved plan (the JSON document perimeter plan --out writes): %w", err)
+		}
 		return nil, fmt.Errorf("it is not a complete plan (%v): the plan file was modified or truncated after it was made; run plan --out again", err)
 	}
 	if p.FormatVersion != FormatVersion {

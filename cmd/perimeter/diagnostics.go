@@ -32,7 +32,7 @@ func (f *compileFlags) register(cmd *cobra.Command) {
 // --var-file in order).
 func (f *compileFlags) options(dir string) (hclspec.Options, hcl.Diagnostics) {
 	files, diags := hclspec.ReadVarFiles(append(hclspec.AutoVarFiles(dir), f.varFiles...))
-	return hclspec.Options{Env: f.env, Vars: f.vars, VarFiles: files}, diags
+	return hclspec.Options{Env: f.env, Vars: f.vars, VarFiles: files, MaxFileSize: maxFileSize}, diags
 }
 
 // load is hclspec.Load with the flags' options.
@@ -56,17 +56,55 @@ func dirArg(args []string) string {
 // printDiagnostics renders diagnostics with source snippets, in colour only
 // on a terminal and never when NO_COLOR is set.
 func printDiagnostics(w io.Writer, src *hclspec.Sources, diags hcl.Diagnostics) {
-	if len(diags) == 0 {
-		return
-	}
 	var files map[string]*hcl.File
 	if src != nil {
 		files = src.Files()
 	}
-	wr := hcl.NewDiagnosticTextWriter(w, files, 100, useColor(w))
-	for _, d := range sortDiagnostics(diags) {
-		_ = wr.WriteDiagnostic(d)
+	printFileDiagnostics(w, files, diags)
+}
+
+// printFileDiagnostics prints diagnostics in source order. Like a
+// compiler, it stops after hclspec.MaxErrors of them (errors first) and
+// says how many more there are: the first few are what the reader fixes.
+func printFileDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) {
+	if len(diags) == 0 {
+		return
 	}
+	shown, errs, warns := capDiagnostics(diags, hclspec.MaxErrors)
+	wr := newDiagWriter(w, files, 100, useColor(w))
+	for _, d := range sortDiagnostics(shown) {
+		wr.write(d)
+	}
+	switch {
+	case errs > 0:
+		fmt.Fprintf(w, "Too many errors; %d more not shown (%d errors, %d warnings).\n", errs+warns, errs, warns)
+	case warns > 0:
+		fmt.Fprintf(w, "Too many warnings; %d more not shown.\n", warns)
+	}
+}
+
+// capDiagnostics keeps at most n diagnostics, errors before warnings, each
+// in their order, and counts the errors and warnings left out.
+func capDiagnostics(diags hcl.Diagnostics, n int) (kept hcl.Diagnostics, errs, warns int) {
+	if len(diags) <= n {
+		return diags, 0, 0
+	}
+	for _, sev := range []hcl.DiagnosticSeverity{hcl.DiagError, hcl.DiagWarning} {
+		for _, d := range sortDiagnostics(diags) {
+			if (d.Severity == hcl.DiagError) != (sev == hcl.DiagError) {
+				continue
+			}
+			switch {
+			case len(kept) < n:
+				kept = append(kept, d)
+			case d.Severity == hcl.DiagError:
+				errs++
+			default:
+				warns++
+			}
+		}
+	}
+	return kept, errs, warns
 }
 
 // noColor is the --no-color flag, for every command.

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/perimeter-dev/perimeter/views"
+	"github.com/perimeter-dev/perimeter/hclspec"
 )
 
 // fmtFlags are fmt's options.
@@ -96,10 +97,18 @@ func (f fmtFlags) run(cmd *cobra.Command, paths []string) error {
 	parser := hclparse.NewParser()
 	var diags hcl.Diagnostics
 	unformatted := 0
+	files := map[string]*hcl.File{} // the files not parsed, for their diagnostics
 	for _, p := range paths {
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return err
+		// bounded and checked (size, UTF-8, nesting) before the parser
+		// recurses into it
+		src, d := hclspec.ReadFile(p, p, maxFileSize)
+		if d == nil {
+			d = hclspec.CheckSource(p, src)
+		}
+		if d != nil {
+			diags = append(diags, d)
+			files[p] = &hcl.File{Bytes: src}
+			continue
 		}
 		// Refuse to format what does not parse: hclwrite would happily
 		// shuffle a broken file.
@@ -125,8 +134,10 @@ func (f fmtFlags) run(cmd *cobra.Command, paths []string) error {
 		}
 	}
 	if diags.HasErrors() {
-		wr := hcl.NewDiagnosticTextWriter(cmd.ErrOrStderr(), parser.Files(), 100, useColor(cmd.ErrOrStderr()))
-		_ = wr.WriteDiagnostics(diags)
+		for name, f := range parser.Files() {
+			files[name] = f
+		}
+		printFileDiagnostics(cmd.ErrOrStderr(), files, diags)
 		return errDiagnostics
 	}
 	if f.check && unformatted > 0 {

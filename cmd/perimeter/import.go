@@ -126,15 +126,12 @@ func readFiles(paths []string) ([]*unstructured.Unstructured, error) {
 		}
 		var objs []*unstructured.Unstructured
 		if st.IsDir() {
-			objs, err = manifest.ReadDir(p)
+			objs, err = manifest.ReadDirMax(p, manifestLimit())
 		} else {
-			var b []byte
-			if b, err = os.ReadFile(p); err == nil {
-				objs, err = manifest.Decode(b)
-			}
+			objs, err = manifest.ReadFile(p, manifestLimit())
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, inputError(err)
 		}
 		out = append(out, objs...)
 	}

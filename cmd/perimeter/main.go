@@ -52,6 +52,7 @@ from HCL into Gateway API routes and NetworkPolicies.`,
 	root.Version = versionText()
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().BoolVar(&noColor, "no-color", false, "never colour the output (as NO_COLOR does)")
+	registerLimits(root)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVersion(), newForceUnlock(), newValidate(), newFmt(), newRender(), newPlan(), newShow(), newApply(), newDestroy(), newCheck(), newExplain(), newMatrix(), newDoctor(), newImport())

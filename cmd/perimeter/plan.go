@@ -231,7 +231,8 @@ func readAgainst(dir, env string) ([]*unstructured.Unstructured, error) {
 	case exists(filepath.Join(dir, "base")):
 		return nil, fmt.Errorf("%s is a kustomize tree with overlays; choose one with --env", dir)
 	}
-	return manifest.ReadDir(dir)
+	objs, err := manifest.ReadDirMax(dir, manifestLimit())
+	return objs, inputError(err)
 }
 
 func planRequest(in *hclspec.Intent, objs []*unstructured.Unstructured, tgt string) plan.Request {

@@ -79,7 +79,7 @@ into place, so an interrupted render leaves whole files only.`,
 // renderKustomize compiles every environment and writes (or checks) the
 // kustomize tree.
 func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string, check bool) error {
-	src, diags := hclspec.ReadDir(dir)
+	src, diags := hclspec.ReadDirMax(dir, maxFileSize)
 	if diags.HasErrors() {
 		printDiagnostics(cmd.ErrOrStderr(), src, diags)
 		return errDiagnostics

@@ -57,7 +57,7 @@ result for editors and CI annotations (see docs/plan-format.md).`,
 // validateEnvironments lists the environments to check: the one --env
 // names, or every declared one (none declared: the defaults, "").
 func validateEnvironments(dir string, f validateFlags) ([]string, *hclspec.Sources, hcl.Diagnostics) {
-	src, diags := hclspec.ReadDir(dir)
+	src, diags := hclspec.ReadDirMax(dir, maxFileSize)
 	if diags.HasErrors() {
 		return nil, src, diags
 	}

@@ -1,0 +1,153 @@
+// Package hostile makes the hostile inputs of issue 13 and their kin — files
+// that crashed perimeter with a Go stack overflow, exhausted its memory or
+// kept it busy for minutes — so that the CLI tests (cmd/perimeter) and the
+// timing tool (bench/hostile) run the same cases. Nothing here is committed
+// as data: 50 MB of random bytes is made when needed.
+package hostile
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf16"
+)
+
+// Case is one hostile input and what perimeter must answer: exit status 1
+// and a message matching Want (a regular expression) on standard error.
+type Case struct {
+	Name string
+	// Args are the perimeter arguments; "DIR" stands for the case's
+	// directory.
+	Args []string
+	// Files are the files to write into the directory, by name.
+	Files func() map[string][]byte
+	Want  string
+}
+
+// Write makes the case's files in dir and returns its arguments with DIR
+// replaced.
+func (c Case) Write(dir string) ([]string, error) {
+	for name, b := range c.Files() {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	args := make([]string, len(c.Args))
+	for i, a := range c.Args {
+		args[i] = strings.ReplaceAll(a, "DIR", dir)
+	}
+	return args, nil
+}
+
+// Random returns n random bytes, the same ones for the same seed.
+func Random(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 13))
+	b := make([]byte, n)
+	for i := 0; i < n; i += 8 {
+		v := r.Uint64()
+		for j := 0; j < 8 && i+j < n; j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return b
+}
+
+// RandomText returns n random printable ASCII characters and newlines.
+func RandomText(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 13))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(' ' + r.IntN(95))
+		if r.IntN(40) == 0 {
+			b[i] = '\n'
+		}
+	}
+	return b
+}
+
+const head = "perimeter {\n  stack = \"s\"\n}\n"
+
+// intent wraps an expression in a valid intent, as a local value.
+func intent(expr string) map[string][]byte {
+	return map[string][]byte{"main.hcl": []byte(head + "locals {\n  x = " + expr + "\n}\n")}
+}
+
+func one(name string, b []byte) func() map[string][]byte {
+	return func() map[string][]byte { return map[string][]byte{name: b} }
+}
+
+const (
+	tooDeep     = `Error: Nesting too deep(.|\n)*on (\S*/)?main.hcl line`
+	notUTF8     = `Error: Intent file is not (UTF-8|text)`
+	tooLarge    = `Error: Intent file too large(.|\n)*main.hcl is 50 MiB \(52428800 bytes\)(.|\n)*--max-file-size`
+	tooMany     = `Too many errors; [0-9]+ more not shown`
+	heredocLong = `Error: Heredoc too long`
+)
+
+// Cases are the hostile inputs: first the three of issue 13, then their
+// relatives. Each ends in exit status 1 and a diagnostic.
+func Cases() []Case {
+	validate := []string{"validate", "DIR"}
+	return []Case{
+		{Name: "issue: 100,000 nested (", Args: validate, Files: one("main.hcl", []byte("x = "+strings.Repeat("(", 100_000))), Want: tooDeep},
+		{Name: "issue: 100,000 nested [", Args: validate, Files: one("main.hcl", []byte("x = "+strings.Repeat("[", 100_000))), Want: tooDeep},
+		{Name: "issue: 50 MB of random bytes", Args: validate, Files: func() map[string][]byte { return map[string][]byte{"main.hcl": Random(50<<20, 1)} }, Want: tooLarge},
+		{Name: "issue: 1 MB of random bytes", Args: validate, Files: func() map[string][]byte { return map[string][]byte{"main.hcl": Random(1<<20, 2)} }, Want: notUTF8},
+
+		{Name: "1 MB of random text", Args: validate, Files: func() map[string][]byte { return map[string][]byte{"main.hcl": RandomText(1<<20, 3)} }, Want: `Error: `},
+		{Name: "170,000 errors (a = 1, repeated)", Args: validate, Files: one("main.hcl", bytes.Repeat([]byte("a = 1\n"), 170_000)), Want: tooMany},
+		{Name: "100,000 nested blocks", Args: validate, Files: one("main.hcl", bytes.Repeat([]byte("a {\n"), 100_000)), Want: tooDeep},
+		{Name: "1,000,000 ! (unary operators)", Args: validate, Files: func() map[string][]byte { return intent(strings.Repeat("!", 1_000_000) + "true") }, Want: tooDeep},
+		{Name: "250,000 + (a binary chain)", Args: validate, Files: func() map[string][]byte { return intent(strings.Repeat("1 + ", 250_000) + "1") }, Want: tooDeep},
+		{Name: "100,000 ternaries", Args: validate, Files: func() map[string][]byte { return intent(strings.Repeat("true ? 1 : ", 100_000) + "2") }, Want: tooDeep},
+		{Name: "500,000 attribute accesses", Args: validate, Files: func() map[string][]byte { return intent("a" + strings.Repeat(".b", 500_000)) }, Want: tooDeep},
+		{Name: "100,000 nested ${", Args: validate, Files: func() map[string][]byte { return intent(strings.Repeat(`"${`, 100_000)) }, Want: tooDeep},
+		{Name: "100,000 nested %{ if }", Args: validate, Files: func() map[string][]byte {
+			return intent("<<EOT\n" + strings.Repeat("%{ if true }", 100_000) + "\nEOT")
+		}, Want: tooDeep},
+		{Name: "heredoc of 100,000 lines", Args: validate, Files: func() map[string][]byte {
+			return intent("<<EOT\n" + strings.Repeat("a: b\n", 100_000) + "EOT")
+		}, Want: heredocLong},
+		{Name: "string of 500,000 $${ escapes", Args: validate, Files: func() map[string][]byte { return intent(`"` + strings.Repeat("$${", 500_000) + `"`) }, Want: heredocLong},
+		{Name: "UTF-16 intent", Args: validate, Files: func() map[string][]byte { return map[string][]byte{"main.hcl": utf16LE(head)} }, Want: `Error: Intent file is not UTF-8(.|\n)*UTF-16 byte order mark`},
+		{Name: "issue: 50 MB of random bytes, --max-file-size 64MiB", Args: []string{"validate", "--max-file-size", "64MiB", "DIR"},
+			Files: func() map[string][]byte { return map[string][]byte{"main.hcl": Random(50<<20, 1)} }, Want: notUTF8},
+		{Name: "intent directory over 4 times --max-file-size", Args: []string{"validate", "--max-file-size", "64KiB", "DIR"}, Files: func() map[string][]byte {
+			files := map[string][]byte{}
+			for i := range 5 {
+				files[fmt.Sprintf("f%d.hcl", i)] = bytes.Repeat([]byte("# a comment of 32 bytes, or so.\n"), 60<<10/32)
+			}
+			return files
+		}, Want: `Error: Intent too large(.|\n)*add up to more than 256 KiB`},
+		{Name: "fmt: 100,000 nested (", Args: []string{"fmt", "DIR"}, Files: one("main.hcl", []byte("x = "+strings.Repeat("(", 100_000))), Want: tooDeep},
+		{Name: "fmt: 50 MB of random bytes", Args: []string{"fmt", "DIR"}, Files: func() map[string][]byte { return map[string][]byte{"main.hcl": Random(50<<20, 1)} }, Want: tooLarge},
+		{Name: "import: 100,000 nested [ in YAML", Args: []string{"import", "--from-file", "DIR/in.yaml", "--gateway", "infra/gw"},
+			Files: one("in.yaml", []byte(strings.Repeat("[", 100_000))), Want: `Error: .*in.yaml: .*exceeded max depth`},
+		{Name: "import: 1 MB of random bytes as YAML", Args: []string{"import", "--from-file", "DIR/in.yaml", "--gateway", "infra/gw"},
+			Files: func() map[string][]byte { return map[string][]byte{"in.yaml": Random(1<<20, 2)} }, Want: `Error: .*in.yaml: `},
+		{Name: "import: YAML over 16 times --max-file-size", Args: []string{"import", "--max-file-size", "1KiB", "--from-file", "DIR/in.yaml", "--gateway", "infra/gw"},
+			Files: func() map[string][]byte {
+				return map[string][]byte{"in.yaml": bytes.Repeat([]byte("# comment\n"), 2<<10)}
+			},
+			Want: `Error: .*in.yaml is 20 KiB, more than 16 KiB, the limit for one input file; raise it with --max-file-size`},
+		{Name: "show: 1 MB of random bytes as a plan", Args: []string{"show", "DIR/p.plan"},
+			Files: func() map[string][]byte { return map[string][]byte{"p.plan": Random(1<<20, 2)} }, Want: `Error: .*p.plan: reading plan: not a saved plan`},
+		{Name: "show: 100,000 nested [ as a plan", Args: []string{"show", "DIR/p.plan"},
+			Files: one("p.plan", []byte(strings.Repeat("[", 100_000))), Want: `Error: .*p.plan: reading plan: not a saved plan`},
+	}
+}
+
+func utf16LE(s string) []byte {
+	b := []byte{0xFF, 0xFE}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return b
+}
