@@ -14,8 +14,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
 
-	"github.com/perimeter-dev/perimeter/views"
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/views"
 )
 
 // fmtFlags are fmt's options.
