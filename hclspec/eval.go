@@ -14,6 +14,10 @@ import (
 // service.*, namespace.*, gateway.* and the language's functions, but not
 // var.* or local.*. filename names the expression in diagnostics.
 func (in *Intent) EvalEndpoint(expr, filename string) (Endpoint, *Gateway, hcl.Diagnostics) {
+	// the bounds of intent files hold for flags too: the parser recurses
+	if d := CheckSource(filename, []byte(expr)); d != nil {
+		return Endpoint{}, nil, hcl.Diagnostics{d}
+	}
 	x, diags := hclsyntax.ParseExpression([]byte(expr), filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return Endpoint{}, nil, diags

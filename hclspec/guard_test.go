@@ -208,3 +208,26 @@ func TestDecodeStopsAfterMaxErrors(t *testing.T) {
 		}
 	}
 }
+
+// Values given on the command line (--var, explain's --from and --to) are
+// checked like files: 100,000 nested brackets are a diagnostic, not a
+// stack overflow.
+func TestCommandLineExpressions(t *testing.T) {
+	deep := strings.Repeat("[", 100_000)
+	src := guardHead + "variable \"l\" {\n  type = list(string)\n}\n"
+	files, diags := Parse(map[string][]byte{"main.hcl": []byte(src)})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	_, diags = Decode(files, Options{Vars: map[string]string{"l": deep}})
+	if !strings.Contains(diags.Error(), "Nesting too deep") {
+		t.Errorf("--var l=[[[...: %v", diags)
+	}
+	in, diags := Decode(files, Options{Vars: map[string]string{"l": `["a"]`}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if _, _, diags := in.EvalEndpoint(deep, "<--from>"); !strings.Contains(diags.Error(), "Nesting too deep") {
+		t.Errorf("--from [[[...: %v", diags)
+	}
+}

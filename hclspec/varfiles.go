@@ -1,8 +1,6 @@
 package hclspec
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -38,14 +36,24 @@ func AutoVarFiles(dir string) []string {
 // ReadVarFiles reads and parses the files. Each may hold only attributes
 // whose values are literals (no references, no functions): a values file
 // is data, not code.
-func ReadVarFiles(paths []string) (*VarFiles, hcl.Diagnostics) {
+func ReadVarFiles(paths []string) (*VarFiles, hcl.Diagnostics) { return ReadVarFilesMax(paths, 0) }
+
+// ReadVarFilesMax is ReadVarFiles with the bounds of intent files: each at
+// most maxFileSize bytes (<= 0: DefaultMaxFileSize) and accepted by
+// CheckSource before it is parsed.
+func ReadVarFilesMax(paths []string, maxFileSize int64) (*VarFiles, hcl.Diagnostics) {
 	out := &VarFiles{}
 	var diags hcl.Diagnostics
 	for _, p := range paths {
-		src, err := os.ReadFile(p)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variable file",
-				Detail: fmt.Sprintf("%s: %v.", p, err)})
+		src, bad := ReadFile(p, p, maxFileSize)
+		if bad != nil && bad.Summary == "Cannot read intent file" {
+			bad = &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variable file", Detail: bad.Detail + "."}
+		}
+		if bad == nil {
+			bad = CheckSource(p, src)
+		}
+		if bad != nil {
+			diags = append(diags, bad)
 			continue
 		}
 		f, d := hclsyntax.ParseConfig(src, p, hcl.InitialPos)

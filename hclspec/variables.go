@@ -181,6 +181,10 @@ func parseCLIValue(name, raw string, typ cty.Type) (cty.Value, hcl.Diagnostics) 
 			Detail: fmt.Sprintf("--var %s=%s: variable %q is of type %s, and %s.", name, raw, name, typ.FriendlyName(), why)}}
 	}
 	filename := fmt.Sprintf("<value for var.%s>", name)
+	// the bounds of intent files hold for values too: the parser recurses
+	if d := CheckSource(filename, []byte(raw)); d != nil {
+		return cty.UnknownVal(typ), hcl.Diagnostics{d}
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return invalid("the value is not an HCL literal of that type")

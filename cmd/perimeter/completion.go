@@ -12,7 +12,7 @@ import (
 // completeEnvironments completes --env with the environments the intent in
 // the command's DIR declares.
 func completeEnvironments(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	src, diags := hclspec.ReadDir(dirArg(args))
+	src, diags := hclspec.ReadDirMax(dirArg(args), maxFileSize)
 	if diags.HasErrors() {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -22,7 +22,7 @@ func completeEnvironments(_ *cobra.Command, args []string, _ string) ([]string, 
 // completeEndpoints completes --from and --to with the intent's
 // addressable blocks: service.NAME, namespace.NAME, gateway.NAME.
 func completeEndpoints(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	src, diags := hclspec.ReadDir(dirArg(args))
+	src, diags := hclspec.ReadDirMax(dirArg(args), maxFileSize)
 	if diags.HasErrors() {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

@@ -31,7 +31,7 @@ func (f *compileFlags) register(cmd *cobra.Command) {
 // --var, and the values files (dir's *.auto.pvars in name order, then each
 // --var-file in order).
 func (f *compileFlags) options(dir string) (hclspec.Options, hcl.Diagnostics) {
-	files, diags := hclspec.ReadVarFiles(append(hclspec.AutoVarFiles(dir), f.varFiles...))
+	files, diags := hclspec.ReadVarFilesMax(append(hclspec.AutoVarFiles(dir), f.varFiles...), maxFileSize)
 	return hclspec.Options{Env: f.env, Vars: f.vars, VarFiles: files, MaxFileSize: maxFileSize}, diags
 }
 

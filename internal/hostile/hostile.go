@@ -126,6 +126,9 @@ func Cases() []Case {
 			}
 			return files
 		}, Want: `Error: Intent too large(.|\n)*add up to more than 256 KiB`},
+		{Name: "values file (*.auto.pvars): 100,000 nested (", Args: validate, Files: func() map[string][]byte {
+			return map[string][]byte{"main.hcl": []byte(head), "x.auto.pvars": []byte("x = " + strings.Repeat("(", 100_000))}
+		}, Want: `Error: Nesting too deep(.|\n)*on \S*x.auto.pvars line`},
 		{Name: "fmt: 100,000 nested (", Args: []string{"fmt", "DIR"}, Files: one("main.hcl", []byte("x = "+strings.Repeat("(", 100_000))), Want: tooDeep},
 		{Name: "fmt: 50 MB of random bytes", Args: []string{"fmt", "DIR"}, Files: func() map[string][]byte { return map[string][]byte{"main.hcl": Random(50<<20, 1)} }, Want: tooLarge},
 		{Name: "import: 100,000 nested [ in YAML", Args: []string{"import", "--from-file", "DIR/in.yaml", "--gateway", "infra/gw"},
