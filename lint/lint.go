@@ -150,8 +150,10 @@ func lastBlock(o *unstructured.Unstructured) string {
 // range of the intent block: objects in memory carry the former, objects
 // read from a cluster only the latter.
 func origins(in *hclspec.Intent) map[string]hcl.Range {
-	out := in.BlockRanges()
-	for _, r := range in.BlockRanges() {
+	blocks := in.BlockRanges()
+	out := make(map[string]hcl.Range, 2*len(blocks))
+	for block, r := range blocks {
+		out[block] = r
 		out[generate.Source(r)] = r
 	}
 	return out
