@@ -19,14 +19,7 @@ import (
 // write, naming the identity and every permission it lacks, and nothing is
 // written.
 func TestApplyRefusedBeforeAnyWrite(t *testing.T) {
-	c := testcluster.Get(t)
-	ns := c.Namespace(t)
-	stack := "s" + ns[len(ns)-6:]
-	dir := t.TempDir()
-	hcl := fmt.Sprintf("perimeter {\n  stack = %q\n}\n\nnamespace \"app\" {\n  name         = %q\n  default_deny = [\"ingress\"]\n  dns          = false\n}\n", stack, ns)
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c, ns, dir := oneNamespaceStack(t)
 	user := "reader-" + ns
 	reader := c.WriteKubeconfig(t, c.RestrictedConfig(t, user, []rbacv1.PolicyRule{
 		{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list"}},
@@ -67,4 +60,19 @@ func TestApplyRefusedBeforeAnyWrite(t *testing.T) {
 	if !strings.Contains(stdout.String(), "Plan: 1 to add, 0 to change, 0 to destroy.") {
 		t.Errorf("something was written by a refused apply:\n%s", stdout.String())
 	}
+}
+
+// oneNamespaceStack is a stack managing only a fresh namespace of the real
+// control plane (default-deny ingress), written to a temporary directory.
+func oneNamespaceStack(t *testing.T) (c *testcluster.Cluster, ns, dir string) {
+	t.Helper()
+	c = testcluster.Get(t)
+	ns = c.Namespace(t)
+	stack := "s" + ns[len(ns)-6:]
+	dir = t.TempDir()
+	hcl := fmt.Sprintf("perimeter {\n  stack = %q\n}\n\nnamespace \"app\" {\n  name         = %q\n  default_deny = [\"ingress\"]\n  dns          = false\n}\n", stack, ns)
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return c, ns, dir
 }

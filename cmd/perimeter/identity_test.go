@@ -3,15 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-
-	"github.com/perimeter-dev/perimeter/internal/testcluster"
 )
 
 // TestClusterIdentityWithoutKubeSystem: an identity that may plan but not
@@ -20,14 +17,7 @@ import (
 // kube-system UID is refused by an identity that cannot read it, since
 // nothing else would tell the clusters apart.
 func TestClusterIdentityWithoutKubeSystem(t *testing.T) {
-	c := testcluster.Get(t)
-	ns := c.Namespace(t)
-	stack := "s" + ns[len(ns)-6:]
-	dir := t.TempDir()
-	hcl := fmt.Sprintf("perimeter {\n  stack = %q\n}\n\nnamespace \"app\" {\n  name         = %q\n  default_deny = [\"ingress\"]\n  dns          = false\n}\n", stack, ns)
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c, ns, dir := oneNamespaceStack(t)
 	// plan: list everything, get and dry-run some things, but never get a namespace
 	restricted := c.WriteKubeconfig(t, c.RestrictedConfig(t, "no-kube-system-"+ns, []rbacv1.PolicyRule{
 		{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"list"}},
