@@ -19,6 +19,10 @@ type Options struct {
 	// MaxFileSize bounds each intent file Load reads, in bytes; <= 0 means
 	// DefaultMaxFileSize.
 	MaxFileSize int64
+	// MaxEvalWork is the evaluation budget (budget.go) of each Decode,
+	// before the allowance for the intent's size; <= 0 means
+	// DefaultMaxEvalWork.
+	MaxEvalWork int64
 }
 
 var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -60,7 +64,8 @@ func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
 			d.blocks[blk.Type] = append(d.blocks[blk.Type], blk)
 		}
 	}
-	in := d.decode(opts)
+	in := d.decode(opts, src.size())
+	d.diags = explainBudget(d.diags)
 	suggestReferences(d.diags)
 	if d.diags.HasErrors() {
 		return nil, d.diags
@@ -82,11 +87,21 @@ type decoder struct {
 	firstFile hcl.Range
 	// files are the parsed files, for positions inside heredocs.
 	files map[string]*hcl.File
+	// budget is charged by every evaluation (budget.go).
+	budget *Budget
 }
 
-func (d *decoder) decode(opts Options) *Intent {
-	in := &Intent{}
-	d.ctx = &hcl.EvalContext{Functions: Functions(), Variables: map[string]cty.Value{}}
+// decode resolves the blocks. The evaluation budget is the options' plus
+// one unit per byte of intent: work that grows with the intent's size is
+// what intents do; what grows faster is what the budget is for.
+func (d *decoder) decode(opts Options, srcBytes int64) *Intent {
+	limit := opts.MaxEvalWork
+	if limit <= 0 {
+		limit = DefaultMaxEvalWork
+	}
+	in := &Intent{budget: NewBudget(satAdd(limit, srcBytes))}
+	d.budget = in.budget
+	d.ctx = &hcl.EvalContext{Functions: in.budget.functions(), Variables: map[string]cty.Value{}}
 	if d.tooManyErrors() {
 		return in
 	}
@@ -173,12 +188,13 @@ func (d *decoder) decodeInputs(in *Intent, opts Options) bool {
 		}
 		in.Environment = env.name
 	}
-	fromFiles, diags := opts.VarFiles.values(vars)
+	literals := &hcl.EvalContext{Functions: d.budget.internal()}
+	fromFiles, diags := opts.VarFiles.values(vars, literals)
 	d.diags = append(d.diags, diags...)
 	if diags.HasErrors() {
 		return false
 	}
-	values, diags := resolveVariables(vars, env, fromFiles, opts.Vars)
+	values, diags := resolveVariables(vars, env, fromFiles, opts.Vars, literals)
 	d.diags = append(d.diags, diags...)
 	if diags.HasErrors() {
 		return false

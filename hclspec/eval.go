@@ -23,7 +23,8 @@ func (in *Intent) EvalEndpoint(expr, filename string) (Endpoint, *Gateway, hcl.D
 		return Endpoint{}, nil, diags
 	}
 	r := in.refs()
-	v, diags := x.Value(in.evalContext())
+	v, diags := chargeExpr(x).Value(in.evalContext())
+	diags = explainBudget(diags)
 	if diags.HasErrors() {
 		return Endpoint{}, nil, diags
 	}
@@ -40,9 +41,13 @@ func (in *Intent) EvalEndpoint(expr, filename string) (Endpoint, *Gateway, hcl.D
 	return e, nil, nil
 }
 
-// evalContext rebuilds the references of a decoded intent.
+// evalContext rebuilds the references of a decoded intent. Its functions
+// charge the budget of the intent's evaluation: one budget per run.
 func (in *Intent) evalContext() *hcl.EvalContext {
-	return &hcl.EvalContext{Functions: Functions(), Variables: map[string]cty.Value{
+	if in.budget == nil {
+		in.budget = NewBudget(0)
+	}
+	return &hcl.EvalContext{Functions: in.budget.functions(), Variables: map[string]cty.Value{
 		"namespace": namespaceRefs(in.Namespaces),
 		"gateway":   gatewayRefs(in.Gateways),
 		"service":   serviceRefs(in.Services),

@@ -111,6 +111,7 @@ func Parse(files map[string][]byte) (*Sources, hcl.Diagnostics) {
 					continue
 				}
 				parsed[i], diags[i] = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+				chargeFile(parsed[i])
 			}
 		})
 	}
@@ -125,6 +126,17 @@ func Parse(files map[string][]byte) (*Sources, hcl.Diagnostics) {
 		all = append(all, diags[i]...)
 	}
 	return s, all
+}
+
+// size is the number of bytes of the files.
+func (s *Sources) size() int64 {
+	var n int64
+	for _, f := range s.files {
+		if f != nil {
+			n += int64(len(f.Bytes))
+		}
+	}
+	return n
 }
 
 // bodies returns the parsed bodies in file-name order.

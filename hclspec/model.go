@@ -23,6 +23,10 @@ type Intent struct {
 	Checks     []*Check
 	// Passthrough are NetworkPolicies kept verbatim (policy blocks).
 	Passthrough []*Passthrough
+
+	// budget is what is left of the evaluation budget of the run that
+	// decoded the intent, for expressions evaluated later (EvalEndpoint).
+	budget *Budget
 }
 
 // Origin names the HCL block an intent element came from.

@@ -61,6 +61,7 @@ func ReadVarFilesMax(paths []string, maxFileSize int64) (*VarFiles, hcl.Diagnost
 		if d.HasErrors() {
 			continue
 		}
+		chargeFile(f)
 		attrs, d := f.Body.JustAttributes()
 		diags = append(diags, d...)
 		out.files = append(out.files, varFile{path: p, attrs: attrs})
@@ -71,7 +72,7 @@ func ReadVarFilesMax(paths []string, maxFileSize int64) (*VarFiles, hcl.Diagnost
 // values evaluates the files against the declared variables: each value
 // converted to its variable's type; a name no variable block declares is
 // an error at its attribute.
-func (vf *VarFiles) values(vars map[string]*variable) (map[string]cty.Value, hcl.Diagnostics) {
+func (vf *VarFiles) values(vars map[string]*variable, ctx *hcl.EvalContext) (map[string]cty.Value, hcl.Diagnostics) {
 	out := map[string]cty.Value{}
 	if vf == nil {
 		return out, nil
@@ -86,7 +87,7 @@ func (vf *VarFiles) values(vars map[string]*variable) (map[string]cty.Value, hcl
 					"%s sets %q, but no variable block declares it.%s", f.path, name, didYouMean(name, sortedKeys(vars))))
 				continue
 			}
-			v, d := a.Expr.Value(nil)
+			v, d := a.Expr.Value(ctx)
 			if d.HasErrors() {
 				diags = append(diags, errorAt(a.Expr.Range(), "Invalid variable value",
 					"The value of %q in %s must be a literal (no references or functions): %s", name, f.path, d.Error()))

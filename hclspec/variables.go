@@ -130,7 +130,7 @@ func decodeEnvironment(b *hcl.Block, fns *hcl.EvalContext, vars map[string]*vari
 // resolveVariables picks each variable's value: --var first, then the
 // values files, then the environment, then the default. A variable with
 // none of them is an error.
-func resolveVariables(vars map[string]*variable, env *environment, files map[string]cty.Value, cli map[string]string) (cty.Value, hcl.Diagnostics) {
+func resolveVariables(vars map[string]*variable, env *environment, files map[string]cty.Value, cli map[string]string, literals *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	values := map[string]cty.Value{}
 	for _, name := range sortedKeys(cli) {
@@ -140,7 +140,7 @@ func resolveVariables(vars map[string]*variable, env *environment, files map[str
 				Detail: fmt.Sprintf("--var sets %q, but no variable block declares it.%s", name, didYouMean(name, sortedKeys(vars)))})
 			continue
 		}
-		v, d := parseCLIValue(name, cli[name], decl.typ)
+		v, d := parseCLIValue(name, cli[name], decl.typ, literals)
 		diags = append(diags, d...)
 		values[name] = v
 	}
@@ -172,7 +172,7 @@ func resolveVariables(vars map[string]*variable, env *environment, files map[str
 	return cty.ObjectVal(values), diags
 }
 
-func parseCLIValue(name, raw string, typ cty.Type) (cty.Value, hcl.Diagnostics) {
+func parseCLIValue(name, raw string, typ cty.Type, literals *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	if typ == cty.String || typ == cty.DynamicPseudoType {
 		return cty.StringVal(raw), nil
 	}
@@ -193,7 +193,7 @@ func parseCLIValue(name, raw string, typ cty.Type) (cty.Value, hcl.Diagnostics) 
 		// a bare word such as abc parses as a reference; say what it is
 		return invalid(fmt.Sprintf("%q is not a %s", raw, typ.FriendlyName()))
 	}
-	v, diags := expr.Value(nil)
+	v, diags := chargeExpr(expr).Value(literals)
 	if diags.HasErrors() {
 		return invalid("the value cannot be evaluated: " + diags.Error())
 	}

@@ -32,7 +32,7 @@ func (f *compileFlags) register(cmd *cobra.Command) {
 // --var-file in order).
 func (f *compileFlags) options(dir string) (hclspec.Options, hcl.Diagnostics) {
 	files, diags := hclspec.ReadVarFilesMax(append(hclspec.AutoVarFiles(dir), f.varFiles...), maxFileSize)
-	return hclspec.Options{Env: f.env, Vars: f.vars, VarFiles: files, MaxFileSize: maxFileSize}, diags
+	return hclspec.Options{Env: f.env, Vars: f.vars, VarFiles: files, MaxFileSize: maxFileSize, MaxEvalWork: maxEvalWork}, diags
 }
 
 // load is hclspec.Load with the flags' options.

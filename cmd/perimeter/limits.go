@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,14 @@ import (
 
 // maxFileSizeEnv sets --max-file-size's default.
 const maxFileSizeEnv = "PERIMETER_MAX_FILE_SIZE"
+
+// maxEvalWorkEnv sets --max-eval-work's default.
+const maxEvalWorkEnv = "PERIMETER_MAX_EVAL_WORK"
+
+// maxEvalWork is the evaluation budget of each compile of the intent
+// (hclspec.Options.MaxEvalWork), set by --max-eval-work (default:
+// $PERIMETER_MAX_EVAL_WORK, else hclspec.DefaultMaxEvalWork).
+var maxEvalWork int64
 
 // maxFileSize is the largest input file read: each intent *.hcl file, and
 // each YAML or JSON manifest read by import --from-file and plan --against.
@@ -48,9 +57,26 @@ func registerLimits(root *cobra.Command) {
 	}
 	root.PersistentFlags().Var(sizeFlag{&maxFileSize}, "max-file-size",
 		"the largest input file read: each intent *.hcl file, each manifest of import --from-file and plan --against; $"+maxFileSizeEnv+" sets the default")
+	maxEvalWork = hclspec.DefaultMaxEvalWork
+	var workErr error
+	if v, ok := os.LookupEnv(maxEvalWorkEnv); ok && v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n <= 0 {
+			workErr = fmt.Errorf("%s: %q is not a positive whole number of units", maxEvalWorkEnv, v)
+		} else {
+			maxEvalWork = n
+		}
+	}
+	root.PersistentFlags().Int64Var(&maxEvalWork, "max-eval-work", maxEvalWork,
+		"the evaluation budget of the intent's expressions, in units (a value, or 16 bytes of text), plus one unit per byte of the intent; $"+maxEvalWorkEnv+" sets the default")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if envErr != nil && !cmd.Flags().Changed("max-file-size") {
 			return envErr
+		}
+		if workErr != nil && !cmd.Flags().Changed("max-eval-work") {
+			return workErr
+		}
+		if maxEvalWork <= 0 {
+			return fmt.Errorf("--max-eval-work must be a positive number of units, not %d", maxEvalWork)
 		}
 		return nil
 	}
