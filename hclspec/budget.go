@@ -98,18 +98,18 @@ func (b *Budget) charge(n int64, what string) error {
 	return &budgetError{limit: b.limit, what: what, first: !b.spent.Swap(true)}
 }
 
-// chargeValue charges the deep size of v: shared parts count each time
+// chargeValue charges times the deep size of v: shared parts count each time
 // they are reached, as every later traversal of v reaches them again.
-func (b *Budget) chargeValue(v cty.Value, what string) error {
+func (b *Budget) chargeValue(v cty.Value, what string, times int64) error {
 	if b == nil {
 		return nil
 	}
 	left := b.limit - b.used.Load()
-	n, err := valueSize(v, left+1)
+	n, err := valueSize(v, left/times+1)
 	if err != nil {
 		return err
 	}
-	return b.charge(n, what)
+	return b.charge(n*times, what)
 }
 
 // valueSize is the size of v in units: one per value, plus its bytes for
@@ -210,6 +210,18 @@ func explainBudget(diags hcl.Diagnostics) hcl.Diagnostics {
 		out = append(out, d)
 	}
 	return out
+}
+
+// overBudget reports whether diags hold a failed charge.
+func overBudget(diags hcl.Diagnostics) bool {
+	for _, d := range diags {
+		var be *budgetError
+		var ne *numberError
+		if err := callError(d); errors.As(err, &be) || errors.As(err, &ne) {
+			return true
+		}
+	}
+	return false
 }
 
 // callError is the error a function returned, for a diagnostic of a

@@ -36,7 +36,9 @@ func (b *Budget) internal() map[string]function.Function {
 	same := func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil }
 	fns[fnValue] = function.New(&function.Spec{Params: passthrough, Type: same,
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			return args[0], b.chargeValue(args[0], "")
+			// twice its size: cty walks every argument of a call once
+			// (for marks) before this function sees it
+			return args[0], b.chargeValue(args[0], "", 2)
 		}})
 	fns[fnEach] = function.New(&function.Spec{Params: passthrough, Type: same,
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
@@ -75,7 +77,7 @@ func (b *Budget) wrap(f function.Function, pre func([]cty.Value) (int64, string)
 			if err != nil {
 				return v, err
 			}
-			return v, b.chargeValue(v, "")
+			return v, b.chargeValue(v, "", 1)
 		},
 	})
 }

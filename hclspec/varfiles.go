@@ -88,6 +88,10 @@ func (vf *VarFiles) values(vars map[string]*variable, ctx *hcl.EvalContext) (map
 				continue
 			}
 			v, d := a.Expr.Value(ctx)
+			if overBudget(d) {
+				diags = append(diags, d...) // said as such by Decode
+				continue
+			}
 			if d.HasErrors() {
 				diags = append(diags, errorAt(a.Expr.Range(), "Invalid variable value",
 					"The value of %q in %s must be a literal (no references or functions): %s", name, f.path, d.Error()))

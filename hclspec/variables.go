@@ -194,6 +194,9 @@ func parseCLIValue(name, raw string, typ cty.Type, literals *hcl.EvalContext) (c
 		return invalid(fmt.Sprintf("%q is not a %s", raw, typ.FriendlyName()))
 	}
 	v, diags := chargeExpr(expr).Value(literals)
+	if overBudget(diags) {
+		return cty.UnknownVal(typ), diags // said as such by Decode
+	}
 	if diags.HasErrors() {
 		return invalid("the value cannot be evaluated: " + diags.Error())
 	}

@@ -43,6 +43,11 @@ func FuzzShow(f *testing.F) {
 	})
 }
 
+// budgetSeed is an intent whose local x is expr.
+func budgetSeed(expr string) string {
+	return "perimeter {\n  stack = \"s\"\n}\nlocals {\n  x = " + expr + "\n}\n"
+}
+
 // FuzzReadIntent runs the CLI's whole read path on one intent file:
 // bytes -> size bound -> CheckSource (encoding, nesting, template cost) ->
 // parse -> decode -> compile -> the diagnostics printer. Whatever the
@@ -72,6 +77,13 @@ func FuzzReadIntent(f *testing.F) {
 		"\xff\xfex\x00 \x00=\x00 \x001\x00",
 		"\xef\xbb\xbfperimeter {\n  stack = \"s\"\n}\n",
 		"x = \"\xc3\x28\"",
+		// the evaluation budget's cases, small: the fuzzer's budget is small
+		budgetSeed("[for a in range(64) : [for b in range(64) : [for c in range(64) : 1]]]"),
+		budgetSeed("setproduct(range(64), range(64), range(64))"),
+		budgetSeed(`format("%999999999d", 1)`),
+		budgetSeed(`"%{for a in range(64)}%{for b in range(64)}x%{endfor}%{endfor}"`),
+		budgetSeed(`"${1e999999}"`),
+		"perimeter {\n  stack = \"s\"\n}\nlocals {\n  a = \"xxxx\"\n  b = \"${local.a}${local.a}\"\n  c = [local.b, local.b]\n  d = [local.c, local.c]\n}\n",
 	} {
 		f.Add([]byte(s), uint16(0))
 	}
@@ -81,7 +93,8 @@ func FuzzReadIntent(f *testing.F) {
 			t.Fatal(err)
 		}
 		// limit 0 is the default; others put some inputs over the limit
-		in, src, diags := hclspec.Load(dir, hclspec.Options{MaxFileSize: int64(limit)})
+		// a small evaluation budget, so that inputs that spend it are quick
+		in, src, diags := hclspec.Load(dir, hclspec.Options{MaxFileSize: int64(limit), MaxEvalWork: 1 << 16})
 		if in == nil && !diags.HasErrors() {
 			t.Fatal("Load returned no intent and no error")
 		}

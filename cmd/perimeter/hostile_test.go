@@ -69,6 +69,37 @@ func TestMaxFileSizeEnvironment(t *testing.T) {
 	}
 }
 
+// PERIMETER_MAX_EVAL_WORK sets the evaluation budget; --max-eval-work
+// overrides it; an invalid value is an error naming the variable.
+func TestMaxEvalWorkEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	// 10,000 iterations of 16 units, and their values: about 180,000 units
+	src := "perimeter {\n  stack = \"s\"\n}\nlocals {\n  x = [for a in range(100) : [for b in range(100) : b]]\n}\n"
+	if err := os.WriteFile(dir+"/main.hcl", []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	over := "Error: Evaluation budget exceeded"
+	for _, c := range []struct {
+		env  string
+		args []string
+		code int
+		want string
+	}{
+		{"", []string{"validate", dir}, 0, ""},
+		{"100000", []string{"validate", dir}, 1, over},
+		{"100000", []string{"validate", "--max-eval-work", "400000", dir}, 0, ""},
+		{"", []string{"validate", "--max-eval-work", "100000", dir}, 1, over},
+		{"lots", []string{"validate", dir}, 1, `Error: PERIMETER_MAX_EVAL_WORK: "lots" is not a positive whole number of units`},
+		{"", []string{"validate", "--max-eval-work", "0", dir}, 1, `--max-eval-work must be a positive number of units, not 0`},
+	} {
+		t.Setenv(maxEvalWorkEnv, c.env)
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr); code != c.code || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%s=%q %v: exit %d, want %d with %q\n%s", maxEvalWorkEnv, c.env, c.args, code, c.code, c.want, stderr.String())
+		}
+	}
+}
+
 func tail(s string) string {
 	if len(s) > 2000 {
 		return "..." + s[len(s)-2000:]

@@ -89,13 +89,76 @@ const (
 	tooLarge    = `Error: Intent file too large(.|\n)*main.hcl is 50 MiB \(52428800 bytes\)(.|\n)*--max-file-size`
 	tooMany     = `Too many errors; [0-9]+ more not shown`
 	heredocLong = `Error: Heredoc too long`
+	// overBudget is the evaluation budget's diagnostic, at line 5 of an
+	// intent() file: the local x.
+	overBudget = `Error: Evaluation budget exceeded(.|\n)*on (\S*/)?main.hcl line 5, in locals(.|\n)*--max-eval-work`
 )
+
+// doubling is a locals block whose values each hold the one before twice,
+// forty times over: a terabyte from 40 lines.
+func doubling(first, each string) map[string][]byte {
+	var b strings.Builder
+	b.WriteString(head + "locals {\n  a0 = " + first + "\n")
+	for i := 1; i <= 40; i++ {
+		prev := fmt.Sprintf("local.a%d", i-1)
+		fmt.Fprintf(&b, "  a%d = %s\n", i, strings.ReplaceAll(each, "PREV", prev))
+	}
+	b.WriteString("}\n")
+	return map[string][]byte{"main.hcl": []byte(b.String())}
+}
+
+// evaluation are the expressions that build huge values within the input
+// bounds, refused by the evaluation budget (hclspec/budget.go).
+func evaluation(validate []string) []Case {
+	return []Case{
+		{Name: "eval: a billion elements, three nested for over range(1024)", Args: validate, Files: func() map[string][]byte {
+			return intent("[for a in range(1024) : [for b in range(1024) : [for c in range(1024) : 1]]]")
+		}, Want: overBudget},
+		{Name: "eval: a billion characters, three nested %{ for } in a template", Args: validate, Files: func() map[string][]byte {
+			return intent(`"%{for a in range(1024)}%{for b in range(1024)}%{for c in range(1024)}x%{endfor}%{endfor}%{endfor}"`)
+		}, Want: overBudget},
+		{Name: "eval: setproduct of three range(1024)", Args: validate, Files: func() map[string][]byte {
+			return intent("setproduct(range(1024), range(1024), range(1024))")
+		}, Want: overBudget[:len(overBudget)-len(`(.|\n)*--max-eval-work`)] + `(.|\n)*The product of these sets`},
+		{Name: `eval: format("%999999999d", 1)`, Args: validate, Files: func() map[string][]byte {
+			return intent(`format("%999999999d", 1)`)
+		}, Want: overBudget[:len(overBudget)-len(`(.|\n)*--max-eval-work`)] + `(.|\n)*The widths and precisions of this format`},
+		{Name: "eval: indent(999999999, ...)", Args: validate, Files: func() map[string][]byte {
+			return intent(`indent(999999999, "a\nb\nc")`)
+		}, Want: overBudget[:len(overBudget)-len(`(.|\n)*--max-eval-work`)] + `(.|\n)*This indentation`},
+		{Name: "eval: join with a 100 KB separator", Args: validate, Files: func() map[string][]byte {
+			return intent(`join(format("%99999s", ""), range(1024))`)
+		}, Want: overBudget[:len(overBudget)-len(`(.|\n)*--max-eval-work`)] + `(.|\n)*Joining with this separator`},
+		{Name: "eval: replace every position of 10 KB with 10 KB", Args: validate, Files: func() map[string][]byte {
+			return intent(`replace(format("%9999s", ""), "", format("%9999s", ""))`)
+		}, Want: overBudget[:len(overBudget)-len(`(.|\n)*--max-eval-work`)] + `(.|\n)*This replacement`},
+		{Name: "eval: a string doubled forty times in locals", Args: validate, Files: func() map[string][]byte {
+			return doubling(`"xxxxxxxxxxxxxxxx"`, `"${PREV}${PREV}"`)
+		}, Want: `Error: Evaluation budget exceeded(.|\n)*on (\S*/)?main.hcl line \d+, in locals`},
+		{Name: "eval: a list doubled forty times in locals", Args: validate, Files: func() map[string][]byte {
+			return doubling(`[1]`, `[PREV, PREV]`)
+		}, Want: `Error: Evaluation budget exceeded(.|\n)*on (\S*/)?main.hcl line \d+, in locals`},
+		{Name: "eval: a number of a million digits, interpolated", Args: validate, Files: func() map[string][]byte {
+			return intent(`"${1e999999}"`)
+		}, Want: `Error: Number too large(.|\n)*on (\S*/)?main.hcl line 5`},
+		{Name: "eval: a billion elements in a values file", Args: validate, Files: func() map[string][]byte {
+			list := "[" + strings.Repeat("1,", 999) + "1]"
+			return map[string][]byte{
+				"main.hcl":     []byte(head + "variable \"x\" {\n  default = null\n}\n"),
+				"x.auto.pvars": []byte("x = [for a in " + list + " : [for b in " + list + " : [for c in " + list + " : 1]]]\n"),
+			}
+		}, Want: `Error: Evaluation budget exceeded(.|\n)*on \S*x.auto.pvars line 1`},
+		{Name: "eval: --max-eval-work 1000 on 1,000 iterations", Args: []string{"validate", "--max-eval-work", "1000", "DIR"}, Files: func() map[string][]byte {
+			return map[string][]byte{"main.hcl": []byte("perimeter { stack = \"s\" }\nlocals { x = [for a in range(1000) : a] }\n")}
+		}, Want: `Error: Evaluation budget exceeded(.|\n)*budget of 1068 units`},
+	}
+}
 
 // Cases are the hostile inputs: first the three of issue 13, then their
 // relatives. Each ends in exit status 1 and a diagnostic.
 func Cases() []Case {
 	validate := []string{"validate", "DIR"}
-	return []Case{
+	return append([]Case{
 		{Name: "issue: 100,000 nested (", Args: validate, Files: one("main.hcl", []byte("x = "+strings.Repeat("(", 100_000))), Want: tooDeep},
 		{Name: "issue: 100,000 nested [", Args: validate, Files: one("main.hcl", []byte("x = "+strings.Repeat("[", 100_000))), Want: tooDeep},
 		{Name: "issue: 50 MB of random bytes", Args: validate, Files: func() map[string][]byte { return map[string][]byte{"main.hcl": Random(50<<20, 1)} }, Want: tooLarge},
@@ -144,7 +207,7 @@ func Cases() []Case {
 			Files: func() map[string][]byte { return map[string][]byte{"p.plan": Random(1<<20, 2)} }, Want: `Error: .*p.plan: reading plan: not a saved plan`},
 		{Name: "show: 100,000 nested [ as a plan", Args: []string{"show", "DIR/p.plan"},
 			Files: one("p.plan", []byte(strings.Repeat("[", 100_000))), Want: `Error: .*p.plan: reading plan: not a saved plan`},
-	}
+	}, evaluation(validate)...)
 }
 
 func utf16LE(s string) []byte {
