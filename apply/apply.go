@@ -25,8 +25,8 @@ type Cluster interface {
 	Delete(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, uid, resourceVersion string) error
 	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
 	// RemoveFields removes the fields at the JSON pointers, only if the
-	// object is still at resourceVersion.
-	RemoveFields(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, resourceVersion string, pointers []string) error
+	// object is still at resourceVersion, and returns its new one.
+	RemoveFields(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, resourceVersion string, pointers []string) (string, error)
 }
 
 // Options tune a run.
@@ -174,8 +174,13 @@ func (r *runner) one(ctx context.Context, c plan.Change) Result {
 	case plan.Create:
 		err = r.create(ctx, c)
 	case plan.Update:
-		if msg := r.removeDrift(ctx, c); msg != "" {
+		rv, msg := r.removeDrift(ctx, c)
+		if msg != "" {
 			res.Error = msg
+			return res
+		}
+		if c.RepairsDrift() {
+			res.Error = r.retake(ctx, c, rv)
 			return res
 		}
 		_, err = r.c.ServerSideApply(ctx, c.DesiredObject(), r.opts.Force)
@@ -199,22 +204,28 @@ func (r *runner) one(ctx context.Context, c plan.Change) Result {
 // The resourceVersion the plan read is the precondition, so nothing is
 // removed from an object that changed since (the pointers may no longer
 // name the same fields).
-func (r *runner) removeDrift(ctx context.Context, c plan.Change) string {
+// It returns the object's resourceVersion after the removal (the plan's
+// when there is nothing to remove), or why it stopped.
+func (r *runner) removeDrift(ctx context.Context, c plan.Change) (string, string) {
+	var read string
+	if c.Live != nil {
+		read = c.Live.ResourceVersion
+	}
 	if len(c.Removals) == 0 {
-		return ""
+		return read, ""
 	}
-	if c.Live == nil || c.Live.ResourceVersion == "" {
-		return "removing fields without the live object they were read from is never sent"
+	if read == "" {
+		return "", "removing fields without the live object they were read from is never sent"
 	}
-	err := r.c.RemoveFields(ctx, c.GVK(), c.Namespace, c.Name, c.Live.ResourceVersion, c.Removals)
+	rv, err := r.c.RemoveFields(ctx, c.GVK(), c.Namespace, c.Name, read, c.Removals)
 	switch {
 	case err == nil:
-		return ""
+		return rv, ""
 	case apierrors.IsConflict(err) || apierrors.IsInvalid(err):
-		return fmt.Sprintf("the object changed since the plan was made (resourceVersion %s): the fields other managers added (%s) were not removed and nothing was applied; run plan again",
-			c.Live.ResourceVersion, strings.Join(c.Removals, ", "))
+		return "", fmt.Sprintf("the object changed since the plan was made (resourceVersion %s): the fields other managers added (%s) were not removed and nothing was applied; run plan again",
+			read, strings.Join(c.Removals, ", "))
 	}
-	return "removing the fields other managers added (" + strings.Join(c.Removals, ", ") + "): " + explain(err)
+	return "", "removing the fields other managers added (" + strings.Join(c.Removals, ", ") + "): " + explain(err)
 }
 
 // guard says whether writing may go on.

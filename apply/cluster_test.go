@@ -250,7 +250,8 @@ func TestUpdateShowsFieldDiff(t *testing.T) {
 	}
 }
 
-// Someone else's edit of a managed field is drift; taking it back needs force.
+// Someone else's edit of a managed field is drift, named by its manager;
+// apply takes it back without --force-conflicts.
 func TestDriftAndConflicts(t *testing.T) {
 	s := newStack(t)
 	s.write(usersEgress)
@@ -273,16 +274,15 @@ func TestDriftAndConflicts(t *testing.T) {
 	if !strings.Contains(c.Conflict, "someone-else") {
 		t.Errorf("conflict does not name the other manager: %s", c.Conflict)
 	}
+	if c.Fields[0].Manager != "someone-else" || !c.RepairsDrift() {
+		t.Fatalf("the drift is not named and repaired: %+v", c.Fields)
+	}
 	r := s.apply(p, s.client, apply.Options{})
-	if r.Failed != 1 || !strings.Contains(r.Results[len(r.Results)-1].Error+fmt.Sprint(r.Results), "--force-conflicts") {
+	if r.Failed != 0 || r.Changed != 1 {
 		t.Fatalf("apply without force: %+v", r)
 	}
-	r = s.apply(s.plan(), s.client, apply.Options{Force: true})
-	if r.Failed != 0 {
-		t.Fatalf("apply with force: %+v", r)
-	}
 	if s.plan().HasChanges() {
-		t.Fatal("not converged after forced apply")
+		t.Fatal("not converged after the drift was taken back")
 	}
 }
 

@@ -112,33 +112,88 @@ func TestForeignRuleIsDriftAndRemoved(t *testing.T) {
 
 // A key another manager adds to a pod selector (an atomic field in
 // NetworkPolicy: that manager now owns the whole selector) is drift named
-// by the manager; taking the selector back needs --force-conflicts.
+// by the manager, and apply takes the selector back without
+// --force-conflicts: a forced apply of exactly that object, at the
+// resourceVersion the plan read. The editor's labels stay.
 func TestForeignSelectorKeyIsDrift(t *testing.T) {
 	s := newStack(t)
 	s.write("")
 	s.apply(s.plan(), s.client, apply.Options{})
-	s.patchAs("editor", "users-from-gateway-public", `[{"op":"add","path":"/spec/podSelector/matchLabels/tier","value":"x"}]`)
+	s.patchAs("editor", "users-from-gateway-public", `[{"op":"add","path":"/spec/podSelector/matchLabels/tier","value":"x"},
+		{"op":"add","path":"/metadata/labels/team","value":"x"}]`)
 
 	p := s.plan()
 	c := change(t, p, "users-from-gateway-public")
 	want := []plan.FieldChange{{Path: "spec.podSelector.matchLabels.tier", Before: "x", Drift: true, Manager: "editor"}}
-	if c.Action != plan.Update || !strings.Contains(c.Conflict, "editor") || !reflect.DeepEqual(c.Fields, want) {
+	if c.Action != plan.Update || !strings.Contains(c.Conflict, "editor") || !reflect.DeepEqual(c.Fields, want) || !c.RepairsDrift() {
 		t.Fatalf("selector: action %s, conflict %q, fields %+v", c.Action, c.Conflict, c.Fields)
 	}
 	if len(c.Removals) != 0 {
 		t.Errorf("removals %v: the field is perimeter's too, apply takes it back", c.Removals)
 	}
-	if r := s.apply(p, s.client, apply.Options{}); r.Failed != 1 {
+	if r := s.apply(p, s.client, apply.Options{}); r.Failed != 0 || r.Changed != 1 {
 		t.Fatalf("apply without force: %+v", r)
 	}
-	if r := s.apply(s.plan(), s.client, apply.Options{Force: true}); r.Failed != 0 {
-		t.Fatalf("apply with force: %+v", r)
-	}
-	if _, found, _ := unstructured.NestedFieldNoCopy(s.netpol("users-from-gateway-public").Object, "spec", "podSelector", "matchLabels", "tier"); found {
+	live := s.netpol("users-from-gateway-public")
+	if _, found, _ := unstructured.NestedFieldNoCopy(live.Object, "spec", "podSelector", "matchLabels", "tier"); found {
 		t.Error("the foreign selector key is still there")
 	}
-	if s.plan().HasChanges() {
-		t.Fatal("not converged")
+	if live.GetLabels()["team"] != "x" {
+		t.Errorf("the editor's label was touched: %v", live.GetLabels())
+	}
+	if again := s.plan(); again.HasChanges() {
+		t.Fatalf("not converged: %+v", change(t, again, "users-from-gateway-public"))
+	}
+}
+
+// Taking back a field is done only on the object the plan read: when it
+// changed since (even only an annotation), nothing is written.
+func TestDriftRetakeNeedsTheReadVersion(t *testing.T) {
+	s := newStack(t)
+	s.write("")
+	s.apply(s.plan(), s.client, apply.Options{})
+	s.patchAs("editor", "users-from-gateway-public", `[{"op":"add","path":"/spec/podSelector/matchLabels/tier","value":"x"}]`)
+	p := s.plan()
+	if c := change(t, p, "users-from-gateway-public"); !c.RepairsDrift() {
+		t.Fatalf("the plan does not repair the drift: %+v", c)
+	}
+	s.patchAs("other", "users-from-gateway-public", `[{"op":"add","path":"/metadata/annotations/touched","value":"yes"}]`)
+	before := s.netpol("users-from-gateway-public").GetResourceVersion()
+	r := s.apply(p, s.client, apply.Options{})
+	if r.Failed != 1 || !strings.Contains(r.Results[0].Error, "changed since the plan was made") ||
+		!strings.Contains(r.Results[0].Error, "spec.podSelector.matchLabels.tier") || !strings.Contains(r.Results[0].Error, "run plan again") {
+		t.Fatalf("apply of a stale retake: %+v", r)
+	}
+	live := s.netpol("users-from-gateway-public")
+	if _, found, _ := unstructured.NestedFieldNoCopy(live.Object, "spec", "podSelector", "matchLabels", "tier"); !found || live.GetResourceVersion() != before {
+		t.Errorf("an object that changed since the plan was written (resourceVersion %s, was %s)", live.GetResourceVersion(), before)
+	}
+}
+
+// A conflict the plan did not show as drift (another manager took over a
+// field after the plan was made) is not forced: apply fails on that
+// object, naming the manager, and hints at --force-conflicts.
+func TestConflictWithoutDriftIsNotForced(t *testing.T) {
+	s := newStack(t)
+	s.write("")
+	s.apply(s.plan(), s.client, apply.Options{})
+	p := s.plan()
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if c.Name == "users-from-gateway-public" {
+			// as if the intent changed the object: an update without drift
+			c.Action = plan.Update
+			c.Fields = []plan.FieldChange{{Path: `metadata.annotations["note"]`, After: "new"}}
+			unstructured.SetNestedField(c.Desired, "new", "metadata", "annotations", "note")
+		}
+	}
+	s.patchAs("editor", "users-from-gateway-public", `[{"op":"add","path":"/spec/podSelector/matchLabels/tier","value":"x"}]`)
+	r := s.apply(p, s.client, apply.Options{})
+	if r.Failed != 1 || !strings.Contains(r.Results[0].Error, "editor") || !strings.Contains(r.Results[0].Error, "--force-conflicts") {
+		t.Fatalf("apply over an unplanned conflict: %+v", r)
+	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(s.netpol("users-from-gateway-public").Object, "spec", "podSelector", "matchLabels", "tier"); !found {
+		t.Error("a conflict the plan did not show was forced")
 	}
 }
 

@@ -248,11 +248,12 @@ func (c *Client) KubeSystemUID(ctx context.Context) (string, error) {
 // server-side apply never removes a field another manager owns, while an
 // update that removes a field takes it from every manager's managedFields,
 // so perimeter's later applies stay conflict-free. The patch is sent as
-// field manager perimeter; removing fields makes it own nothing new.
-func (c *Client) RemoveFields(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, resourceVersion string, pointers []string) error {
+// field manager perimeter; removing fields makes it own nothing new. It
+// returns the object's new resourceVersion.
+func (c *Client) RemoveFields(ctx context.Context, gvk schema.GroupVersionKind, namespace, name, resourceVersion string, pointers []string) (string, error) {
 	res, err := c.resource(gvk)
 	if err != nil {
-		return err
+		return "", err
 	}
 	ops := []map[string]any{{"op": "replace", "path": "/metadata/resourceVersion", "value": resourceVersion}}
 	for _, p := range pointers {
@@ -260,8 +261,11 @@ func (c *Client) RemoveFields(ctx context.Context, gvk schema.GroupVersionKind, 
 	}
 	body, err := json.Marshal(ops)
 	if err != nil {
-		return err
+		return "", err
 	}
-	_, err = res.Namespace(namespace).Patch(ctx, name, types.JSONPatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
-	return err
+	out, err := res.Namespace(namespace).Patch(ctx, name, types.JSONPatchType, body, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return "", err
+	}
+	return out.GetResourceVersion(), nil
 }

@@ -97,7 +97,8 @@ type Change struct {
 	Before map[string]any `json:"before,omitempty"`
 	After  map[string]any `json:"after,omitempty"`
 	// Conflict is set when other field managers now own fields perimeter
-	// sets: apply then needs --force-conflicts to take them back.
+	// sets. On an update that shows them as drift (RepairsDrift), apply
+	// takes them back by force, only from the object as it was read.
 	Conflict string `json:"conflict,omitempty"`
 	// Adopt is set when the live object is not yet a member of the stack
 	// (a namespace block with adopt = true): apply makes it one.

@@ -111,6 +111,7 @@ func checkChange(p *Plan, c Change, kinds []schema.GroupVersionKind) []string {
 		reasons = append(reasons, "a delete without the live object it was planned against")
 	}
 	reasons = append(reasons, checkRemovals(c)...)
+	reasons = append(reasons, checkRepair(c)...)
 	if c.Adopt && (!clusterScoped || c.Live == nil) {
 		reasons = append(reasons, "only a Namespace read when planning can be adopted")
 	}
