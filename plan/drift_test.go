@@ -115,3 +115,32 @@ func TestSharedWithPerimeterIsNotTheirs(t *testing.T) {
 		t.Errorf("got %+v", f)
 	}
 }
+
+// An edited plan cannot turn force on beyond the drift a plan shows: only
+// an update of an object read when planning, with drift by a named manager
+// inside the spec, is applied with force.
+func TestCheckRepair(t *testing.T) {
+	live := &LiveRef{UID: "u", ResourceVersion: "7"}
+	drift := []FieldChange{{Path: "spec.podSelector.matchLabels.tier", Before: "x", Drift: true, Manager: "editor"}}
+	for _, tc := range []struct {
+		name    string
+		c       Change
+		reasons int
+		repairs bool
+	}{
+		{"the selector drift a plan shows", Change{Action: Update, Live: live, Conflict: "c", Fields: drift}, 0, true},
+		{"a conflict without drift: not forced", Change{Action: Update, Live: live, Conflict: "c",
+			Fields: []FieldChange{{Path: "metadata.annotations.x", After: "y", Drift: true}}}, 0, false},
+		{"drift without a conflict: not forced", Change{Action: Update, Live: live, Fields: drift}, 0, false},
+		{"drift claimed on ownership labels", Change{Action: Update, Live: live, Conflict: "c",
+			Fields: []FieldChange{{Path: `metadata.labels["perimeter.dev/stack"]`, Before: "other", Drift: true, Manager: "x"}}}, 1, false},
+		{"drift claimed on a create", Change{Action: Create, Conflict: "c", Fields: drift}, 1, false},
+		{"drift claimed without the version read", Change{Action: Update, Live: &LiveRef{UID: "u"}, Conflict: "c", Fields: drift}, 1, false},
+		{"spec drift and a label", Change{Action: Update, Live: live, Conflict: "c",
+			Fields: append(slices.Clone(drift), FieldChange{Path: "metadata.labels.x", Drift: true, Manager: "x"})}, 1, false},
+	} {
+		if got := checkRepair(tc.c); len(got) != tc.reasons || tc.c.RepairsDrift() != tc.repairs {
+			t.Errorf("%s: reasons %v, repairs %v; want %d reasons, repairs %v", tc.name, got, tc.c.RepairsDrift(), tc.reasons, tc.repairs)
+		}
+	}
+}

@@ -130,7 +130,11 @@ func writeChange(b *strings.Builder, c plan.Change, s Style) {
 	}
 	b.WriteString(s.paint(bold, fmt.Sprintf("  # %s %s (%s)", c.ID(), verb, src)) + "\n")
 	if c.Conflict != "" {
-		b.WriteString(s.paint(yellow, "    # another field manager owns fields perimeter sets; apply needs --force-conflicts:") + "\n")
+		what := "apply needs --force-conflicts:"
+		if c.RepairsDrift() {
+			what = "apply takes them back, only if the object is unchanged since this plan:"
+		}
+		b.WriteString(s.paint(yellow, "    # another field manager owns fields perimeter sets; "+what) + "\n")
 		b.WriteString(s.paint(yellow, "    # "+c.Conflict) + "\n")
 	}
 	switch c.Action {

@@ -22,6 +22,10 @@ import (
 //	                     against that cluster would have them
 //	remove NAME POINTER  add a removal (JSON pointer) to the change of the
 //	                     object NAME and recompute the digest
+//	drift NAME PATH MGR  make the change of NAME an update that shows PATH
+//	                     as changed outside perimeter by MGR, with a
+//	                     conflict (what makes apply use force), and
+//	                     recompute the digest
 func planEdit(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! planedit")
@@ -52,6 +56,14 @@ func planEdit(ts *testscript.TestScript, neg bool, args []string) {
 		for i := range p.Changes {
 			if p.Changes[i].Name == args[2] {
 				p.Changes[i].Removals = append(p.Changes[i].Removals, args[3])
+			}
+		}
+		redigest(ts, path, &p)
+	case "drift":
+		for i := range p.Changes {
+			if c := &p.Changes[i]; c.Name == args[2] {
+				c.Action, c.Conflict = plan.Update, "edited in"
+				c.Fields = append(c.Fields, plan.FieldChange{Path: args[3], Before: "x", Drift: true, Manager: args[4]})
 			}
 		}
 		redigest(ts, path, &p)
