@@ -138,9 +138,17 @@ func evaluation(validate []string) []Case {
 		{Name: "eval: a list doubled forty times in locals", Args: validate, Files: func() map[string][]byte {
 			return doubling(`[1]`, `[PREV, PREV]`)
 		}, Want: `Error: Evaluation budget exceeded(.|\n)*on (\S*/)?main.hcl line \d+, in locals`},
-		{Name: "eval: a number of a million digits, interpolated", Args: validate, Files: func() map[string][]byte {
-			return intent(`"${1e999999}"`)
+		{Name: "eval: tostring of a number of ten million digits", Args: validate, Files: func() map[string][]byte {
+			return intent(`tostring(1e9999999)`)
 		}, Want: `Error: Number too large(.|\n)*on (\S*/)?main.hcl line 5`},
+		{Name: `eval: a gigabyte of format("%999999d") in a for`, Args: validate, Files: func() map[string][]byte {
+			return intent(`[for i in range(1000) : format("%999999d", i)]`)
+		}, Want: overBudget[:len(overBudget)-len(`(.|\n)*--max-eval-work`)] + `(.|\n)*The widths and precisions of this format`},
+		{Name: "eval: jsonencode of a list doubled twenty times", Args: validate, Files: func() map[string][]byte {
+			f := doubling(`[1]`, `[PREV, PREV]`)
+			f["main.hcl"] = []byte(strings.Replace(string(f["main.hcl"]), "  a0 = [1]\n", "  j = jsonencode(local.a20)\n  a0 = [1]\n", 1))
+			return f
+		}, Want: `Error: Evaluation budget exceeded(.|\n)*on (\S*/)?main.hcl line \d+, in locals`},
 		{Name: "eval: a billion elements in a values file", Args: validate, Files: func() map[string][]byte {
 			list := "[" + strings.Repeat("1,", 999) + "1]"
 			return map[string][]byte{
