@@ -107,6 +107,13 @@ func doubling(first, each string) map[string][]byte {
 	return map[string][]byte{"main.hcl": []byte(b.String())}
 }
 
+// nestedFor is three nested for expressions over literal lists of 1,000
+// numbers: a billion elements, in a value that may call no function.
+func nestedFor() string {
+	list := "[" + strings.Repeat("1,", 999) + "1]"
+	return "[for a in " + list + " : [for b in " + list + " : [for c in " + list + " : 1]]]"
+}
+
 // evaluation are the expressions that build huge values within the input
 // bounds, refused by the evaluation budget (hclspec/budget.go).
 func evaluation(validate []string) []Case {
@@ -150,12 +157,14 @@ func evaluation(validate []string) []Case {
 			return f
 		}, Want: `Error: Evaluation budget exceeded(.|\n)*on (\S*/)?main.hcl line \d+, in locals`},
 		{Name: "eval: a billion elements in a values file", Args: validate, Files: func() map[string][]byte {
-			list := "[" + strings.Repeat("1,", 999) + "1]"
 			return map[string][]byte{
 				"main.hcl":     []byte(head + "variable \"x\" {\n  default = null\n}\n"),
-				"x.auto.pvars": []byte("x = [for a in " + list + " : [for b in " + list + " : [for c in " + list + " : 1]]]\n"),
+				"x.auto.pvars": []byte("x = " + nestedFor() + "\n"),
 			}
 		}, Want: `Error: Evaluation budget exceeded(.|\n)*on \S*x.auto.pvars line 1`},
+		{Name: "eval: a billion elements in a --var value", Args: []string{"validate", "--var", "x=" + nestedFor(), "DIR"}, Files: func() map[string][]byte {
+			return map[string][]byte{"main.hcl": []byte(head + "variable \"x\" {\n  type    = list(any)\n  default = []\n}\n")}
+		}, Want: `Error: Evaluation budget exceeded(.|\n)*<value for var.x>`},
 		{Name: "eval: --max-eval-work 1000 on 1,000 iterations", Args: []string{"validate", "--max-eval-work", "1000", "DIR"}, Files: func() map[string][]byte {
 			return map[string][]byte{"main.hcl": []byte("perimeter { stack = \"s\" }\nlocals { x = [for a in range(1000) : a] }\n")}
 		}, Want: `Error: Evaluation budget exceeded(.|\n)*budget of 1068 units`},
