@@ -234,3 +234,32 @@ func (s *stack) defaultedParentRefs() string {
 	}
 	return string(b)
 }
+
+// Drift of both kinds on one object: a rule added (removed by a patch at
+// the version read) and a selector taken over (taken back by a forced
+// apply at the version the patch left). One apply repairs both.
+func TestBothKindsOfDriftOnOneObject(t *testing.T) {
+	s := newStack(t)
+	s.write("")
+	s.apply(s.plan(), s.client, apply.Options{})
+	s.patchAs("editor", "users-from-gateway-public", `[{"op":"add","path":"/spec/podSelector/matchLabels/tier","value":"x"},
+		{"op":"add","path":"/spec/egress","value":[{}]}]`)
+	p := s.plan()
+	c := change(t, p, "users-from-gateway-public")
+	if !c.RepairsDrift() || !reflect.DeepEqual(c.Removals, []string{"/spec/egress"}) {
+		t.Fatalf("plan: repairs %v, removals %v, fields %+v", c.RepairsDrift(), c.Removals, c.Fields)
+	}
+	if r := s.apply(p, s.client, apply.Options{}); r.Failed != 0 || r.Changed != 1 {
+		t.Fatalf("apply: %+v", r)
+	}
+	live := s.netpol("users-from-gateway-public")
+	if _, found, _ := unstructured.NestedFieldNoCopy(live.Object, "spec", "podSelector", "matchLabels", "tier"); found {
+		t.Error("the selector key is still there")
+	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(live.Object, "spec", "egress"); found {
+		t.Error("the egress rule is still there")
+	}
+	if again := s.plan(); again.HasChanges() {
+		t.Fatalf("not converged: %+v", change(t, again, "users-from-gateway-public"))
+	}
+}

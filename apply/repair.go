@@ -26,8 +26,12 @@ func (r *runner) retake(ctx context.Context, c plan.Change, rv string) string {
 	case err == nil:
 		return ""
 	case apierrors.IsConflict(err):
-		return fmt.Sprintf("the object changed since the plan was made (resourceVersion %s): the fields other managers took over (%s) were not taken back and nothing was applied; run plan again",
-			c.Live.ResourceVersion, strings.Join(driftPaths(c), ", "))
+		done := "nothing was applied"
+		if len(c.Removals) > 0 {
+			done = "the intent was not applied (the fields other managers added, " + strings.Join(c.Removals, ", ") + ", were removed)"
+		}
+		return fmt.Sprintf("the object changed since the plan was made (resourceVersion %s): the fields other managers took over (%s) were not taken back and %s; run plan again",
+			c.Live.ResourceVersion, strings.Join(driftPaths(c), ", "), done)
 	}
 	return explain(err)
 }

@@ -32,7 +32,7 @@ type applyFlags struct {
 
 func (f *applyFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.autoApprove, "auto-approve", false, "do not ask for confirmation")
-	cmd.Flags().BoolVar(&f.force, "force-conflicts", false, "take ownership of fields another field manager owns")
+	cmd.Flags().BoolVar(&f.force, "force-conflicts", false, "take ownership of fields another field manager owns (drift the plan shows is taken back without it)")
 	cmd.Flags().StringVarP(&f.format, "output", "o", "text", "output format: text or json")
 }
 
