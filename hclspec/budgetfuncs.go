@@ -19,7 +19,7 @@ import (
 func (b *Budget) functions() map[string]function.Function {
 	fns := Functions()
 	for name, f := range fns {
-		fns[name] = b.wrap(f, prechecks[name])
+		fns[name] = b.wrap(name, f, prechecks[name])
 	}
 	for name, f := range b.internal() {
 		fns[name] = f
@@ -59,12 +59,16 @@ func (b *Budget) internal() map[string]function.Function {
 	return fns
 }
 
-// wrap binds f to the budget, with its check before it runs (or none).
-func (b *Budget) wrap(f function.Function, pre func([]cty.Value) (int64, string)) function.Function {
+// wrap binds f, the intent's function name, to the budget, with its
+// check before it runs (or none).
+func (b *Budget) wrap(name string, f function.Function, pre func([]cty.Value) (int64, string)) function.Function {
 	return function.New(&function.Spec{
 		Description: f.Description(), Params: f.Params(), VarParam: f.VarParam(),
 		Type: f.ReturnTypeForValues,
 		Impl: func(args []cty.Value, ret cty.Type) (cty.Value, error) {
+			if err := checkArgs(name, args); err != nil {
+				return cty.UnknownVal(ret), err
+			}
 			cost, what := int64(1), ""
 			if pre != nil {
 				n, w := pre(args)
@@ -101,6 +105,9 @@ var prechecks = map[string]func([]cty.Value) (int64, string){
 		if !known(args[0]) || !known(args[1]) {
 			return 0, ""
 		}
+		if f := bigFloatOf(args[0]); f != nil && f.Sign() < 0 {
+			return 0, "" // refused by checkArgs
+		}
 		lines := int64(strings.Count(args[1].AsString(), "\n"))
 		return satMul(number(args[0]), lines) / bytesPerUnit, "This indentation"
 	},
@@ -131,6 +138,19 @@ var prechecks = map[string]func([]cty.Value) (int64, string){
 		}
 		return satMul(n, int64(len(args))+1), "The product of these sets"
 	},
+}
+
+// checkArgs refuses what makes a function of go-cty panic rather than
+// fail: a negative count of spaces for indent (strings.Repeat panics, and
+// the panic's stack trace would be the diagnostic).
+func checkArgs(name string, args []cty.Value) error {
+	if name != "indent" || len(args) == 0 {
+		return nil
+	}
+	if n := bigFloatOf(args[0]); n != nil && n.Sign() < 0 {
+		return function.NewArgErrorf(0, "the number of spaces must not be negative")
+	}
+	return nil
 }
 
 // formatWidths adds up the widths and precisions written in a format
