@@ -80,8 +80,11 @@ func (e *budgetError) Error() string {
 // numberError refuses a number too large to print in reasonable time.
 type numberError struct{ exp int }
 
-func (e *numberError) Error() string {
-	return fmt.Sprintf("number too large: about 10^%d", int(float64(e.exp)*0.30103))
+func (e *numberError) Error() string { return "number too large: " + e.magnitude() }
+
+// Error's text without its prefix, for the diagnostic.
+func (e *numberError) magnitude() string {
+	return fmt.Sprintf("about 10^%d", int(float64(e.exp)*0.30103))
 }
 
 // charge takes n units; what describes them for the diagnostic.
@@ -160,7 +163,8 @@ func valueSize(v cty.Value, limit int64) (int64, error) {
 	return n, nil
 }
 
-// checkNumber refuses a known number beyond ±2^maxNumberExp.
+// checkNumber refuses a known number beyond ±2^maxNumberExp, or nearer
+// to zero than 2^-maxNumberExp.
 func checkNumber(v cty.Value) error {
 	v, _ = v.Unmark()
 	if v.Type() != cty.Number || !v.IsKnown() || v.IsNull() {
@@ -170,7 +174,8 @@ func checkNumber(v cty.Value) error {
 	if f.IsInf() {
 		return nil
 	}
-	if exp := f.MantExp(nil); exp > maxNumberExp {
+	// tiny numbers too: 1e-9999999 prints as ten million digits
+	if exp := f.MantExp(nil); exp > maxNumberExp || exp < -maxNumberExp {
 		return &numberError{exp: exp}
 	}
 	return nil
@@ -204,8 +209,8 @@ func explainBudget(diags hcl.Diagnostics) hcl.Diagnostics {
 			d.Detail = budgetDetail(be)
 		case errors.As(err, &ne):
 			d.Summary = "Number too large"
-			d.Detail = fmt.Sprintf("This number is %s. perimeter refuses numbers beyond 2^%d (about 10^4932): "+
-				"printing one takes time that grows faster than its digits.", ne.Error()[len("number too large: "):], maxNumberExp)
+			d.Detail = fmt.Sprintf("This number is %s. perimeter refuses numbers beyond 2^%d (about 10^4932), and nearer to zero than 2^-%[2]d: "+
+				"printing one takes time that grows faster than its digits.", ne.magnitude(), maxNumberExp)
 		}
 		out = append(out, d)
 	}

@@ -38,6 +38,7 @@ func TestBudgetDiagnostics(t *testing.T) {
 		{`tostring(1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300 * 1e300)`,
 			"Number too large", "main.hcl:5,16-", "about 10^"},
 		{"[for a in range(1024) : range(1024)]", "Evaluation budget exceeded", "main.hcl:5,", "takes the intent past its evaluation budget of"},
+		{`tostring(1e-9999999)`, "Number too large", "main.hcl:5,16-26", "about 10^-999999"},
 		{`indent(-1, "a\nb")`, "Invalid function argument", "main.hcl:5,14-16", "must not be negative"},
 	} {
 		t.Run(c.expr, func(t *testing.T) {
