@@ -61,17 +61,19 @@ var shared struct {
 
 // Main runs the package's tests inside a fresh node network namespace and
 // exits with their status; see the package documentation.
-func Main(m *testing.M) {
+// The after functions run after the tests, inside the node namespace
+// (e.g. to report a tally).
+func Main(m *testing.M, after ...func()) {
 	flag.Parse()
-	os.Exit(runMain(m))
+	os.Exit(runMain(m, after))
 }
 
-func runMain(m *testing.M) int {
+func runMain(m *testing.M, after []func()) int {
 	shared.mu.Lock()
 	shared.inMain = true
 	shared.mu.Unlock()
 	if node := os.Getenv(envNode); node != "" {
-		return runInside(m)
+		return runInside(m, after)
 	}
 	tools, err := Prerequisites(context.Background())
 	if err != nil {
@@ -229,7 +231,7 @@ func RunInNode(tools Tools, program string, args []string) (int, error) {
 
 // runInside runs the tests in the node namespace; the sandbox starts on
 // the first Get and stops after the tests.
-func runInside(m *testing.M) int {
+func runInside(m *testing.M, after []func()) int {
 	if err := mustBeSandboxed("run the packet tests"); err != nil {
 		fmt.Fprintf(os.Stderr, "dataplane: %v\n", err)
 		return 1
@@ -242,7 +244,11 @@ func runInside(m *testing.M) int {
 		os.Exit(130)
 	}()
 	defer stopShared()
-	return m.Run()
+	code := m.Run()
+	for _, f := range after {
+		f()
+	}
+	return code
 }
 
 func stopShared() {

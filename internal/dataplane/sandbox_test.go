@@ -11,7 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-func TestMain(m *testing.M) { Main(m) }
+func TestMain(m *testing.M) {
+	Main(m, tally.Report)
+}
 
 var (
 	tcp8080 = Port{8080, corev1.ProtocolTCP}
