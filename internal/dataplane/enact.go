@@ -16,9 +16,11 @@ type Enacted struct {
 	Hosts  []*Host
 	Engine *reach.Engine
 
-	peers map[Endpoint]reach.Peer
-	byRep map[*reach.Pod]*Pod
-	hosts map[netip.Addr]*Host
+	peers      map[Endpoint]reach.Peer
+	namespaces []reach.Namespace
+	reachPods  []*reach.Pod
+	byRep      map[*reach.Pod]*Pod
+	hosts      map[netip.Addr]*Host
 }
 
 // Enact creates the world's namespaces, pods, hosts and policies in the
@@ -76,6 +78,7 @@ func (sc *Scene) Enact(wd *World) (*Enacted, error) {
 	if err := sc.Apply(wd.Policies); err != nil {
 		return nil, err
 	}
+	en.namespaces, en.reachPods = namespaces, pods
 	var err error
 	if en.Engine, err = reach.New(wd.Policies, namespaces, pods); err != nil {
 		return nil, err
