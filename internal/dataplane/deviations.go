@@ -21,16 +21,20 @@ type Deviation struct {
 var Deviations = []Deviation{{
 	// kube-router resolves a rule's named ports against the pods the rule
 	// is about (an ingress rule's: the policy's pods; an egress rule's:
-	// its peers' pods). When none of them has any of the names and the
-	// rule has no numeric port, its port list comes out empty, which
-	// kube-router then treats as "every port" (policy.go, "len(ports) == 0
-	// && len(namedPorts) == 0"). The API says such a rule admits nothing.
-	Name:    "kube-router: a rule whose named ports no pod has admits every port",
+	// its peers' pods). For the rule's pod and namespace selector peers,
+	// when none of those pods has any of the names and the rule has no
+	// numeric port, the port list comes out empty, which kube-router then
+	// treats as "every port" (policy.go: "len(ingressRule.ports) == 0 &&
+	// len(ingressRule.namedPorts) == 0", likewise for egress). The API
+	// says such a rule admits nothing. ipBlock peers and rules without
+	// peers are not affected.
+	Name:    "kube-router: a rule with pod peers whose named ports none of its pods has admits every port",
 	Rewrite: unresolvedNamedPortsOpen,
 }}
 
-// unresolvedNamedPortsOpen drops the ports of every rule whose ports are
-// all names that none of the rule's pods declares.
+// unresolvedNamedPortsOpen gives the selector peers of every rule whose
+// ports are all names that none of the rule's pods declares a rule of
+// their own without ports; the rule keeps its ipBlock peers and ports.
 func unresolvedNamedPortsOpen(pols []networkingv1.NetworkPolicy, nss []reach.Namespace, pods []*reach.Pod) []networkingv1.NetworkPolicy {
 	nsLabels := map[string]labels.Set{}
 	for _, ns := range nss {
@@ -40,23 +44,50 @@ func unresolvedNamedPortsOpen(pols []networkingv1.NetworkPolicy, nss []reach.Nam
 	for i, p := range pols {
 		p = *p.DeepCopy()
 		targets := selectPods(pods, p.Namespace, &p.Spec.PodSelector)
-		for j, r := range p.Spec.Ingress {
-			if unresolved(r.Ports, targets) {
-				p.Spec.Ingress[j].Ports = nil
+		var ingress []networkingv1.NetworkPolicyIngressRule
+		for _, r := range p.Spec.Ingress {
+			sel, blocks := splitPeers(r.From)
+			if len(sel) == 0 || !unresolved(r.Ports, targets) {
+				ingress = append(ingress, r)
+				continue
+			}
+			ingress = append(ingress, networkingv1.NetworkPolicyIngressRule{From: sel})
+			if len(blocks) > 0 {
+				ingress = append(ingress, networkingv1.NetworkPolicyIngressRule{From: blocks, Ports: r.Ports})
 			}
 		}
-		for j, r := range p.Spec.Egress {
+		var egress []networkingv1.NetworkPolicyEgressRule
+		for _, r := range p.Spec.Egress {
+			sel, blocks := splitPeers(r.To)
 			var peers []*reach.Pod
-			for _, peer := range r.To {
+			for _, peer := range sel {
 				peers = append(peers, peerPods(pods, nsLabels, p.Namespace, peer)...)
 			}
-			if unresolved(r.Ports, peers) {
-				p.Spec.Egress[j].Ports = nil
+			if len(sel) == 0 || !unresolved(r.Ports, peers) {
+				egress = append(egress, r)
+				continue
+			}
+			egress = append(egress, networkingv1.NetworkPolicyEgressRule{To: sel})
+			if len(blocks) > 0 {
+				egress = append(egress, networkingv1.NetworkPolicyEgressRule{To: blocks, Ports: r.Ports})
 			}
 		}
+		p.Spec.Ingress, p.Spec.Egress = ingress, egress
 		out[i] = p
 	}
 	return out
+}
+
+// splitPeers separates selector peers from ipBlock peers.
+func splitPeers(peers []networkingv1.NetworkPolicyPeer) (sel, blocks []networkingv1.NetworkPolicyPeer) {
+	for _, p := range peers {
+		if p.IPBlock != nil {
+			blocks = append(blocks, p)
+		} else {
+			sel = append(sel, p)
+		}
+	}
+	return sel, blocks
 }
 
 // unresolved reports whether ports are all named (at least one) and no
