@@ -58,6 +58,8 @@ var (
 	rCIDRs = []string{
 		`cidr("203.0.113.0/24")`, `cidr("198.51.100.0/24", ["198.51.100.0/25"])`,
 		`cidr("192.0.2.0/24", ["192.0.2.0/28", "192.0.2.128/25"])`, `cidr(var.partner)`, `cidr("8.8.8.8/32")`,
+		// blocks that hold pod addresses (10.244.0.0/16): ipBlocks match pods too
+		`cidr("10.0.0.0/8")`, `cidr("10.244.0.0/16", ["10.244.1.0/30"])`,
 	}
 	rPorts = []string{`"8080"`, `"http"`, `"metrics"`, `"9000-9200"`, `"udp"`, `"53/udp"`, `"5000-5100/udp"`, `"443/tcp"`, `var.port`}
 )

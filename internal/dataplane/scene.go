@@ -177,8 +177,8 @@ func (sc *Scene) podObject(p *Pod) error {
 // outside the pod network, link-local, loopback and multicast ranges are
 // accepted: they exist only inside the sandbox.
 func (sc *Scene) AddHost(addr netip.Addr, ports []Port) (*Host, error) {
-	if !addr.Is4() || !addr.IsGlobalUnicast() || PodCIDR.Contains(addr) || netip.MustParsePrefix("169.254.0.0/16").Contains(addr) {
-		return nil, fmt.Errorf("external address %s: not an IPv4 unicast address outside the sandbox's own ranges", addr)
+	if err := HostAllowed(addr); err != nil {
+		return nil, err
 	}
 	sb := sc.sb
 	sb.mu.Lock()
@@ -208,6 +208,16 @@ func (sc *Scene) AddHost(addr netip.Addr, ports []Port) (*Host, error) {
 	}
 	sc.hosts = append(sc.hosts, h)
 	return h, err
+}
+
+// HostAllowed says whether an address can be an external host: IPv4
+// unicast outside the pod network and the link-local range (the sandbox's
+// own), loopback and multicast.
+func HostAllowed(addr netip.Addr) error {
+	if !addr.Is4() || !addr.IsGlobalUnicast() || PodCIDR.Contains(addr) || netip.MustParsePrefix("169.254.0.0/16").Contains(addr) {
+		return fmt.Errorf("external address %s: not an IPv4 unicast address outside the sandbox's own ranges", addr)
+	}
+	return nil
 }
 
 // Apply creates NetworkPolicies (their namespaces must exist).

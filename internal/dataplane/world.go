@@ -67,6 +67,10 @@ func NewWorld(in *hclspec.Intent, policies []networkingv1.NetworkPolicy) (*World
 	}
 	sort.Slice(wd.Ports, func(i, j int) bool { return portLess(wd.Ports[i], wd.Ports[j]) })
 	for a := range hosts {
+		if err := HostAllowed(a); err != nil {
+			wd.Skipped = append(wd.Skipped, err.Error())
+			continue
+		}
 		wd.Hosts = append(wd.Hosts, a)
 	}
 	sort.Slice(wd.Hosts, func(i, j int) bool { return wd.Hosts[i].Less(wd.Hosts[j]) })
