@@ -35,7 +35,9 @@ func runEnforce(cmd *cobra.Command, dir string, f compileFlags, strict bool) err
 		if err != nil {
 			return fmt.Errorf("--enforce: %w", err)
 		}
-		code, err := dataplane.RunInNode(tools, "/proc/self/exe", os.Args[1:])
+		// os.Args[0], not /proc/self/exe: a multi-call binary (the tests'
+		// testscript) picks the command by the name it was run as.
+		code, err := dataplane.RunInNode(tools, os.Args[0], os.Args[1:])
 		if err != nil {
 			return fmt.Errorf("--enforce: %w", err)
 		}

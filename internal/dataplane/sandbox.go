@@ -84,6 +84,9 @@ func Start(ctx context.Context, tools Tools) (sb *Sandbox, err error) {
 	}
 	if sb.cp, err = controlplane.Start(ctx, controlplane.Options{
 		BinaryDir: tools.ControlPlaneDir,
+		// No CRDs: only NetworkPolicies are enforced (and a user's
+		// check --enforce runs outside any clone of this repository).
+		CRDDirs: []string{},
 		// The node namespace has no default route to pick an address from.
 		APIServerFlags: map[string]string{"advertise-address": NodeIP.String()},
 	}); err != nil {
