@@ -98,6 +98,9 @@ func Start(ctx context.Context, tools Tools) (sb *Sandbox, err error) {
 	if err := sb.createNode(ctx); err != nil {
 		return sb, fmt.Errorf("creating the Node: %w", err)
 	}
+	if err := sb.createSentinelPod(ctx); err != nil {
+		return sb, fmt.Errorf("creating the sentinel pod: %w", err)
+	}
 	kubeconfig := filepath.Join(sb.dir, "kubeconfig")
 	if err := controlplane.WriteKubeconfig(kubeconfig, sb.cp.Config, "perimeter-dataplane"); err != nil {
 		return sb, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -238,44 +237,36 @@ func (sc *Scene) Apply(policies []networkingv1.NetworkPolicy) error {
 const settle = 400 * time.Millisecond
 
 // Sync waits until kube-router enforces everything done so far: it lets
-// the informers catch up, then triggers a sync (by touching a sentinel
-// policy that selects no pod) and waits for it to finish.
+// the informers catch up, then creates a new sentinel policy (selecting
+// the sentinel pod, which has no network), which triggers a sync, and
+// waits for a sync that started after that to finish with the sentinel's
+// ipset holding the sentinel pod's address: proof that kube-router's
+// caches had a policy and a pod written after every change of the scene.
 func (sc *Scene) Sync() error {
 	time.Sleep(settle)
-	mark := time.Now()
-	if err := sc.sb.touchSentinel(sc.ctx); err != nil {
+	mark := time.Now() // before the change that triggers the sync
+	name, err := sc.sb.newSentinel(sc.ctx)
+	if err != nil {
 		return fmt.Errorf("triggering a kube-router sync: %w", err)
 	}
-	return sc.sb.router.waitSync(sc.ctx, mark, 30*time.Second)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			mark = time.Now()
+			if err := sc.sb.touchSentinel(sc.ctx, name, attempt); err != nil {
+				return fmt.Errorf("triggering a kube-router sync: %w", err)
+			}
+		}
+		if err := sc.sb.router.waitSync(sc.ctx, mark, 30*time.Second); err != nil {
+			return err
+		}
+		if sentinelEnforced(name) {
+			return nil
+		}
+		if attempt == 10 {
+			return fmt.Errorf("kube-router's syncs do not include the sentinel policy %s (see %s)", name, sc.sb.router.logPath)
+		}
+	}
 }
-
-// touchSentinel creates or updates a policy that selects no pod.
-func (sb *Sandbox) touchSentinel(ctx context.Context) error {
-	sb.mu.Lock()
-	sb.sentinel++
-	n := sb.sentinel
-	sb.mu.Unlock()
-	api := sb.Client.NetworkingV1().NetworkPolicies("default")
-	np := &networkingv1.NetworkPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "perimeter-sentinel", Annotations: map[string]string{"perimeter.dev/sync": strconv.Itoa(n)}},
-		Spec: networkingv1.NetworkPolicySpec{
-			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"perimeter.dev/sentinel": "none"}},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-		},
-	}
-	if n == 1 {
-		_, err := api.Create(ctx, np, metav1.CreateOptions{})
-		return err
-	}
-	cur, err := api.Get(ctx, np.Name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	cur.Annotations = np.Annotations
-	_, err = api.Update(ctx, cur, metav1.UpdateOptions{})
-	return err
-}
-
 // Close removes the scene's policies, pods (objects, namespaces,
 // listeners) and hosts, and waits until kube-router has forgotten them.
 func (sc *Scene) Close() error {
