@@ -267,6 +267,7 @@ func (sc *Scene) Sync() error {
 		}
 	}
 }
+
 // Close removes the scene's policies, pods (objects, namespaces,
 // listeners) and hosts, and waits until kube-router has forgotten them.
 func (sc *Scene) Close() error {
