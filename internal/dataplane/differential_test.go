@@ -37,7 +37,7 @@ func TestExamplesOnPackets(t *testing.T) {
 
 // probeIntent renders the intent, enacts its world, probes every pair and
 // the check blocks, and compares each probe with reach.
-func probeIntent(t *testing.T, sb *Sandbox, in *hclspec.Intent, name string) {
+func probeIntent(t *testing.T, sb *Sandbox, in *hclspec.Intent, name string) []Comparison {
 	t.Helper()
 	objs, diags := generate.Objects(in)
 	if diags.HasErrors() {
@@ -92,6 +92,7 @@ func probeIntent(t *testing.T, sb *Sandbox, in *hclspec.Intent, name string) {
 		t.Errorf("%s: disagreement: %s\n%s", name, c, explainVerdict(c.Reach))
 	}
 	t.Logf("%s: %d pods, %d hosts, %d policies, %d probes (%d open) in %v", name, len(en.Pods), len(en.Hosts), len(pols), len(cs), open, time.Since(began).Round(time.Millisecond))
+	return cs
 }
 
 func explainVerdict(v reach.Verdict) string {

@@ -25,6 +25,7 @@ func TestRandomIntentsOnPackets(t *testing.T) {
 	sb := Get(t)
 	r := rand.New(rand.NewSource(18))
 	done := 0
+	var seen coverage
 	for i := 0; done < randomIntents && i < 10*randomIntents; i++ {
 		src := randomPacketIntent(r)
 		files, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(src)})
@@ -41,7 +42,7 @@ func TestRandomIntentsOnPackets(t *testing.T) {
 		}
 		name := fmt.Sprintf("random-%d/%s", i, env)
 		ok := t.Run(name, func(t *testing.T) {
-			probeIntent(t, sb, in, name)
+			seen.add(probeIntent(t, sb, in, name))
 		})
 		if !ok {
 			t.Logf("intent %s:\n%s", name, src)
@@ -50,6 +51,61 @@ func TestRandomIntentsOnPackets(t *testing.T) {
 	}
 	if done < randomIntents {
 		t.Fatalf("only %d random intents compiled", done)
+	}
+	seen.check(t)
+}
+
+// coverage counts kinds of probes over the random intents, open and
+// closed, so that a generator that stops producing one fails the test.
+type coverage map[string][2]int
+
+func (c *coverage) add(cs []Comparison) {
+	if *c == nil {
+		*c = coverage{}
+	}
+	for _, x := range cs {
+		var kinds []string
+		if x.Port.Protocol == "UDP" {
+			kinds = append(kinds, "UDP")
+		}
+		if x.To.Host != nil {
+			kinds = append(kinds, "to an external host")
+		}
+		if x.From.Host != nil {
+			kinds = append(kinds, "from an external host")
+		}
+		if x.From.Pod != nil && strings.HasPrefix(x.From.Pod.Spec.Name, "gateway-") {
+			kinds = append(kinds, "from a gateway's data plane")
+		}
+		if x.From.Pod != nil && x.To.Pod != nil && x.From.Pod.Spec.Namespace != x.To.Pod.Spec.Namespace {
+			kinds = append(kinds, "across namespaces")
+		}
+		if x.To.Pod != nil && x.Reach.Ingress.Isolated && len(x.Reach.Ingress.AllowedBy) > 0 {
+			for _, cp := range x.To.Pod.Spec.ContainerPorts {
+				if cp.Name != "" && cp.ContainerPort == x.Port.Number {
+					kinds = append(kinds, "to a named port")
+				}
+			}
+		}
+		for _, k := range kinds {
+			v := (*c)[k]
+			if x.Open {
+				v[0]++
+			} else {
+				v[1]++
+			}
+			(*c)[k] = v
+		}
+	}
+}
+
+func (c coverage) check(t *testing.T) {
+	for _, k := range []string{"UDP", "to an external host", "from an external host", "from a gateway's data plane", "across namespaces", "to a named port"} {
+		v := c[k]
+		t.Logf("probes %s: %d open, %d closed", k, v[0], v[1])
+		if v[0] == 0 || v[1] == 0 {
+			t.Errorf("the random intents produced no %s probe that is open and closed both: %v", k, v)
+		}
 	}
 }
 
