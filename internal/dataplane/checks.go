@@ -88,32 +88,42 @@ func (en *Enacted) checkProbes(c *hclspec.Check) ([]Probe, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	var ports []Port
-	if r.Name != "" {
-		if te.Pod == nil {
-			return nil, fmt.Sprintf("a named port (%s) on an address outside the cluster", r.Name), nil
-		}
-		for _, cp := range te.Pod.Spec.ContainerPorts {
-			if cp.Name == r.Name && cp.Protocol == r.Protocol {
-				ports = append(ports, Port{cp.ContainerPort, cp.Protocol})
-			}
-		}
-		if len(ports) == 0 {
-			return nil, fmt.Sprintf("the destination has no container port named %s", r.Name), nil
-		}
-	} else {
-		for _, p := range en.World.Ports {
-			if p.Protocol == r.Protocol && p.Number >= r.From && p.Number <= r.To {
-				ports = append(ports, p)
-			}
-		}
-	}
-	if len(ports) == 0 {
-		return nil, fmt.Sprintf("no listener port inside %s", r), nil
+	ports, why := en.portsOf(r, te)
+	if why != "" {
+		return nil, why, nil
 	}
 	var out []Probe
 	for _, p := range ports {
 		out = append(out, Probe{From: fe, To: te, Port: p})
 	}
 	return out, "", nil
+}
+
+// portsOf resolves a check's ports: a name on the destination pod, a
+// range by the world's ports inside it; or says why there are none.
+func (en *Enacted) portsOf(r reach.PortRange, to Endpoint) ([]Port, string) {
+	var ports []Port
+	if r.Name != "" {
+		if to.Pod == nil {
+			return nil, fmt.Sprintf("a named port (%s) on an address outside the cluster", r.Name)
+		}
+		for _, cp := range to.Pod.Spec.ContainerPorts {
+			if cp.Name == r.Name && cp.Protocol == r.Protocol {
+				ports = append(ports, Port{cp.ContainerPort, cp.Protocol})
+			}
+		}
+		if len(ports) == 0 {
+			return nil, fmt.Sprintf("the destination has no container port named %s", r.Name)
+		}
+		return ports, ""
+	}
+	for _, p := range en.World.Ports {
+		if p.Protocol == r.Protocol && p.Number >= r.From && p.Number <= r.To {
+			ports = append(ports, p)
+		}
+	}
+	if len(ports) == 0 {
+		return nil, fmt.Sprintf("no listener port inside %s", r)
+	}
+	return ports, ""
 }

@@ -27,44 +27,12 @@ type Enacted struct {
 // scene and waits until kube-router enforces them.
 func (sc *Scene) Enact(wd *World) (*Enacted, error) {
 	en := &Enacted{World: wd, peers: map[Endpoint]reach.Peer{}, byRep: map[*reach.Pod]*Pod{}, hosts: map[netip.Addr]*Host{}}
-	var nsNames []string
-	for _, p := range wd.Pods {
-		if _, ok := wd.Namespaces[p.Spec.Namespace]; !ok {
-			wd.Namespaces[p.Spec.Namespace] = nil
-		}
+	var err error
+	if en.namespaces, err = sc.enactNamespaces(wd); err != nil {
+		return nil, err
 	}
-	for ns := range wd.Namespaces {
-		nsNames = append(nsNames, ns)
-	}
-	sort.Strings(nsNames)
-	var namespaces []reach.Namespace
-	for _, ns := range nsNames {
-		if err := sc.Namespace(ns, wd.Namespaces[ns]); err != nil {
-			return nil, err
-		}
-		l := map[string]string{reach.NamespaceNameLabel: ns}
-		for k, v := range wd.Namespaces[ns] {
-			l[k] = v
-		}
-		namespaces = append(namespaces, reach.Namespace{Name: ns, Labels: l})
-	}
-	var pods []*reach.Pod
-	for _, wp := range wd.Pods {
-		wp.Spec.Listen = wd.Ports
-		p, err := sc.AddPod(wp.Spec)
-		if err != nil {
-			return nil, err
-		}
-		en.Pods = append(en.Pods, p)
-		rp := &reach.Pod{Namespace: p.Spec.Namespace, Name: p.Spec.Name, Labels: p.Spec.Labels, IPs: []netip.Addr{p.IP}}
-		for _, cp := range p.Spec.ContainerPorts {
-			rp.Ports = append(rp.Ports, reach.NamedPort{Name: cp.Name, Port: cp.ContainerPort, Protocol: cp.Protocol})
-		}
-		pods = append(pods, rp)
-		en.peers[Endpoint{Pod: p}] = reach.PodPeer(rp)
-		if wp.Rep != nil {
-			en.byRep[wp.Rep] = p
-		}
+	if err := sc.enactPods(en); err != nil {
+		return nil, err
 	}
 	for _, a := range wd.Hosts {
 		h, err := sc.AddHost(a, wd.Ports)
@@ -78,12 +46,60 @@ func (sc *Scene) Enact(wd *World) (*Enacted, error) {
 	if err := sc.Apply(wd.Policies); err != nil {
 		return nil, err
 	}
-	en.namespaces, en.reachPods = namespaces, pods
-	var err error
-	if en.Engine, err = reach.New(wd.Policies, namespaces, pods); err != nil {
+	if en.Engine, err = reach.New(wd.Policies, en.namespaces, en.reachPods); err != nil {
 		return nil, err
 	}
 	return en, sc.Sync()
+}
+
+// enactNamespaces creates the namespaces of the world's pods with their
+// labels, and returns them as reach sees them (with the name label).
+func (sc *Scene) enactNamespaces(wd *World) ([]reach.Namespace, error) {
+	for _, p := range wd.Pods {
+		if _, ok := wd.Namespaces[p.Spec.Namespace]; !ok {
+			wd.Namespaces[p.Spec.Namespace] = nil
+		}
+	}
+	var names []string
+	for ns := range wd.Namespaces {
+		names = append(names, ns)
+	}
+	sort.Strings(names)
+	var out []reach.Namespace
+	for _, ns := range names {
+		if err := sc.Namespace(ns, wd.Namespaces[ns]); err != nil {
+			return nil, err
+		}
+		l := map[string]string{reach.NamespaceNameLabel: ns}
+		for k, v := range wd.Namespaces[ns] {
+			l[k] = v
+		}
+		out = append(out, reach.Namespace{Name: ns, Labels: l})
+	}
+	return out, nil
+}
+
+// enactPods creates the world's pods, each listening on the world's ports,
+// and records them as reach sees them.
+func (sc *Scene) enactPods(en *Enacted) error {
+	for _, wp := range en.World.Pods {
+		wp.Spec.Listen = en.World.Ports
+		p, err := sc.AddPod(wp.Spec)
+		if err != nil {
+			return err
+		}
+		en.Pods = append(en.Pods, p)
+		rp := &reach.Pod{Namespace: p.Spec.Namespace, Name: p.Spec.Name, Labels: p.Spec.Labels, IPs: []netip.Addr{p.IP}}
+		for _, cp := range p.Spec.ContainerPorts {
+			rp.Ports = append(rp.Ports, reach.NamedPort{Name: cp.Name, Port: cp.ContainerPort, Protocol: cp.Protocol})
+		}
+		en.reachPods = append(en.reachPods, rp)
+		en.peers[Endpoint{Pod: p}] = reach.PodPeer(rp)
+		if wp.Rep != nil {
+			en.byRep[wp.Rep] = p
+		}
+	}
+	return nil
 }
 
 // Endpoints lists every pod, then every host.

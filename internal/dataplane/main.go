@@ -211,22 +211,24 @@ func RunInNode(tools Tools, program string, args []string) (int, error) {
 	if d := before.Diff(SnapshotRoot()); d != "" {
 		errs = append(errs, fmt.Errorf("the root network namespace changed during the run:\n%s", d))
 	}
-	code := 0
-	var exit *exec.ExitError
-	switch {
-	case errors.As(runErr, &exit):
-		code = exit.ExitCode()
-		if code < 0 {
-			code = 1
-		}
-	case runErr != nil:
-		errs = append(errs, runErr)
-		code = 1
-	}
-	if err := errors.Join(errs...); err != nil {
+	code, err := exitCode(runErr)
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return max(code, 1), err
 	}
 	return code, nil
+}
+
+// exitCode is a finished program's exit status; an error that is not an
+// exit status (it could not start) is returned with status 1.
+func exitCode(err error) (int, error) {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &exit):
+		return max(exit.ExitCode(), 1), nil // -1: killed by a signal
+	}
+	return 1, err
 }
 
 // runInside runs the tests in the node namespace; the sandbox starts on
