@@ -3,6 +3,7 @@
 #   make demo          build, start a local control plane, render an example
 #   make test          build the control plane binaries if missing, vet, test
 #   make image         a container image of perimeter, built without Docker
+#   make dataplane-test the policies on real packets (kube-router, root, Linux)
 #
 # The first run of either builds kube-apiserver, etcd and kubectl from the Go
 # module proxy into .cache/controlplane/ (5-10 minutes on 2 cores, once).
@@ -20,6 +21,14 @@ help: ## list the targets
 .PHONY: controlplane
 controlplane: ## build kube-apiserver, etcd, kubectl into the cache (once); print the folder
 	@hack/controlplane.sh
+
+.PHONY: kuberouter
+kuberouter: ## install iptables and ipset, build kube-router into the cache (once); print the folder
+	@hack/kuberouter.sh
+
+.PHONY: dataplane-test
+dataplane-test: controlplane ## the compiled policies on real packets (kube-router in network namespaces; root, Linux) vs reach
+	@hack/dataplane-test.sh
 
 .PHONY: build
 build: ## build bin/perimeter
@@ -39,7 +48,7 @@ fmt: ## gofmt every Go file in place
 	$(GO) fmt ./...
 
 .PHONY: test
-test: controlplane vet ## all tests, against a real local control plane (CI=true: never skipped)
+test: controlplane kuberouter vet ## all tests, against a real local control plane (CI=true: never skipped)
 	$(GO) test ./...
 
 .PHONY: cluster

@@ -16,7 +16,7 @@ import (
 func newCheck() *cobra.Command {
 	var f compileFlags
 	var lf liveFlags
-	var strict bool
+	var strict, enforce bool
 	var output string
 	cmd := &cobra.Command{
 		Use:   "check [DIR]",
@@ -42,11 +42,17 @@ for the cluster's real pods instead (a service for the pods its selector
 matches, and so on; every pair of them is evaluated), namespaces have their
 live labels, and the cluster's NetworkPolicies apply alongside the intent's
 (which replace the stack's own): one LIST each of Namespaces, Pods and
-NetworkPolicies. The unknowns of the intent-level model disappear.`,
+NetworkPolicies. The unknowns of the intent-level model disappear.` + enforceHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
 				return fmt.Errorf("--output must be text or json, not %q", output)
+			}
+			if enforce {
+				if lf.live || output != "text" {
+					return fmt.Errorf("--enforce works alone: not with --live or --output json")
+				}
+				return runEnforce(cmd, dirArg(args), f, strict)
 			}
 			in, src, w, err := loadReach(cmd, dirArg(args), f, lf)
 			if err != nil {
@@ -69,7 +75,8 @@ NetworkPolicies. The unknowns of the intent-level model disappear.`,
 	}
 	f.register(cmd)
 	lf.register(cmd)
-	cmd.Flags().BoolVar(&strict, "strict", false, "exit 1 when a check's verdict is unknown, too")
+	cmd.Flags().BoolVar(&strict, "strict", false, "exit 1 when a check's verdict is unknown (or, with --enforce, not probed), too")
+	cmd.Flags().BoolVar(&enforce, "enforce", false, "run the checks on real packets instead: enforced by kube-router in a private network namespace (Linux, root), each probe shown beside reach's verdict")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (one entry per check, with its HCL range)")
 	return cmd
 }

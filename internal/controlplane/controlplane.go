@@ -54,6 +54,9 @@ type Options struct {
 	Output io.Writer
 	// StartTimeout bounds the start of each process (default 60s).
 	StartTimeout time.Duration
+	// APIServerFlags are extra kube-apiserver flags (name without "--"),
+	// e.g. advertise-address in a network namespace without a default route.
+	APIServerFlags map[string]string
 }
 
 // ControlPlane is a running etcd + kube-apiserver.
@@ -153,6 +156,9 @@ func start(opts Options) (cp *ControlPlane, err error) {
 		// kube-apiserver >= 1.37 exits when it would advertise a loopback
 		// address through the endpoint reconciler.
 		Set("endpoint-reconciler-type", "none")
+	for k, v := range opts.APIServerFlags {
+		api.Configure().Set(k, v)
+	}
 	cp.env = &envtest.Environment{
 		ControlPlane: envtest.ControlPlane{
 			APIServer: api,
