@@ -76,6 +76,9 @@ func (c *compiler) gatewayBackends() map[*hclspec.Gateway][]gatewayRoute {
 			add(r.Parents, rule.Backends, r.Origin)
 		}
 	}
+	for _, r := range c.in.L4Routes {
+		add(r.Parents, r.Backends, r.Origin)
+	}
 	for _, list := range out {
 		sort.SliceStable(list, func(i, j int) bool {
 			a, b := list[i].backend, list[j].backend
@@ -173,30 +176,46 @@ func (c *compiler) dataPlaneIngress(set *policySet, g *hclspec.Gateway) {
 // listener_ports), and for Envoy Gateway the shifted port of a privileged
 // one as well. Empty when the intent does not know them.
 func DataPlanePorts(g *hclspec.Gateway) []hclspec.PortSpec {
-	var listen []int32
+	var listen []hclspec.PortSpec
 	if g.Manage != nil {
 		for _, l := range g.Manage.Listeners {
-			listen = append(listen, l.Port)
+			listen = append(listen, hclspec.PortSpec{Protocol: listenerTransport(l.Protocol), Port: l.Port})
 		}
 	} else {
-		listen = append(listen, g.ListenerPorts...)
+		for _, n := range g.ListenerPorts {
+			listen = append(listen, hclspec.PortSpec{Protocol: "TCP", Port: n})
+		}
 	}
-	seen := map[int32]bool{}
+	seen := map[hclspec.PortSpec]bool{}
 	var out []hclspec.PortSpec
-	addPort := func(n int32) {
-		if !seen[n] {
-			seen[n] = true
-			out = append(out, hclspec.PortSpec{Protocol: "TCP", Port: n})
+	addPort := func(p hclspec.PortSpec) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
 		}
 	}
-	for _, n := range listen {
-		addPort(n)
-		if g.Implementation == hclspec.EnvoyGateway && n < 1024 {
-			addPort(n + wellKnownPortShift)
+	for _, p := range listen {
+		addPort(p)
+		if g.Implementation == hclspec.EnvoyGateway && p.Port < 1024 {
+			addPort(hclspec.PortSpec{Protocol: p.Protocol, Port: p.Port + wellKnownPortShift})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Port != out[j].Port {
+			return out[i].Port < out[j].Port
+		}
+		return out[i].Protocol < out[j].Protocol
+	})
 	return out
+}
+
+// listenerTransport is the transport protocol clients use to reach a
+// listener of the given Gateway API protocol: UDP for UDP, TCP for the rest.
+func listenerTransport(protocol string) string {
+	if protocol == "UDP" {
+		return "UDP"
+	}
+	return "TCP"
 }
 
 // isolates reports whether a policy the stack emits selects the pods of

@@ -37,6 +37,9 @@ var Kinds = []schema.GroupVersionKind{
 	gwv1.SchemeGroupVersion.WithKind("BackendTLSPolicy"),
 	gwv1.SchemeGroupVersion.WithKind("HTTPRoute"),
 	gwv1.SchemeGroupVersion.WithKind("GRPCRoute"),
+	gwv1.SchemeGroupVersion.WithKind("TLSRoute"),
+	gwv1.SchemeGroupVersion.WithKind("TCPRoute"),
+	gwv1.SchemeGroupVersion.WithKind("UDPRoute"),
 	netv1.SchemeGroupVersion.WithKind("NetworkPolicy"),
 }
 

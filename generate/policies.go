@@ -187,6 +187,9 @@ func (c *compiler) gatewayAdmission(set *policySet) {
 			all = append(all, attach{r.Parents, rule.Backends, r.Origin})
 		}
 	}
+	for _, r := range c.in.L4Routes {
+		all = append(all, attach{r.Parents, r.Backends, r.Origin})
+	}
 	for _, a := range all {
 		for _, p := range a.parents {
 			for _, b := range a.backends {

@@ -57,6 +57,7 @@ func (c *compiler) listener(g *hclspec.Gateway, l *hclspec.Listener) gwv1.Listen
 		}}}
 	}
 	out.AllowedRoutes = &gwv1.AllowedRoutes{Namespaces: routes}
+	listenerL4(&out, l)
 	return out
 }
 
@@ -76,6 +77,9 @@ func (c *compiler) routeNamespaces(g *hclspec.Gateway, listener string) []string
 	for _, r := range c.in.GRPCRoutes {
 		visit(r.Namespace, r.Parents)
 	}
+	for _, r := range c.in.L4Routes {
+		visit(r.Namespace, r.Parents)
+	}
 	out := make([]string, 0, len(seen))
 	for ns := range seen {
 		out = append(out, ns)
@@ -91,6 +95,9 @@ func (c *compiler) routes() {
 	}
 	for _, r := range c.in.GRPCRoutes {
 		c.add(grpcRoute(r), origins{r.Origin})
+	}
+	for _, r := range c.in.L4Routes {
+		c.add(l4Route(r), origins{r.Origin})
 	}
 }
 
@@ -310,6 +317,9 @@ func (c *compiler) referenceGrants() {
 		for _, rule := range r.Rules {
 			visit("GRPCRoute", r.Namespace, r.Origin, rule.Backends)
 		}
+	}
+	for _, r := range c.in.L4Routes {
+		visit(r.Kind, r.Namespace, r.Origin, r.Backends)
 	}
 	keys := make([]key, 0, len(grants))
 	for k := range grants {

@@ -98,6 +98,7 @@ var manageSchema = &hcl.BodySchema{
 
 var listenerSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "protocol", Required: true}, {Name: "port", Required: true}, {Name: "hostname"}, {Name: "certificates"},
+	{Name: "tls_mode"},
 }}
 
 // decodeGateways reads the gateways routes attach to.
@@ -229,7 +230,7 @@ func (d *decoder) gatewaySpec(b *hcl.Block) *GatewaySpec {
 		seen[l.Name] = true
 		l.Protocol = strings.ToUpper(lr.str("protocol", ""))
 		if lr.has("protocol") {
-			lr.oneOf("protocol", l.Protocol, "HTTP", "HTTPS")
+			lr.oneOf("protocol", l.Protocol, "HTTP", "HTTPS", "TLS", "TCP", "UDP")
 		}
 		l.Port = int32(lr.integer("port", 0, 1, 65535))
 		l.Hostname = lr.str("hostname", "")
@@ -242,6 +243,7 @@ func (d *decoder) gatewaySpec(b *hcl.Block) *GatewaySpec {
 		if l.Protocol == "HTTPS" && len(l.Certificates) == 0 && !lr.diags.HasErrors() {
 			lr.errorf(lb.DefRange, "Missing certificates", "HTTPS listener %q needs certificates = [\"secret-name\"] to terminate TLS.", l.Name)
 		}
+		checkListenerTLS(lr, lb, l)
 		d.diags = append(d.diags, lr.diags...)
 		spec.Listeners = append(spec.Listeners, l)
 	}

@@ -19,6 +19,7 @@ type Intent struct {
 	Services   []*Service
 	HTTPRoutes []*HTTPRoute
 	GRPCRoutes []*GRPCRoute
+	L4Routes   []*L4Route // tls_route, tcp_route and udp_route blocks
 	Allows     []*Allow
 	Checks     []*Check
 	// Passthrough are NetworkPolicies kept verbatim (policy blocks).
@@ -106,6 +107,7 @@ type Listener struct {
 	Port         int32
 	Hostname     string
 	Certificates []string // Secret names in the Gateway's namespace
+	TLSMode      string   // TLS listeners: TLSPassthrough or TLSTerminate
 	Range        hcl.Range
 }
 

@@ -24,6 +24,9 @@ func (in *Intent) BlockRanges() map[string]hcl.Range {
 	for _, r := range in.GRPCRoutes {
 		add(r.Origin)
 	}
+	for _, r := range in.L4Routes {
+		add(r.Origin)
+	}
 	for _, a := range in.Allows {
 		add(a.Origin)
 	}
