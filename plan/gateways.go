@@ -3,14 +3,16 @@ package plan
 import (
 	"context"
 	"fmt"
-	"github.com/perimeter-dev/perimeter/ownership"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/perimeter-dev/perimeter/ownership"
 )
 
 var (
@@ -19,6 +21,9 @@ var (
 	routeGVKs    = []schema.GroupVersionKind{
 		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
 		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "TLSRoute"},
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "TCPRoute"},
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "UDPRoute"},
 	}
 )
 
@@ -31,7 +36,7 @@ func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unst
 	gateways := map[string]*unstructured.Unstructured{}
 	for _, o := range desired {
 		switch o.GetKind() {
-		case "HTTPRoute", "GRPCRoute":
+		case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute":
 			routes = append(routes, o)
 		case "Gateway":
 			gateways[o.GetNamespace()+"/"+o.GetName()] = o // the intent's own
@@ -60,6 +65,9 @@ func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unst
 	var others []*unstructured.Unstructured
 	for _, gvk := range routeGVKs {
 		objs, err := r.List(ctx, gvk, "", "")
+		if meta.IsNoMatchError(err) {
+			continue // a cluster without that route CRD has none of them
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -121,6 +129,9 @@ func checkParent(route *unstructured.Unstructured, ref ParentRef, gateways map[s
 		if ref.Section != "" && name != ref.Section {
 			continue
 		}
+		if ref.Section == "" && kindRefused(lm, route.GetKind()) != "" {
+			continue // a route on the whole Gateway attaches where its kind fits
+		}
 		matched++
 		if msg := admits(lm, gw.GetNamespace(), route, nsLabels); msg != "" {
 			out = append(out, warn(route, "Listener does not admit the route",
@@ -129,7 +140,11 @@ func checkParent(route *unstructured.Unstructured, ref ParentRef, gateways map[s
 		}
 		out = append(out, hostnameClaims(route, gw, name, lm, others)...)
 	}
-	if matched == 0 {
+	switch {
+	case matched == 0 && ref.Section == "":
+		out = append(out, warn(route, "No listener admits the route",
+			"No listener of Gateway %s/%s accepts %s.", gw.GetNamespace(), gw.GetName(), route.GetKind()))
+	case matched == 0:
 		out = append(out, warn(route, "Listener not found",
 			"Gateway %s/%s has no listener named %q.", gw.GetNamespace(), gw.GetName(), ref.Section))
 	}
@@ -151,14 +166,8 @@ func admits(listener map[string]any, gatewayNS string, route *unstructured.Unstr
 			return fmt.Sprintf("only admits routes from namespaces matching its selector, and namespace %q does not match", route.GetNamespace())
 		}
 	}
-	kinds, found, _ := unstructured.NestedSlice(listener, "allowedRoutes", "kinds")
-	if found && len(kinds) > 0 {
-		for _, k := range kinds {
-			if km, _ := k.(map[string]any); km["kind"] == route.GetKind() {
-				return ""
-			}
-		}
-		return fmt.Sprintf("does not admit %s (allowedRoutes.kinds)", route.GetKind())
+	if msg := kindRefused(listener, route.GetKind()); msg != "" {
+		return msg
 	}
 	if lh, _ := listener["hostname"].(string); lh != "" {
 		hosts, _, _ := unstructured.NestedStringSlice(route.Object, "spec", "hostnames")
