@@ -1,8 +1,10 @@
 // Package doctor inspects a live cluster for what perimeter's output relies
 // on: a CNI that enforces NetworkPolicy, the Gateway API CRDs and accepted
 // GatewayClasses, no retired ingress-nginx, and (given an intent) a
-// default-deny egress policy in every namespace the stack manages. It reads
-// the cluster with one LIST per kind.
+// default-deny egress policy in every namespace the stack manages and
+// support for the route kinds the intent attaches to each gateway (its
+// GatewayClass's supportedFeatures, its listeners' supportedKinds). It
+// reads the cluster with one LIST per kind.
 package doctor
 
 import (
@@ -38,6 +40,29 @@ func (f Finding) String() string {
 	return fmt.Sprintf("%-8s %-13s %s", f.Severity, f.Topic, f.Message)
 }
 
+// onceReader answers each distinct LIST once, so steps that need the same
+// kind (GatewayClasses, for the classes and for the route kinds) cost one
+// request.
+type onceReader struct {
+	r     Reader
+	lists map[string]listResult
+}
+
+type listResult struct {
+	objs []*unstructured.Unstructured
+	err  error
+}
+
+func (o *onceReader) List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
+	key := gvk.String() + "|" + namespace + "|" + selector
+	if res, ok := o.lists[key]; ok {
+		return res.objs, res.err
+	}
+	objs, err := o.r.List(ctx, gvk, namespace, selector)
+	o.lists[key] = listResult{objs, err}
+	return objs, err
+}
+
 // Reader lists objects, as cluster.Client does.
 type Reader interface {
 	List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error)
@@ -61,8 +86,10 @@ func Run(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, error) {
 	var out []Finding
 	steps := []func(context.Context, Reader) ([]Finding, error){cni, ingressNginx, gatewayAPI}
 	if in != nil {
-		steps = append(steps, func(ctx context.Context, r Reader) ([]Finding, error) { return namespaces(ctx, r, in) })
+		steps = append(steps, func(ctx context.Context, r Reader) ([]Finding, error) { return namespaces(ctx, r, in) },
+			func(ctx context.Context, r Reader) ([]Finding, error) { return routeKinds(ctx, r, in) })
 	}
+	r = &onceReader{r: r, lists: map[string]listResult{}}
 	for _, step := range steps {
 		fs, err := step(ctx, r)
 		if err != nil {
