@@ -81,8 +81,9 @@ func TestL4ObjectsRejected(t *testing.T) {
 
 // TestL4IntentAccepted compiles an intent with every L4 listener and route
 // form perimeter has (TLS passthrough and terminate listeners, TCP and UDP
-// listeners, weighted and cross-namespace backends) and applies it for
-// real: the API server keeps every field as sent.
+// listeners, weighted and cross-namespace backends, a ListenerSet on the
+// managed Gateway, which then allows it) and applies it for real: the API
+// server keeps every field as sent.
 func TestL4IntentAccepted(t *testing.T) {
 	c := testcluster.Get(t)
 	a := newApplier(t, c)
@@ -111,7 +112,7 @@ func TestL4IntentAccepted(t *testing.T) {
 			t.Errorf("%s: the server changed fields perimeter set: %s", describe(o), diff)
 		}
 	}
-	for _, k := range []string{"Gateway", "TLSRoute", "TCPRoute", "UDPRoute", "ReferenceGrant", "NetworkPolicy"} {
+	for _, k := range []string{"Gateway", "ListenerSet", "TLSRoute", "TCPRoute", "UDPRoute", "ReferenceGrant", "NetworkPolicy"} {
 		if !kinds[k] {
 			t.Errorf("the intent compiled to no %s", k)
 		}
@@ -192,6 +193,19 @@ udp_route "dns" {
   gateway  = gateway.edge
   listener = "dns"
   backend  = service.dns
+}
+listener_set "team" {
+  namespace = "APPNS"
+  gateway   = gateway.edge
+  listener "redis" {
+    protocol = "TCP"
+    port     = 6379
+  }
+}
+tcp_route "redis" {
+  gateway  = listener_set.team
+  listener = "redis"
+  backend  = service.db
 }
 `
 

@@ -186,6 +186,11 @@ func DataPlanePorts(g *hclspec.Gateway) []hclspec.PortSpec {
 			listen = append(listen, hclspec.PortSpec{Protocol: "TCP", Port: n})
 		}
 	}
+	for _, ls := range g.ListenerSets {
+		for _, l := range ls.Listeners {
+			listen = append(listen, hclspec.PortSpec{Protocol: listenerTransport(l.Protocol), Port: l.Port})
+		}
+	}
 	seen := map[hclspec.PortSpec]bool{}
 	var out []hclspec.PortSpec
 	addPort := func(p hclspec.PortSpec) {

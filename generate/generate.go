@@ -33,6 +33,7 @@ const (
 var Kinds = []schema.GroupVersionKind{
 	corev1.SchemeGroupVersion.WithKind("Namespace"),
 	gwv1.SchemeGroupVersion.WithKind("Gateway"),
+	gwv1.SchemeGroupVersion.WithKind("ListenerSet"),
 	gwv1.SchemeGroupVersion.WithKind("ReferenceGrant"),
 	gwv1.SchemeGroupVersion.WithKind("BackendTLSPolicy"),
 	gwv1.SchemeGroupVersion.WithKind("HTTPRoute"),
@@ -51,6 +52,7 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 		c.managed[ns.Name] = ns
 	}
 	c.gateways()
+	c.listenerSets()
 	c.routes()
 	c.backendTLSPolicies()
 	c.referenceGrants()

@@ -31,11 +31,18 @@ func (c *compiler) gateways() {
 		for _, l := range g.Manage.Listeners {
 			gw.Spec.Listeners = append(gw.Spec.Listeners, c.listener(g, l))
 		}
+		gw.Spec.AllowedListeners = allowedListeners(g)
 		c.add(gw, origins{g.Origin})
 	}
 }
 
 func (c *compiler) listener(g *hclspec.Gateway, l *hclspec.Listener) gwv1.Listener {
+	return c.listenerIn(g.Namespace, c.routeNamespaces(g, l.Name), l)
+}
+
+// listenerIn renders a listener of a Gateway or ListenerSet in namespace
+// ns that admits routes from namespaces.
+func (c *compiler) listenerIn(ns string, namespaces []string, l *hclspec.Listener) gwv1.Listener {
 	out := gwv1.Listener{Name: gwv1.SectionName(l.Name), Port: gwv1.PortNumber(l.Port), Protocol: gwv1.ProtocolType(l.Protocol)}
 	if l.Hostname != "" {
 		h := gwv1.Hostname(l.Hostname)
@@ -47,10 +54,9 @@ func (c *compiler) listener(g *hclspec.Gateway, l *hclspec.Listener) gwv1.Listen
 			out.TLS.CertificateRefs = append(out.TLS.CertificateRefs, gwv1.SecretObjectReference{Name: gwv1.ObjectName(cert)})
 		}
 	}
-	namespaces := c.routeNamespaces(g, l.Name)
 	from := gwv1.NamespacesFromSame
 	routes := &gwv1.RouteNamespaces{From: &from}
-	if len(namespaces) > 1 || (len(namespaces) == 1 && namespaces[0] != g.Namespace) {
+	if len(namespaces) > 1 || (len(namespaces) == 1 && namespaces[0] != ns) {
 		from = gwv1.NamespacesFromSelector
 		routes.Selector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 			Key: namespaceNameLabel, Operator: metav1.LabelSelectorOpIn, Values: namespaces,
@@ -66,7 +72,7 @@ func (c *compiler) routeNamespaces(g *hclspec.Gateway, listener string) []string
 	seen := map[string]bool{}
 	visit := func(ns string, parents []hclspec.ParentRef) {
 		for _, p := range parents {
-			if p.Gateway == g && (p.Listener == "" || p.Listener == listener) {
+			if p.Gateway == g && p.ListenerSet == nil && (p.Listener == "" || p.Listener == listener) {
 				seen[ns] = true
 			}
 		}
@@ -106,6 +112,10 @@ func parentRefs(parents []hclspec.ParentRef) []gwv1.ParentReference {
 	for _, p := range parents {
 		ns := gwv1.Namespace(p.Gateway.Namespace)
 		ref := gwv1.ParentReference{Name: gwv1.ObjectName(p.Gateway.Name), Namespace: &ns}
+		if ls := p.ListenerSet; ls != nil {
+			group, kind, setNS := gwv1.Group(gwv1.GroupName), gwv1.Kind("ListenerSet"), gwv1.Namespace(ls.Namespace)
+			ref = gwv1.ParentReference{Group: &group, Kind: &kind, Name: gwv1.ObjectName(ls.Name), Namespace: &setNS}
+		}
 		if p.Listener != "" {
 			s := gwv1.SectionName(p.Listener)
 			ref.SectionName = &s

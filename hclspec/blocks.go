@@ -217,8 +217,20 @@ func (d *decoder) gatewaySpec(b *hcl.Block) *GatewaySpec {
 	r := open(b.Body, manageSchema, d.ctx, b.DefRange)
 	spec := &GatewaySpec{Class: r.str("class", "")}
 	d.checkName(r, "class", spec.Class, validateObjectName)
+	spec.Listeners = d.listenerBlocks(r.blocks)
+	if len(spec.Listeners) == 0 {
+		r.errorf(b.DefRange, "Missing listener", "A managed gateway needs at least one listener \"NAME\" { protocol = ..., port = ... } block.")
+	}
+	d.diags = append(d.diags, r.diags...)
+	return spec
+}
+
+// listenerBlocks reads listener "NAME" { ... } blocks, of a managed
+// gateway or a listener_set.
+func (d *decoder) listenerBlocks(blocks hcl.Blocks) []*Listener {
+	var out []*Listener
 	seen := map[string]bool{}
-	for _, lb := range r.blocks {
+	for _, lb := range blocks {
 		lr := open(lb.Body, listenerSchema, d.ctx, lb.DefRange)
 		l := &Listener{Name: lb.Labels[0], Range: lb.DefRange}
 		if msg := validateDNSLabel(l.Name); msg != "" {
@@ -245,13 +257,9 @@ func (d *decoder) gatewaySpec(b *hcl.Block) *GatewaySpec {
 		}
 		checkListenerTLS(lr, lb, l)
 		d.diags = append(d.diags, lr.diags...)
-		spec.Listeners = append(spec.Listeners, l)
+		out = append(out, l)
 	}
-	if len(spec.Listeners) == 0 {
-		r.errorf(b.DefRange, "Missing listener", "A managed gateway needs at least one listener \"NAME\" { protocol = ..., port = ... } block.")
-	}
-	d.diags = append(d.diags, r.diags...)
-	return spec
+	return out
 }
 
 func (d *decoder) checkName(r *body, attr, value string, check func(string) string) {

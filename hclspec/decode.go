@@ -34,6 +34,7 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "tls_route", LabelNames: []string{"name"}},
 	{Type: "tcp_route", LabelNames: []string{"name"}},
 	{Type: "udp_route", LabelNames: []string{"name"}},
+	{Type: "listener_set", LabelNames: []string{"name"}},
 	{Type: "allow", LabelNames: []string{"name"}},
 	{Type: "check", LabelNames: []string{"name"}},
 	{Type: "policy", LabelNames: []string{"name"}},
@@ -52,7 +53,8 @@ func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
 // Decode type-checks the parsed files and resolves them into an Intent for
 // one environment. It returns a nil Intent when there are errors.
 func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
-	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}, files: src.files}
+	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}, files: src.files,
+		listenerSets: map[string]*ListenerSet{}}
 	for i, b := range src.bodies() {
 		if i == 0 {
 			d.firstFile = hcl.Range{Filename: src.names[0], Start: hcl.InitialPos, End: hcl.InitialPos}
@@ -81,6 +83,8 @@ type decoder struct {
 	// gatewayBodies keep each gateway's attributes until its clients, which
 	// may name services, can be evaluated.
 	gatewayBodies map[*Gateway]*body
+	// listenerSets are the listener_set blocks, by label.
+	listenerSets map[string]*ListenerSet
 	// firstFile is where file-less problems (a missing perimeter block) point.
 	firstFile hcl.Range
 	// files are the parsed files, for positions inside heredocs.
@@ -106,6 +110,7 @@ func (d *decoder) decode(opts Options) *Intent {
 		func() { d.decodeGateways(in); d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways) },
 		func() { d.decodeServices(in); d.ctx.Variables["service"] = serviceRefs(in.Services) },
 		func() { d.decodeGatewayClients(in) },
+		func() { d.decodeListenerSets(in) },
 		func() { d.decodeHTTPRoutes(in) },
 		func() { d.decodeGRPCRoutes(in) },
 		func() { d.decodeL4Routes(in); d.checkHTTPAttachments(in) },

@@ -174,14 +174,17 @@ func checkAttachment(r *body, rng hcl.Range, kind string, parents []ParentRef) {
 			continue
 		}
 		r.errorf(rng, "Route kind not accepted by listener",
-			"Listener %q of gateway %q is a %s listener, which accepts %s; a %s cannot attach to it.",
-			l.Name, p.Gateway.Label, l.Protocol, strings.Join(ListenerKinds[l.Protocol], " and "), kind)
+			"Listener %q of %s is a %s listener, which accepts %s; a %s cannot attach to it.",
+			l.Name, parentName(p), l.Protocol, strings.Join(ListenerKinds[l.Protocol], " and "), kind)
 	}
 }
 
 // managedListener is the listener a parent ref names on a gateway the
 // stack manages, or nil.
 func managedListener(p ParentRef) *Listener {
+	if p.ListenerSet != nil {
+		return setListener(p.ListenerSet, p.Listener)
+	}
 	if p.Gateway == nil || p.Gateway.Manage == nil || p.Listener == "" {
 		return nil
 	}
@@ -244,4 +247,12 @@ func checkListenerTLS(lr *body, lb *hcl.Block, l *Listener) {
 	if (l.Protocol == "TCP" || l.Protocol == "UDP") && lr.has("hostname") {
 		lr.errorf(lr.attrRange("hostname"), "Unexpected hostname", "A %s listener has no hostname to match (no Host header, no SNI); remove it.", l.Protocol)
 	}
+}
+
+// parentName names a route's parent as the user wrote it.
+func parentName(p ParentRef) string {
+	if p.ListenerSet != nil {
+		return "listener_set " + quoteList([]string{p.ListenerSet.Label})
+	}
+	return "gateway " + quoteList([]string{p.Gateway.Label})
 }

@@ -20,8 +20,10 @@ type Intent struct {
 	HTTPRoutes []*HTTPRoute
 	GRPCRoutes []*GRPCRoute
 	L4Routes   []*L4Route // tls_route, tcp_route and udp_route blocks
-	Allows     []*Allow
-	Checks     []*Check
+	// ListenerSets add listeners to Gateways the stack does not own.
+	ListenerSets []*ListenerSet
+	Allows       []*Allow
+	Checks       []*Check
 	// Passthrough are NetworkPolicies kept verbatim (policy blocks).
 	Passthrough []*Passthrough
 }
@@ -91,6 +93,9 @@ type Gateway struct {
 	// ListenerPorts are the ports clients connect to on a gateway the stack
 	// does not manage; nil when not declared.
 	ListenerPorts []int32
+	// ListenerSets are the stack's listener_set blocks adding listeners
+	// to this gateway.
+	ListenerSets []*ListenerSet
 	Origin
 }
 
@@ -216,6 +221,9 @@ type HTTPRoute struct {
 type ParentRef struct {
 	Gateway  *Gateway
 	Listener string
+	// ListenerSet is set when the route attaches to a listener_set (whose
+	// Gateway is Gateway); Listener is then one of the set's listeners.
+	ListenerSet *ListenerSet
 }
 
 // HTTPRule is one rule of an HTTP route.
