@@ -31,7 +31,7 @@ const (
 // Finding is one observation about the cluster.
 type Finding struct {
 	Severity Severity
-	Topic    string // cni, ingress-nginx, gateway-api, gatewayclass, namespace
+	Topic    string // cni, ingress-nginx, gateway-api, gatewayclass, listenerset, namespace
 	Message  string
 }
 
@@ -87,7 +87,8 @@ func Run(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, error) {
 	steps := []func(context.Context, Reader) ([]Finding, error){cni, ingressNginx, gatewayAPI}
 	if in != nil {
 		steps = append(steps, func(ctx context.Context, r Reader) ([]Finding, error) { return namespaces(ctx, r, in) },
-			func(ctx context.Context, r Reader) ([]Finding, error) { return routeKinds(ctx, r, in) })
+			func(ctx context.Context, r Reader) ([]Finding, error) { return routeKinds(ctx, r, in) },
+			func(ctx context.Context, r Reader) ([]Finding, error) { return listenerSets(ctx, r, in) })
 	}
 	r = &onceReader{r: r, lists: map[string]listResult{}}
 	for _, step := range steps {
@@ -101,7 +102,7 @@ func Run(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, error) {
 	return out, nil
 }
 
-var topicOrder = map[string]int{"cni": 0, "ingress-nginx": 1, "gateway-api": 2, "gatewayclass": 3, "namespace": 4}
+var topicOrder = map[string]int{"cni": 0, "ingress-nginx": 1, "gateway-api": 2, "gatewayclass": 3, "listenerset": 4, "namespace": 5}
 var severityOrder = map[Severity]int{Error: 0, Warning: 1, OK: 2}
 
 func sortFindings(fs []Finding) {

@@ -32,17 +32,19 @@ var (
 // kind and hostnames, and no other route already claims a hostname on it.
 // It costs one LIST of gateways, routes and namespaces.
 func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unstructured) ([]Warning, error) {
-	var routes []*unstructured.Unstructured
+	var routes, sets []*unstructured.Unstructured
 	gateways := map[string]*unstructured.Unstructured{}
 	for _, o := range desired {
 		switch o.GetKind() {
 		case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute":
 			routes = append(routes, o)
+		case "ListenerSet":
+			sets = append(sets, o)
 		case "Gateway":
 			gateways[o.GetNamespace()+"/"+o.GetName()] = o // the intent's own
 		}
 	}
-	if len(routes) == 0 {
+	if len(routes) == 0 && len(sets) == 0 {
 		return nil, nil
 	}
 	live, err := r.List(ctx, gatewayGVK, "", "")
@@ -74,17 +76,29 @@ func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unst
 		others = append(others, objs...)
 	}
 	var out []Warning
+	for _, s := range sets {
+		out = append(out, checkListenerSet(s, gateways, nsLabels)...)
+	}
+	setsByKey := map[string]*unstructured.Unstructured{}
+	for _, s := range sets {
+		setsByKey[s.GetNamespace()+"/"+s.GetName()] = s
+	}
 	for _, route := range routes {
 		for _, ref := range ParentRefs(route) {
+			if ref.Kind == "ListenerSet" {
+				out = append(out, checkSetParent(route, ref, setsByKey, nsLabels)...)
+				continue
+			}
 			out = append(out, checkParent(route, ref, gateways, nsLabels, others)...)
 		}
 	}
 	return out, nil
 }
 
-// ParentRef is a route's reference to a Gateway (and optionally a listener),
-// with the namespace defaulted as Gateway API does.
-type ParentRef struct{ Namespace, Name, Section string }
+// ParentRef is a route's reference to a Gateway or ListenerSet (Kind, and
+// optionally a listener), with the kind and namespace defaulted as Gateway
+// API does.
+type ParentRef struct{ Kind, Namespace, Name, Section string }
 
 // ParentRefs reads a route's spec.parentRefs.
 func ParentRefs(route *unstructured.Unstructured) []ParentRef {
@@ -99,9 +113,12 @@ func ParentRefs(route *unstructured.Unstructured) []ParentRef {
 
 // ParentRefOf reads one parentRef; its namespace defaults to the route's.
 func ParentRefOf(m map[string]any, routeNamespace string) ParentRef {
-	p := ParentRef{Namespace: routeNamespace}
+	p := ParentRef{Kind: "Gateway", Namespace: routeNamespace}
 	if ns, ok := m["namespace"].(string); ok && ns != "" {
 		p.Namespace = ns
+	}
+	if k, ok := m["kind"].(string); ok && k != "" {
+		p.Kind = k
 	}
 	p.Name, _ = m["name"].(string)
 	p.Section, _ = m["sectionName"].(string)

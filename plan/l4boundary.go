@@ -11,17 +11,17 @@ import (
 // written with.
 var l4Kinds = map[string]string{"TLSRoute": "tls", "TCPRoute": "tcp", "UDPRoute": "udp"}
 
-// listenerIndex holds the Gateways among a set of objects, by
-// namespace/name, so a TCP or UDP exposure can name the port clients
-// connect to. A Gateway outside the set (one the stack does not manage) is
-// not there, and its listener ports are reported as unknown.
+// listenerIndex holds the Gateways and ListenerSets among a set of
+// objects, by kind/namespace/name, so a TCP or UDP exposure can name the
+// port clients connect to. A Gateway outside the set (one the stack does
+// not manage) is not there, and its listener ports are reported as unknown.
 type listenerIndex map[string]*unstructured.Unstructured
 
 func indexGateways(objs []*unstructured.Unstructured) listenerIndex {
 	idx := listenerIndex{}
 	for _, o := range objs {
-		if o.GetKind() == "Gateway" {
-			idx[o.GetNamespace()+"/"+o.GetName()] = o
+		if k := o.GetKind(); k == "Gateway" || k == "ListenerSet" {
+			idx[k+"/"+o.GetNamespace()+"/"+o.GetName()] = o
 		}
 	}
 	return idx
@@ -30,7 +30,7 @@ func indexGateways(objs []*unstructured.Unstructured) listenerIndex {
 // port returns the listener's port, when the Gateway is in the set and
 // names exactly one listener by that section name.
 func (idx listenerIndex) port(ref ParentRef) (int64, bool) {
-	gw := idx[ref.Namespace+"/"+ref.Name]
+	gw := idx[ref.Kind+"/"+ref.Namespace+"/"+ref.Name]
 	if gw == nil || ref.Section == "" {
 		return 0, false
 	}
@@ -56,7 +56,7 @@ func l4Exposures(o *unstructured.Unstructured, gateways listenerIndex) []stateme
 	var out []statement
 	for _, ref := range ParentRefs(o) {
 		port, known := gateways.port(ref)
-		from := fmt.Sprintf("gateway %s/%s", ref.Namespace, ref.Name)
+		from := fmt.Sprintf("%s %s/%s", parentKind(ref), ref.Namespace, ref.Name)
 		if ref.Section != "" {
 			from += " (listener " + ref.Section + ")"
 		}
@@ -86,7 +86,7 @@ type l4Front struct{ text, host string }
 // l4Fronts is what a client connects to: tls://HOST[:PORT] per SNI name,
 // or tcp/PORT, udp/PORT.
 func l4Fronts(scheme string, hosts []string, ref ParentRef, port int64, known bool) []l4Front {
-	unknown := fmt.Sprintf(" (listener %s of gateway %s/%s, port unknown)", orStar(ref.Section), ref.Namespace, ref.Name)
+	unknown := fmt.Sprintf(" (listener %s of %s %s/%s, port unknown)", orStar(ref.Section), parentKind(ref), ref.Namespace, ref.Name)
 	if scheme != "tls" {
 		if known {
 			return []l4Front{{text: fmt.Sprintf("%s/%d", scheme, port)}}
@@ -160,4 +160,13 @@ func protocolAdmits(listener map[string]any, kind string) string {
 		}
 	}
 	return fmt.Sprintf("is a %s listener, which carries %s, not %s", protocol, strings.Join(accepted, " and "), kind)
+}
+
+// parentKind names a parent as the boundary text does: "gateway", or
+// "ListenerSet".
+func parentKind(ref ParentRef) string {
+	if ref.Kind == "ListenerSet" {
+		return "ListenerSet"
+	}
+	return "gateway"
 }
