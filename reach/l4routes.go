@@ -2,6 +2,7 @@ package reach
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -89,6 +90,11 @@ func l4RouteOf(u *unstructured.Unstructured) (L4Route, bool, error) {
 type L4Request struct {
 	Kind, Host string
 	Listeners  []string
+	// Sets are the gateway's ListenerSets ("namespace/name"): routes
+	// attached to them are served by the gateway too.
+	Sets []string
+	// OnlySets leaves out routes attached to the gateway itself.
+	OnlySets bool
 }
 
 // L4Match is the outcome of resolving a connection on one gateway: the
@@ -116,7 +122,7 @@ func ResolveL4(routes []L4Route, ns, name string, req L4Request) (L4Match, bool)
 	var cands []cand
 	for i := range routes {
 		r := &routes[i]
-		if r.Kind != req.Kind || !attachedL4(r, ns, name, req.Listeners) {
+		if r.Kind != req.Kind || !attachedL4(r, ns, name, req) {
 			continue
 		}
 		host := ""
@@ -150,13 +156,22 @@ func ResolveL4(routes []L4Route, ns, name string, req L4Request) (L4Match, bool)
 	return m, true
 }
 
-func attachedL4(r *L4Route, ns, name string, listeners []string) bool {
+func attachedL4(r *L4Route, ns, name string, req L4Request) bool {
 	for _, p := range r.ParentRefs {
 		pns := r.Namespace
 		if p.Namespace != nil {
 			pns = string(*p.Namespace)
 		}
-		if string(p.Name) == name && pns == ns && (p.Kind == nil || *p.Kind == "Gateway") && onListener(p.SectionName, listeners) {
+		if !onListener(p.SectionName, req.Listeners) {
+			continue
+		}
+		if p.Kind != nil && *p.Kind == "ListenerSet" {
+			if slices.Contains(req.Sets, pns+"/"+string(p.Name)) {
+				return true
+			}
+			continue
+		}
+		if !req.OnlySets && string(p.Name) == name && pns == ns && (p.Kind == nil || *p.Kind == "Gateway") {
 			return true
 		}
 	}

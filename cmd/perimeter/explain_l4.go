@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,8 +38,20 @@ func explainL4(out io.Writer, in *hclspec.Intent, w *reach.Intent, u *url.URL) e
 	req := reach.L4Request{Kind: kind, Host: u.Hostname()}
 	fmt.Fprintf(out, "%s://%s:%d\n", strings.ToLower(u.Scheme), u.Hostname(), port)
 	for _, g := range in.Gateways {
-		req.Listeners = l4Listeners(g, kind, port)
+		req.Listeners, req.Sets = l4Listeners(g, kind, port), setsOf(g)
+		if g.Manage == nil {
+			req.Sets = nil // listeners unknown: only the Gateway's own routes are in doubt
+		}
 		m, ok := reach.ResolveL4(routes, g.Namespace, g.Name, req)
+		viaSet := false
+		if g.Manage == nil && len(g.ListenerSets) > 0 {
+			// the stack's ListenerSets on a Gateway it does not own: their
+			// ports are known, the Gateway's own listeners are not
+			setReq := reach.L4Request{Kind: kind, Host: req.Host, Listeners: setListeners(g, kind, port), Sets: setsOf(g), OnlySets: true}
+			if sm, found := reach.ResolveL4(routes, g.Namespace, g.Name, setReq); found {
+				m, ok, viaSet = sm, true, true
+			}
+		}
 		switch {
 		case !ok && kind == "TLSRoute":
 			fmt.Fprintf(out, "  gateway.%s: no TLSRoute serves %s on port %d\n", g.Label, u.Hostname(), port)
@@ -46,7 +59,7 @@ func explainL4(out io.Writer, in *hclspec.Intent, w *reach.Intent, u *url.URL) e
 		case !ok:
 			fmt.Fprintf(out, "  gateway.%s: no %s serves port %d\n", g.Label, kind, port)
 			continue
-		case g.Manage == nil:
+		case g.Manage == nil && !viaSet:
 			fmt.Fprintf(out, "  gateway.%s: unknown, because its listeners are not managed by this stack, so whether %s %s/%s (listener %s) listens on port %d is not known\n",
 				g.Label, kind, m.Route.Namespace, m.Route.Name, sections(m.Route, g), port)
 		case len(m.Tied) > 0:
@@ -84,8 +97,12 @@ func l4Listeners(g *hclspec.Gateway, kind string, port int32) []string {
 	if g.Manage == nil {
 		return nil
 	}
+	listeners := slices.Clone(g.Manage.Listeners)
+	for _, ls := range g.ListenerSets {
+		listeners = append(listeners, ls.Listeners...)
+	}
 	out := []string{}
-	for _, l := range g.Manage.Listeners {
+	for _, l := range listeners {
 		if l.Port != port {
 			continue
 		}
@@ -94,6 +111,29 @@ func l4Listeners(g *hclspec.Gateway, kind string, port int32) []string {
 				out = append(out, l.Name)
 			}
 		}
+	}
+	return out
+}
+
+// setListeners picks the listeners of the gateway's listener sets carrying
+// the route kind on port.
+func setListeners(g *hclspec.Gateway, kind string, port int32) []string {
+	out := []string{}
+	for _, ls := range g.ListenerSets {
+		for _, l := range ls.Listeners {
+			if l.Port == port && slices.Contains(hclspec.ListenerKinds[l.Protocol], kind) {
+				out = append(out, l.Name)
+			}
+		}
+	}
+	return out
+}
+
+// setsOf names the gateway's listener sets as namespace/name.
+func setsOf(g *hclspec.Gateway) []string {
+	var out []string
+	for _, ls := range g.ListenerSets {
+		out = append(out, ls.Namespace+"/"+ls.Name)
 	}
 	return out
 }
