@@ -166,15 +166,16 @@ func (c *compiler) dataPlaneIngress(set *policySet, g *hclspec.Gateway) {
 		c.warnf(g.Range, "Gateway listener ports unknown",
 			"Namespace %q isolates the data plane of gateway %q for ingress, and the gateway's listener ports are not known to this stack, so its clients are admitted on every TCP port. Declare listener_ports = [443] to narrow it.",
 			dp.Namespace, g.Label)
-		listen = []hclspec.PortSpec{{Protocol: "TCP"}}
+		listen = append([]hclspec.PortSpec{{Protocol: "TCP"}}, udpSetPorts(g)...)
 	}
 	p.ingress = append(p.ingress, netv1.NetworkPolicyIngressRule{From: peers, Ports: ports(listen)})
 }
 
 // DataPlanePorts are the pod ports a gateway's data plane listens on for
 // its clients: each listener port (a managed gateway's listener blocks, or
-// listener_ports), and for Envoy Gateway the shifted port of a privileged
-// one as well. Empty when the intent does not know them.
+// listener_ports, and the listeners of the stack's listener sets), and for
+// Envoy Gateway the shifted port of a privileged one as well. Empty when
+// the intent does not know the Gateway's own ports.
 func DataPlanePorts(g *hclspec.Gateway) []hclspec.PortSpec {
 	var listen []hclspec.PortSpec
 	if g.Manage != nil {
@@ -182,6 +183,9 @@ func DataPlanePorts(g *hclspec.Gateway) []hclspec.PortSpec {
 			listen = append(listen, hclspec.PortSpec{Protocol: listenerTransport(l.Protocol), Port: l.Port})
 		}
 	} else {
+		if g.ListenerPorts == nil {
+			return nil // the Gateway's own ports are unknown, whatever its sets add
+		}
 		for _, n := range g.ListenerPorts {
 			listen = append(listen, hclspec.PortSpec{Protocol: "TCP", Port: n})
 		}
@@ -211,6 +215,20 @@ func DataPlanePorts(g *hclspec.Gateway) []hclspec.PortSpec {
 		}
 		return out[i].Protocol < out[j].Protocol
 	})
+	return out
+}
+
+// udpSetPorts are the UDP listener ports the stack's listener sets add to
+// a gateway whose own ports are unknown (every TCP port is then admitted).
+func udpSetPorts(g *hclspec.Gateway) []hclspec.PortSpec {
+	var out []hclspec.PortSpec
+	for _, ls := range g.ListenerSets {
+		for _, l := range ls.Listeners {
+			if l.Protocol == "UDP" {
+				out = append(out, hclspec.PortSpec{Protocol: "UDP", Port: l.Port})
+			}
+		}
+	}
 	return out
 }
 

@@ -23,9 +23,9 @@ import (
 // gateway's data plane reach every backend of every route on its target
 // port, and let clients reach the data plane on each listener port.
 func TestDataPlaneReachesEveryBackend(t *testing.T) {
-	l4Checked := map[string]int{}
+	l4Checked := map[string]int{} // by kind, and "set" for routes on listener sets
 	defer func() {
-		for _, kind := range []string{hclspec.TLSRouteKind, hclspec.TCPRouteKind, hclspec.UDPRouteKind} {
+		for _, kind := range []string{hclspec.TLSRouteKind, hclspec.TCPRouteKind, hclspec.UDPRouteKind, "set"} {
 			if l4Checked[kind] < 20 {
 				t.Errorf("only %d %s backends checked; the generator no longer covers them", l4Checked[kind], kind)
 			}
@@ -67,6 +67,9 @@ func TestDataPlaneReachesEveryBackend(t *testing.T) {
 				for _, b := range r.Backends {
 					checkDataPlaneToBackend(t, seed, src, w, p.Gateway, b.Service, r.Protocol())
 					l4Checked[r.Kind]++
+					if p.ListenerSet != nil {
+						l4Checked["set"]++
+					}
 				}
 			}
 		}
@@ -110,8 +113,14 @@ func checkClientsToDataPlane(t *testing.T, seed int64, src string, w *reach.Inte
 		client = p
 	}
 	ports := generate.DataPlanePorts(g)
-	if len(ports) == 0 {
+	if g.Manage == nil && g.ListenerPorts == nil {
+		// the Gateway's own ports are unknown: any TCP port must stay open
 		ports = []hclspec.PortSpec{{Protocol: "TCP", Port: 443}}
+		for _, ls := range g.ListenerSets {
+			for _, l := range ls.Listeners {
+				ports = append(ports, hclspec.PortSpec{Protocol: map[bool]string{true: "UDP", false: "TCP"}[l.Protocol == "UDP"], Port: l.Port})
+			}
+		}
 	}
 	for _, p := range ports {
 		port := reach.Port{Number: p.Port, Protocol: corev1.Protocol(p.Protocol)}
@@ -151,11 +160,13 @@ func randomGatewayIntent(r *rand.Rand) string {
 		}
 	}
 	gateways := []string{"envoy", "mesh", "proxy"}
-	var managed []string
+	var managed, unmanaged []string
 	extras := func(name, class string) string {
 		s, m := gatewayExtras(r, class)
 		if m {
 			managed = append(managed, name)
+		} else {
+			unmanaged = append(unmanaged, name)
 		}
 		return s
 	}
@@ -175,6 +186,7 @@ func randomGatewayIntent(r *rand.Rand) string {
 			i, r.Intn(3), gateways[r.Intn(3)], r.Intn(services))
 	}
 	randomL4Routes(r, &b, managed, services)
+	randomListenerSets(r, &b, unmanaged, services)
 	return b.String()
 }
 
@@ -198,6 +210,19 @@ func randomL4Routes(r *rand.Rand, b *strings.Builder, managed []string, services
 				fmt.Fprintf(b, "udp_route \"l%dx%d\" {\n  namespace = %q\n  gateway = gateway.%s\n  listener = \"dns\"\n  backend = service.u%d\n}\n", i, j, ns, g, r.Intn(udp))
 			}
 		}
+	}
+}
+
+// randomListenerSets adds, on some gateways the stack does not manage, a
+// listener_set with a TCP and a UDP listener and routes on them.
+func randomListenerSets(r *rand.Rand, b *strings.Builder, gateways []string, services int) {
+	for i, g := range gateways {
+		if r.Intn(2) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "listener_set \"ls%d\" {\n  namespace = \"app%d\"\n  gateway = gateway.%s\n  listener \"pg\" {\n    protocol = \"TCP\"\n    port = 15432\n  }\n  listener \"dns\" {\n    protocol = \"UDP\"\n    port = 1053\n  }\n}\n", i, r.Intn(3), g)
+		fmt.Fprintf(b, "tcp_route \"ls%dtcp\" {\n  namespace = \"app%d\"\n  gateway = listener_set.ls%d\n  listener = \"pg\"\n  backend = service.s%d\n}\n", i, r.Intn(3), i, r.Intn(services))
+		fmt.Fprintf(b, "udp_route \"ls%dudp\" {\n  namespace = \"app%d\"\n  gateway = listener_set.ls%d\n  listener = \"dns\"\n  backend = service.u0\n}\n", i, r.Intn(3), i)
 	}
 }
 
