@@ -169,6 +169,11 @@ func suggestBlock(protocol string) string {
 // and its traffic would go nowhere.
 func checkAttachment(r *body, rng hcl.Range, kind string, parents []ParentRef) {
 	for _, p := range parents {
+		if ls := knownListeners(p); p.Listener == "" && ls != nil && !anyAccepts(ls, kind) {
+			r.errorf(rng, "Route kind not accepted by listener",
+				"No listener of %s accepts a %s; name a listener that does, or add one.", parentName(p), kind)
+			continue
+		}
 		l := managedListener(p)
 		if l == nil || acceptsKind(l.Protocol, kind) {
 			continue
@@ -255,4 +260,25 @@ func parentName(p ParentRef) string {
 		return "listener_set " + quoteList([]string{p.ListenerSet.Label})
 	}
 	return "gateway " + quoteList([]string{p.Gateway.Label})
+}
+
+// knownListeners are the listeners of a parent the stack declares (a
+// managed gateway's or a listener set's); nil when they are not known.
+func knownListeners(p ParentRef) []*Listener {
+	switch {
+	case p.ListenerSet != nil:
+		return p.ListenerSet.Listeners
+	case p.Gateway != nil && p.Gateway.Manage != nil:
+		return p.Gateway.Manage.Listeners
+	}
+	return nil
+}
+
+func anyAccepts(ls []*Listener, kind string) bool {
+	for _, l := range ls {
+		if acceptsKind(l.Protocol, kind) {
+			return true
+		}
+	}
+	return false
 }
