@@ -120,6 +120,7 @@ func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 	m.ingresses()
 	m.servicesConfigMaps()
 	m.gatewayRoutes()
+	m.checkL4Listeners()
 	m.backendTLSPolicies()
 	m.policies()
 	m.quietIsolation()

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	netv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
@@ -24,6 +25,8 @@ type l4Route struct {
 	hostnames       []string
 	backends        []backend
 	comments        []string
+	from            string // the input object, for the report
+	port            string // tcp/udp-services: the entry's port
 }
 
 // Default listener names of the L4 imports; "{port}" is the ConfigMap key.
@@ -103,7 +106,7 @@ func (m *model) passthroughHost(in *netv1.Ingress, r netv1.IngressRule) bool {
 		name = in.Name + "-" + hostSlug(r.Host)
 	}
 	m.addL4(&l4Route{kind: "tls_route", name: name, ns: in.Namespace, listener: m.tlsListener(), hostnames: []string{r.Host},
-		backends: []backend{{svc: svc}}, comments: []string{"from " + obj + " (ssl-passthrough)"}}, in.Namespace+"/"+name)
+		backends: []backend{{svc: svc}}, comments: []string{"from " + obj + " (ssl-passthrough)"}, from: obj, port: "443"}, in.Namespace+"/"+name)
 	return true
 }
 
@@ -189,7 +192,7 @@ func (m *model) servicesEntry(cm *corev1.ConfigMap, protocol, port, value string
 	}
 	name := target.name + "-" + port
 	m.namespace(target.ns)
-	m.addL4(&l4Route{kind: kind, name: name, ns: target.ns, listener: listener, backends: []backend{{svc: svc}},
+	m.addL4(&l4Route{kind: kind, name: name, ns: target.ns, listener: listener, backends: []backend{{svc: svc}}, from: obj, port: port,
 		comments: []string{fmt.Sprintf("from %s: port %s (%s)", obj, port, strings.ToLower(protocol))}}, target.ns+"/"+kind+"/"+port)
 	if len(flags) > 0 {
 		m.note(obj, item, Warning, "%s: PROXY protocol (%s) has no Gateway API standard-channel equivalent; the gateway forwards the connection without it. Configure it on the gateway, or the backend sees the gateway's address.", kind, strings.Join(flags, ", "))
@@ -237,6 +240,36 @@ func parseServiceEntry(v string) (serviceTarget, []string, error) {
 		}
 	}
 	return t, flags, nil
+}
+
+// l4Protocols are the listener protocol each L4 block needs.
+var l4Protocols = map[string]gwv1.ProtocolType{"tls_route": gwv1.TLSProtocolType, "tcp_route": gwv1.TCPProtocolType, "udp_route": gwv1.UDPProtocolType}
+
+// checkL4Listeners reports, when the input holds the named Gateway, each
+// L4 route whose listener it lacks or whose listener carries another
+// protocol: the route stays unattached until the Gateway's owner adds it.
+func (m *model) checkL4Listeners() {
+	if m.gwListeners == nil {
+		return
+	}
+	for _, r := range m.l4routes {
+		want := l4Protocols[r.kind]
+		var found *gwv1.Listener
+		for i := range m.gwListeners {
+			if string(m.gwListeners[i].Name) == r.listener {
+				found = &m.gwListeners[i]
+			}
+		}
+		obj := or(r.from, r.kind+" "+r.ns+"/"+r.name)
+		switch {
+		case found == nil:
+			m.note(obj, "listener "+r.listener, Warning, "Gateway %s/%s has no listener %q: the %s stays unattached until its owner adds a %s listener %q (port %s), or import again naming an existing one.", m.gwNS, m.gwName, r.listener, r.kind, want, r.listener, or(r.port, "of your choice"))
+		case found.Protocol != want:
+			m.note(obj, "listener "+r.listener, Warning, "listener %q of Gateway %s/%s is %s; a %s needs a %s listener.", r.listener, m.gwNS, m.gwName, found.Protocol, r.kind, want)
+		case want == gwv1.TLSProtocolType && r.from != "" && strings.HasPrefix(r.from, "Ingress ") && (found.TLS == nil || found.TLS.Mode == nil || *found.TLS.Mode != gwv1.TLSModePassthrough):
+			m.note(obj, "listener "+r.listener, Warning, "listener %q of Gateway %s/%s does not pass TLS through (tls.mode Passthrough); the backend expects the client's TLS session.", r.listener, m.gwNS, m.gwName)
+		}
+	}
 }
 
 // writeL4Routes writes the tls_route, tcp_route and udp_route blocks,

@@ -50,9 +50,12 @@ type model struct {
 	namespaces map[string]*namespace
 	routes     []*route
 	l4routes   []*l4Route
-	allows     []*allow
-	passthru   []*passthrough
-	report     []Entry
+	// gwListeners are the listeners of the named Gateway when the input
+	// holds it (nil otherwise), for the L4 routes' listeners.
+	gwListeners []gwv1.Listener
+	allows      []*allow
+	passthru    []*passthrough
+	report      []Entry
 }
 
 // service is a service block: one port of a Kubernetes Service.

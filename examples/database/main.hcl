@@ -1,6 +1,6 @@
 # Beyond HTTP: a PostgreSQL database exposed by TCP, a passthrough-TLS
 # service (the backend holds the certificate; the gateway routes on SNI)
-# and a DNS-like UDP service, all on one gateway this stack manages.
+# and a DNS service over UDP and TCP, all on one gateway this stack manages.
 
 perimeter {
   stack = "data"
@@ -27,6 +27,11 @@ gateway "edge" {
 
     listener "dns" {
       protocol = "UDP"
+      port     = 53
+    }
+
+    listener "dns-tcp" {
+      protocol = "TCP"
       port     = 53
     }
   }
@@ -86,4 +91,21 @@ udp_route "resolver" {
   gateway  = gateway.edge
   listener = "dns"
   backend  = service.resolver
+}
+
+# DNS over TCP too: a second service block for the TCP port of the same
+# Service. The gateway's admission policy for "resolver" admits both.
+service "resolver_tcp" {
+  name        = "resolver"
+  namespace   = "data"
+  selector    = { app = "resolver" }
+  port        = 53
+  target_port = 5353
+}
+
+tcp_route "resolver_tcp" {
+  name     = "resolver-tcp"
+  gateway  = gateway.edge
+  listener = "dns-tcp"
+  backend  = service.resolver_tcp
 }
