@@ -59,6 +59,13 @@ func TestL4ObjectsRejected(t *testing.T) {
 		obj: gatewayWith(ns, "udp-tls", gatewayv1.Listener{Name: "dns", Port: 53, Protocol: gatewayv1.UDPProtocolType,
 			TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "cert"}}}}),
 		want: "tls must not be specified for protocols ['HTTP', 'TCP', 'UDP']",
+	}, {
+		// hclspec: "Duplicate listener port"
+		name: "two TCP listeners on one port",
+		obj: &gatewayv1.Gateway{TypeMeta: l4Type("Gateway"), ObjectMeta: metav1.ObjectMeta{Name: "dup-port", Namespace: ns},
+			Spec: gatewayv1.GatewaySpec{GatewayClassName: "test", Listeners: []gatewayv1.Listener{
+				{Name: "pg", Port: 5432, Protocol: gatewayv1.TCPProtocolType}, {Name: "pg-again", Port: 5432, Protocol: gatewayv1.TCPProtocolType}}}},
+		want: "Combination of port, protocol and hostname must be unique for each listener",
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -256,6 +256,7 @@ func (d *decoder) listenerBlocks(blocks hcl.Blocks) []*Listener {
 			lr.errorf(lb.DefRange, "Missing certificates", "HTTPS listener %q needs certificates = [\"secret-name\"] to terminate TLS.", l.Name)
 		}
 		checkListenerTLS(lr, lb, l)
+		checkListenerUnique(lr, lb, l, out)
 		d.diags = append(d.diags, lr.diags...)
 		out = append(out, l)
 	}

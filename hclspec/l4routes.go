@@ -282,3 +282,15 @@ func anyAccepts(ls []*Listener, kind string) bool {
 	}
 	return false
 }
+
+// checkListenerUnique refuses a listener with the port, protocol and
+// hostname of an earlier one, as the Gateway and ListenerSet CRDs do: the
+// gateway could not tell their traffic apart.
+func checkListenerUnique(lr *body, lb *hcl.Block, l *Listener, earlier []*Listener) {
+	for _, e := range earlier {
+		if e.Port == l.Port && e.Protocol == l.Protocol && e.Hostname == l.Hostname && l.Port != 0 && l.Protocol != "" {
+			lr.errorf(lb.DefRange, "Duplicate listener port", "Listener %q has the port, protocol and hostname of listener %q (%s %d); change one of them.", l.Name, e.Name, l.Protocol, l.Port)
+			return
+		}
+	}
+}
