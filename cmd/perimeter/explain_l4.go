@@ -35,43 +35,53 @@ func explainL4(out io.Writer, in *hclspec.Intent, w *reach.Intent, u *url.URL) e
 	if err != nil {
 		return err
 	}
-	req := reach.L4Request{Kind: kind, Host: u.Hostname()}
 	fmt.Fprintf(out, "%s://%s:%d\n", strings.ToLower(u.Scheme), u.Hostname(), port)
 	for _, g := range in.Gateways {
-		req.Listeners, req.Sets = l4Listeners(g, kind, port), setsOf(g)
-		if g.Manage == nil {
-			req.Sets = nil // listeners unknown: only the Gateway's own routes are in doubt
+		m, ok, viaSet := resolveOn(routes, g, kind, u.Hostname(), port)
+		if writeL4Route(out, g, kind, u.Hostname(), port, m, ok, viaSet) {
+			writeL4Backends(out, in, w, g, m.Route)
 		}
-		m, ok := reach.ResolveL4(routes, g.Namespace, g.Name, req)
-		viaSet := false
-		if g.Manage == nil && len(g.ListenerSets) > 0 {
-			// the stack's ListenerSets on a Gateway it does not own: their
-			// ports are known, the Gateway's own listeners are not
-			setReq := reach.L4Request{Kind: kind, Host: req.Host, Listeners: setListeners(g, kind, port), Sets: setsOf(g), OnlySets: true}
-			if sm, found := reach.ResolveL4(routes, g.Namespace, g.Name, setReq); found {
-				m, ok, viaSet = sm, true, true
-			}
-		}
-		switch {
-		case !ok && kind == "TLSRoute":
-			fmt.Fprintf(out, "  gateway.%s: no TLSRoute serves %s on port %d\n", g.Label, u.Hostname(), port)
-			continue
-		case !ok:
-			fmt.Fprintf(out, "  gateway.%s: no %s serves port %d\n", g.Label, kind, port)
-			continue
-		case g.Manage == nil && !viaSet:
-			fmt.Fprintf(out, "  gateway.%s: unknown, because its listeners are not managed by this stack, so whether %s %s/%s (listener %s) listens on port %d is not known\n",
-				g.Label, kind, m.Route.Namespace, m.Route.Name, sections(m.Route, g), port)
-		case len(m.Tied) > 0:
-			fmt.Fprintf(out, "  gateway.%s: unknown, because %s all match and Gateway API gives the connection to the oldest, whose creation time the intent does not have\n",
-				g.Label, routeNames(m.Tied))
-			continue
-		default:
-			fmt.Fprintf(out, "  gateway.%s: %s %s/%s (%s)\n", g.Label, kind, m.Route.Namespace, m.Route.Name, m.Route.Annotations["perimeter.dev/source"])
-		}
-		writeL4Backends(out, in, w, g, m.Route)
 	}
 	return nil
+}
+
+// resolveOn finds the route serving a connection on gateway g. On a
+// Gateway the stack does not own, the listeners of its listener sets are
+// known (viaSet) and the Gateway's own are not.
+func resolveOn(routes []reach.L4Route, g *hclspec.Gateway, kind, host string, port int32) (m reach.L4Match, ok, viaSet bool) {
+	req := reach.L4Request{Kind: kind, Host: host, Listeners: l4Listeners(g, kind, port), Sets: setsOf(g)}
+	if g.Manage == nil {
+		req.Sets = nil // listeners unknown: only the Gateway's own routes are in doubt
+		setReq := reach.L4Request{Kind: kind, Host: host, Listeners: setListeners(g, kind, port), Sets: setsOf(g), OnlySets: true}
+		if sm, found := reach.ResolveL4(routes, g.Namespace, g.Name, setReq); found {
+			return sm, true, true
+		}
+	}
+	m, ok = reach.ResolveL4(routes, g.Namespace, g.Name, req)
+	return m, ok, false
+}
+
+// writeL4Route says which route serves the connection on g, or why that
+// is not known; it reports whether the route's backends are worth showing.
+func writeL4Route(out io.Writer, g *hclspec.Gateway, kind, host string, port int32, m reach.L4Match, ok, viaSet bool) bool {
+	switch {
+	case !ok && kind == "TLSRoute":
+		fmt.Fprintf(out, "  gateway.%s: no TLSRoute serves %s on port %d\n", g.Label, host, port)
+		return false
+	case !ok:
+		fmt.Fprintf(out, "  gateway.%s: no %s serves port %d\n", g.Label, kind, port)
+		return false
+	case g.Manage == nil && !viaSet:
+		fmt.Fprintf(out, "  gateway.%s: unknown, because its listeners are not managed by this stack, so whether %s %s/%s (listener %s) listens on port %d is not known\n",
+			g.Label, kind, m.Route.Namespace, m.Route.Name, sections(m.Route, g), port)
+	case len(m.Tied) > 0:
+		fmt.Fprintf(out, "  gateway.%s: unknown, because %s all match and Gateway API gives the connection to the oldest, whose creation time the intent does not have\n",
+			g.Label, routeNames(m.Tied))
+		return false
+	default:
+		fmt.Fprintf(out, "  gateway.%s: %s %s/%s (%s)\n", g.Label, kind, m.Route.Namespace, m.Route.Name, m.Route.Annotations["perimeter.dev/source"])
+	}
+	return true
 }
 
 // l4Port is the URL's port: the given one, or 443 for tls://; tcp:// and
