@@ -227,7 +227,7 @@ func hostnameClaims(route, gw *unstructured.Unstructured, listener string, lm ma
 
 func attachesTo(route, gw *unstructured.Unstructured, listener string) bool {
 	for _, ref := range ParentRefs(route) {
-		if ref.Namespace == gw.GetNamespace() && ref.Name == gw.GetName() && (ref.Section == "" || ref.Section == listener) {
+		if ref.Kind == "Gateway" && ref.Namespace == gw.GetNamespace() && ref.Name == gw.GetName() && (ref.Section == "" || ref.Section == listener) {
 			return true
 		}
 	}
