@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	netv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -158,17 +159,47 @@ func (m *model) servicesConfigMaps() {
 }
 
 // servicesKind says whether a ConfigMap is the tcp-services (TCP) or
-// udp-services (UDP) one: the one the options name, else by its
-// conventional name.
+// udp-services (UDP) one: the one the options name, else the one the
+// controller's arguments name, else by its conventional name.
 func (m *model) servicesKind(cm *corev1.ConfigMap) (string, bool) {
 	id := cm.Namespace + "/" + cm.Name
+	tcp, udp := ServicesConfigMaps(m.inControllers)
+	tcp, udp = or(m.opts.TCPServices, tcp), or(m.opts.UDPServices, udp)
 	switch {
-	case m.opts.TCPServices != "" && id == m.opts.TCPServices, m.opts.TCPServices == "" && cm.Name == "tcp-services":
+	case tcp != "" && id == tcp, tcp == "" && cm.Name == "tcp-services":
 		return "TCP", true
-	case m.opts.UDPServices != "" && id == m.opts.UDPServices, m.opts.UDPServices == "" && cm.Name == "udp-services":
+	case udp != "" && id == udp, udp == "" && cm.Name == "udp-services":
 		return "UDP", true
 	}
 	return "", false
+}
+
+// ServicesConfigMaps reads, from ingress-nginx controller workloads, the
+// ConfigMaps their --tcp-services-configmap and --udp-services-configmap
+// arguments name, as "namespace/name" ($(POD_NAMESPACE) is the workload's
+// namespace); "" when no controller names one.
+func ServicesConfigMaps(controllers []*unstructured.Unstructured) (tcp, udp string) {
+	for _, u := range controllers {
+		containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+		for _, c := range containers {
+			cm, _ := c.(map[string]any)
+			args, _, _ := unstructured.NestedStringSlice(cm, "args")
+			for i, a := range args {
+				flag, value, hasValue := strings.Cut(a, "=")
+				if !hasValue && i+1 < len(args) {
+					value = args[i+1]
+				}
+				value = strings.ReplaceAll(value, "$(POD_NAMESPACE)", u.GetNamespace())
+				switch strings.TrimLeft(flag, "-") {
+				case "tcp-services-configmap":
+					tcp = or(tcp, value)
+				case "udp-services-configmap":
+					udp = or(udp, value)
+				}
+			}
+		}
+	}
+	return tcp, udp
 }
 
 func (m *model) servicesEntry(cm *corev1.ConfigMap, protocol, port, value string) {

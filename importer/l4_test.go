@@ -158,3 +158,23 @@ func TestParseServiceEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestServicesConfigMaps reads the ConfigMaps the controller's arguments
+// name, in both argument forms, with $(POD_NAMESPACE) resolved.
+func TestServicesConfigMaps(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"kind": "Deployment", "metadata": map[string]any{"name": "ingress-nginx-controller", "namespace": "edge"},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{
+			map[string]any{"name": "controller", "args": []any{
+				"/nginx-ingress-controller", "--tcp-services-configmap=$(POD_NAMESPACE)/tcp", "--udp-services-configmap", "other/udp",
+			}},
+		}}}},
+	}}
+	tcp, udp := ServicesConfigMaps([]*unstructured.Unstructured{u})
+	if tcp != "edge/tcp" || udp != "other/udp" {
+		t.Errorf("got %q, %q; want edge/tcp, other/udp", tcp, udp)
+	}
+	if tcp, udp := ServicesConfigMaps(nil); tcp != "" || udp != "" {
+		t.Errorf("no controller: got %q, %q", tcp, udp)
+	}
+}

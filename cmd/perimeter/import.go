@@ -188,7 +188,7 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 	if err != nil {
 		return nil, err
 	}
-	cms, err := f.l4.readConfigMaps(ctx, c)
+	cms, err := f.l4.readConfigMaps(ctx, c, out)
 	if err != nil {
 		return nil, err
 	}
