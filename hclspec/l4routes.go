@@ -119,6 +119,7 @@ func (d *decoder) l4Route(b *hcl.Block, kind string) *L4Route {
 	}
 	checkL4Backends(r, rt)
 	checkAttachment(r, r.attrRange("listener"), kind, rt.Parents)
+	checkSNI(r, rt)
 	if !r.diags.HasErrors() {
 		rt.Namespace = routeNamespace(r, b, explicit, rt.Backends)
 	}
@@ -293,4 +294,38 @@ func checkListenerUnique(lr *body, lb *hcl.Block, l *Listener, earlier []*Listen
 			return
 		}
 	}
+}
+
+// checkSNI refuses a tls_route none of whose hostnames a managed
+// listener's hostname admits: Gateway API attaches a route to a listener
+// only where their hostnames intersect, so it would carry nothing.
+func checkSNI(r *body, rt *L4Route) {
+	for _, p := range rt.Parents {
+		l := managedListener(p)
+		if l == nil || l.Hostname == "" || len(rt.Hostnames) == 0 {
+			continue
+		}
+		matched := false
+		for _, h := range rt.Hostnames {
+			matched = matched || hostsIntersect(h, l.Hostname)
+		}
+		if !matched {
+			r.errorf(r.attrRange("hostnames"), "Hostnames outside the listener",
+				"Listener %q of %s serves %q, which none of the route's hostnames matches; the route would not attach.", l.Name, parentName(p), l.Hostname)
+		}
+	}
+}
+
+// hostsIntersect reports whether two Gateway API hostnames (either may be a
+// "*." wildcard, covering one or more labels) can match one name.
+func hostsIntersect(a, b string) bool {
+	switch {
+	case a == b:
+		return true
+	case strings.HasPrefix(a, "*.") && strings.HasSuffix(b, a[1:]):
+		return true
+	case strings.HasPrefix(b, "*.") && strings.HasSuffix(a, b[1:]):
+		return true
+	}
+	return false
 }
