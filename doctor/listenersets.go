@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/perimeter-dev/perimeter/hclspec"
 )
@@ -40,8 +41,19 @@ func listenerSets(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding,
 	for _, g := range gateways {
 		live[g.GetNamespace()+"/"+g.GetName()] = g
 	}
+	sets, err := r.List(ctx, listenerSetGVK, "", "")
+	if err != nil && !meta.IsNoMatchError(err) {
+		return nil, err
+	}
+	liveSets := map[string]*unstructured.Unstructured{}
+	for _, s := range sets {
+		liveSets[s.GetNamespace()+"/"+s.GetName()] = s
+	}
 	var out []Finding
 	for _, ls := range in.ListenerSets {
+		if f, ok := setStatus(ls, liveSets[ls.Namespace+"/"+ls.Name]); ok {
+			out = append(out, f)
+		}
 		name := fmt.Sprintf("listener_set %q", ls.Label)
 		gw := live[ls.Gateway.Namespace+"/"+ls.Gateway.Name]
 		switch {
@@ -83,4 +95,20 @@ func refusesListenerSets(gw *unstructured.Unstructured, ns string, nsLabels map[
 		return fmt.Sprintf("only allows ListenerSets from namespaces matching its selector, which %q does not match", ns)
 	}
 	return "allows no ListenerSets (spec.allowedListeners is not set, or from: None)"
+}
+
+var listenerSetGVK = schema.GroupVersionKind{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "ListenerSet"}
+
+// setStatus reports what the Gateway's controller said of an applied
+// ListenerSet, when it refused it (Accepted=False: NotAllowed,
+// ParentNotAccepted, ListenersNotValid).
+func setStatus(ls *hclspec.ListenerSet, live *unstructured.Unstructured) (Finding, bool) {
+	if live == nil {
+		return Finding{}, false
+	}
+	status, reason, msg := accepted(live)
+	if status != "False" {
+		return Finding{}, false
+	}
+	return Finding{Error, "listenerset", fmt.Sprintf("listener_set %q: ListenerSet %s/%s is not accepted (%s: %s)", ls.Label, ls.Namespace, ls.Name, reason, msg)}, true
 }
