@@ -229,6 +229,11 @@ func (d *decoder) gatewaySpec(b *hcl.Block) *GatewaySpec {
 // gateway or a listener_set.
 func (d *decoder) listenerBlocks(blocks hcl.Blocks) []*Listener {
 	var out []*Listener
+	if len(blocks) > maxListeners {
+		// the Gateway and ListenerSet CRDs hold at most 64
+		d.diags = append(d.diags, errorAt(blocks[maxListeners].DefRange, "Too many listeners", "A gateway or listener_set has at most %d listeners.", maxListeners))
+		blocks = blocks[:maxListeners]
+	}
 	seen := map[string]bool{}
 	for _, lb := range blocks {
 		lr := open(lb.Body, listenerSchema, d.ctx, lb.DefRange)

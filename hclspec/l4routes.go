@@ -284,6 +284,9 @@ func anyAccepts(ls []*Listener, kind string) bool {
 	return false
 }
 
+// maxListeners is the Gateway and ListenerSet CRDs' limit on listeners.
+const maxListeners = 64
+
 // checkListenerUnique refuses a listener with the port, protocol and
 // hostname of an earlier one, as the Gateway and ListenerSet CRDs do: the
 // gateway could not tell their traffic apart.
