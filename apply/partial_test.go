@@ -67,7 +67,7 @@ func TestPlanWithPartialReadRights(t *testing.T) {
 	}
 	for _, part := range []string{
 		"Planned with partial read rights: this identity may not list BackendTLSPolicy in all namespaces,",
-		"list HTTPRoute in all namespaces, list Namespaces, list NetworkPolicy in all namespaces,",
+		"list HTTPRoute in all namespaces, list ListenerSet in all namespaces, list Namespaces, list NetworkPolicy in all namespaces,",
 		"where its ApplySet records members and the intent writes (default, " + s.ns + ")",
 		"look-alikes (objects carrying the stack's labels) elsewhere could not be looked for",
 		"Gateway checks skipped: this identity may not read what they need",

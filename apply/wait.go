@@ -33,7 +33,7 @@ type RouteStatus struct {
 func Wait(ctx context.Context, g Getter, p *plan.Plan, interval time.Duration) []RouteStatus {
 	var routes []plan.Change
 	for _, c := range p.Changes {
-		if (c.Kind == "HTTPRoute" || c.Kind == "GRPCRoute") && c.Action != plan.Delete {
+		if isRoute(c.Kind) && c.Action != plan.Delete {
 			routes = append(routes, c)
 		}
 	}
@@ -114,4 +114,14 @@ func condition(conds []any, typ string) map[string]any {
 		}
 	}
 	return nil
+}
+
+// isRoute reports whether a kind is a Gateway API route whose status
+// --wait reads.
+func isRoute(kind string) bool {
+	switch kind {
+	case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute":
+		return true
+	}
+	return false
 }

@@ -1,8 +1,10 @@
 // Package doctor inspects a live cluster for what perimeter's output relies
 // on: a CNI that enforces NetworkPolicy, the Gateway API CRDs and accepted
 // GatewayClasses, no retired ingress-nginx, and (given an intent) a
-// default-deny egress policy in every namespace the stack manages. It reads
-// the cluster with one LIST per kind.
+// default-deny egress policy in every namespace the stack manages and
+// support for the route kinds the intent attaches to each gateway (its
+// GatewayClass's supportedFeatures, its listeners' supportedKinds). It
+// reads the cluster with one LIST per kind.
 package doctor
 
 import (
@@ -29,13 +31,36 @@ const (
 // Finding is one observation about the cluster.
 type Finding struct {
 	Severity Severity
-	Topic    string // cni, ingress-nginx, gateway-api, gatewayclass, namespace
+	Topic    string // cni, ingress-nginx, gateway-api, gatewayclass, listenerset, namespace
 	Message  string
 }
 
 // String is one line: "error    cni            message".
 func (f Finding) String() string {
 	return fmt.Sprintf("%-8s %-13s %s", f.Severity, f.Topic, f.Message)
+}
+
+// onceReader answers each distinct LIST once, so steps that need the same
+// kind (GatewayClasses, for the classes and for the route kinds) cost one
+// request.
+type onceReader struct {
+	r     Reader
+	lists map[string]listResult
+}
+
+type listResult struct {
+	objs []*unstructured.Unstructured
+	err  error
+}
+
+func (o *onceReader) List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
+	key := gvk.String() + "|" + namespace + "|" + selector
+	if res, ok := o.lists[key]; ok {
+		return res.objs, res.err
+	}
+	objs, err := o.r.List(ctx, gvk, namespace, selector)
+	o.lists[key] = listResult{objs, err}
+	return objs, err
 }
 
 // Reader lists objects, as cluster.Client does.
@@ -61,8 +86,11 @@ func Run(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, error) {
 	var out []Finding
 	steps := []func(context.Context, Reader) ([]Finding, error){cni, ingressNginx, gatewayAPI}
 	if in != nil {
-		steps = append(steps, func(ctx context.Context, r Reader) ([]Finding, error) { return namespaces(ctx, r, in) })
+		steps = append(steps, func(ctx context.Context, r Reader) ([]Finding, error) { return namespaces(ctx, r, in) },
+			func(ctx context.Context, r Reader) ([]Finding, error) { return routeKinds(ctx, r, in) },
+			func(ctx context.Context, r Reader) ([]Finding, error) { return listenerSets(ctx, r, in) })
 	}
+	r = &onceReader{r: r, lists: map[string]listResult{}}
 	for _, step := range steps {
 		fs, err := step(ctx, r)
 		if err != nil {
@@ -74,7 +102,7 @@ func Run(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, error) {
 	return out, nil
 }
 
-var topicOrder = map[string]int{"cni": 0, "ingress-nginx": 1, "gateway-api": 2, "gatewayclass": 3, "namespace": 4}
+var topicOrder = map[string]int{"cni": 0, "ingress-nginx": 1, "gateway-api": 2, "gatewayclass": 3, "listenerset": 4, "namespace": 5}
 var severityOrder = map[Severity]int{Error: 0, Warning: 1, OK: 2}
 
 func sortFindings(fs []Finding) {

@@ -76,6 +76,9 @@ func (c *compiler) gatewayBackends() map[*hclspec.Gateway][]gatewayRoute {
 			add(r.Parents, rule.Backends, r.Origin)
 		}
 	}
+	for _, r := range c.in.L4Routes {
+		add(r.Parents, r.Backends, r.Origin)
+	}
 	for _, list := range out {
 		sort.SliceStable(list, func(i, j int) bool {
 			a, b := list[i].backend, list[j].backend
@@ -163,40 +166,79 @@ func (c *compiler) dataPlaneIngress(set *policySet, g *hclspec.Gateway) {
 		c.warnf(g.Range, "Gateway listener ports unknown",
 			"Namespace %q isolates the data plane of gateway %q for ingress, and the gateway's listener ports are not known to this stack, so its clients are admitted on every TCP port. Declare listener_ports = [443] to narrow it.",
 			dp.Namespace, g.Label)
-		listen = []hclspec.PortSpec{{Protocol: "TCP"}}
+		listen = append([]hclspec.PortSpec{{Protocol: "TCP"}}, udpSetPorts(g)...)
 	}
 	p.ingress = append(p.ingress, netv1.NetworkPolicyIngressRule{From: peers, Ports: ports(listen)})
 }
 
 // DataPlanePorts are the pod ports a gateway's data plane listens on for
 // its clients: each listener port (a managed gateway's listener blocks, or
-// listener_ports), and for Envoy Gateway the shifted port of a privileged
-// one as well. Empty when the intent does not know them.
+// listener_ports, and the listeners of the stack's listener sets), and for
+// Envoy Gateway the shifted port of a privileged one as well. Empty when
+// the intent does not know the Gateway's own ports.
 func DataPlanePorts(g *hclspec.Gateway) []hclspec.PortSpec {
-	var listen []int32
+	var listen []hclspec.PortSpec
 	if g.Manage != nil {
 		for _, l := range g.Manage.Listeners {
-			listen = append(listen, l.Port)
+			listen = append(listen, hclspec.PortSpec{Protocol: listenerTransport(l.Protocol), Port: l.Port})
 		}
 	} else {
-		listen = append(listen, g.ListenerPorts...)
+		if g.ListenerPorts == nil {
+			return nil // the Gateway's own ports are unknown, whatever its sets add
+		}
+		for _, n := range g.ListenerPorts {
+			listen = append(listen, hclspec.PortSpec{Protocol: "TCP", Port: n})
+		}
 	}
-	seen := map[int32]bool{}
+	for _, ls := range g.ListenerSets {
+		for _, l := range ls.Listeners {
+			listen = append(listen, hclspec.PortSpec{Protocol: listenerTransport(l.Protocol), Port: l.Port})
+		}
+	}
+	seen := map[hclspec.PortSpec]bool{}
 	var out []hclspec.PortSpec
-	addPort := func(n int32) {
-		if !seen[n] {
-			seen[n] = true
-			out = append(out, hclspec.PortSpec{Protocol: "TCP", Port: n})
+	addPort := func(p hclspec.PortSpec) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
 		}
 	}
-	for _, n := range listen {
-		addPort(n)
-		if g.Implementation == hclspec.EnvoyGateway && n < 1024 {
-			addPort(n + wellKnownPortShift)
+	for _, p := range listen {
+		addPort(p)
+		if g.Implementation == hclspec.EnvoyGateway && p.Port < 1024 {
+			addPort(hclspec.PortSpec{Protocol: p.Protocol, Port: p.Port + wellKnownPortShift})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Port != out[j].Port {
+			return out[i].Port < out[j].Port
+		}
+		return out[i].Protocol < out[j].Protocol
+	})
 	return out
+}
+
+// udpSetPorts are the UDP listener ports the stack's listener sets add to
+// a gateway whose own ports are unknown (every TCP port is then admitted).
+func udpSetPorts(g *hclspec.Gateway) []hclspec.PortSpec {
+	var out []hclspec.PortSpec
+	for _, ls := range g.ListenerSets {
+		for _, l := range ls.Listeners {
+			if l.Protocol == "UDP" {
+				out = append(out, hclspec.PortSpec{Protocol: "UDP", Port: l.Port})
+			}
+		}
+	}
+	return out
+}
+
+// listenerTransport is the transport protocol clients use to reach a
+// listener of the given Gateway API protocol: UDP for UDP, TCP for the rest.
+func listenerTransport(protocol string) string {
+	if protocol == "UDP" {
+		return "UDP"
+	}
+	return "TCP"
 }
 
 // isolates reports whether a policy the stack emits selects the pods of

@@ -33,10 +33,14 @@ const (
 var Kinds = []schema.GroupVersionKind{
 	corev1.SchemeGroupVersion.WithKind("Namespace"),
 	gwv1.SchemeGroupVersion.WithKind("Gateway"),
+	gwv1.SchemeGroupVersion.WithKind("ListenerSet"),
 	gwv1.SchemeGroupVersion.WithKind("ReferenceGrant"),
 	gwv1.SchemeGroupVersion.WithKind("BackendTLSPolicy"),
 	gwv1.SchemeGroupVersion.WithKind("HTTPRoute"),
 	gwv1.SchemeGroupVersion.WithKind("GRPCRoute"),
+	gwv1.SchemeGroupVersion.WithKind("TLSRoute"),
+	gwv1.SchemeGroupVersion.WithKind("TCPRoute"),
+	gwv1.SchemeGroupVersion.WithKind("UDPRoute"),
 	netv1.SchemeGroupVersion.WithKind("NetworkPolicy"),
 }
 
@@ -48,6 +52,7 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 		c.managed[ns.Name] = ns
 	}
 	c.gateways()
+	c.listenerSets()
 	c.routes()
 	c.backendTLSPolicies()
 	c.referenceGrants()

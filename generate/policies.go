@@ -1,6 +1,8 @@
 package generate
 
 import (
+	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -187,6 +189,9 @@ func (c *compiler) gatewayAdmission(set *policySet) {
 			all = append(all, attach{r.Parents, rule.Backends, r.Origin})
 		}
 	}
+	for _, r := range c.in.L4Routes {
+		all = append(all, attach{r.Parents, r.Backends, r.Origin})
+	}
 	for _, a := range all {
 		for _, p := range a.parents {
 			for _, b := range a.backends {
@@ -195,8 +200,13 @@ func (c *compiler) gatewayAdmission(set *policySet) {
 					continue
 				}
 				name := objectName(s.Name, "from-gateway", p.Gateway.Label)
-				pol := c.policy(set, "gateway:"+p.Gateway.Label+":"+s.Label, s.Namespace, name, s.Selector, a.origin)
+				// keyed by the Kubernetes Service, not the block: two blocks
+				// for two ports of one Service (53/tcp and 53/udp) share the
+				// policy, which admits both ports
+				purpose := "gateway:" + p.Gateway.Label + ":" + s.Namespace + "/" + s.Name + ":" + hclMap(s.Selector)
+				pol := c.policy(set, purpose, s.Namespace, name, s.Selector, a.origin)
 				if pol.ingressType {
+					addPorts(&pol.ingress[0], ports([]hclspec.PortSpec{targetPort(s)}))
 					continue // already admitted by an earlier rule or route
 				}
 				pol.from = append(pol.from, p.Gateway.Origin)
@@ -229,6 +239,15 @@ func (c *compiler) warnExposedIsolation(s *hclspec.Service) {
 	c.warnf(s.Range, "Service becomes isolated for ingress",
 		"The gateway admission policy selects the pods of %q; from then on only the gateway and allow blocks naming it as destination may reach them. Add default_deny = [\"ingress\"] to namespace %q or to the service to make this explicit.",
 		s.Label, s.Namespace)
+}
+
+// addPorts adds to a rule the ports it does not list yet.
+func addPorts(rule *netv1.NetworkPolicyIngressRule, ps []netv1.NetworkPolicyPort) {
+	for _, p := range ps {
+		if !slices.ContainsFunc(rule.Ports, func(q netv1.NetworkPolicyPort) bool { return reflect.DeepEqual(p, q) }) {
+			rule.Ports = append(rule.Ports, p)
+		}
+	}
 }
 
 func targetPort(s *hclspec.Service) hclspec.PortSpec {

@@ -31,11 +31,18 @@ func (c *compiler) gateways() {
 		for _, l := range g.Manage.Listeners {
 			gw.Spec.Listeners = append(gw.Spec.Listeners, c.listener(g, l))
 		}
+		gw.Spec.AllowedListeners = allowedListeners(g)
 		c.add(gw, origins{g.Origin})
 	}
 }
 
 func (c *compiler) listener(g *hclspec.Gateway, l *hclspec.Listener) gwv1.Listener {
+	return c.listenerIn(g.Namespace, c.routeNamespaces(g, l.Name), l)
+}
+
+// listenerIn renders a listener of a Gateway or ListenerSet in namespace
+// ns that admits routes from namespaces.
+func (c *compiler) listenerIn(ns string, namespaces []string, l *hclspec.Listener) gwv1.Listener {
 	out := gwv1.Listener{Name: gwv1.SectionName(l.Name), Port: gwv1.PortNumber(l.Port), Protocol: gwv1.ProtocolType(l.Protocol)}
 	if l.Hostname != "" {
 		h := gwv1.Hostname(l.Hostname)
@@ -47,16 +54,16 @@ func (c *compiler) listener(g *hclspec.Gateway, l *hclspec.Listener) gwv1.Listen
 			out.TLS.CertificateRefs = append(out.TLS.CertificateRefs, gwv1.SecretObjectReference{Name: gwv1.ObjectName(cert)})
 		}
 	}
-	namespaces := c.routeNamespaces(g, l.Name)
 	from := gwv1.NamespacesFromSame
 	routes := &gwv1.RouteNamespaces{From: &from}
-	if len(namespaces) > 1 || (len(namespaces) == 1 && namespaces[0] != g.Namespace) {
+	if len(namespaces) > 1 || (len(namespaces) == 1 && namespaces[0] != ns) {
 		from = gwv1.NamespacesFromSelector
 		routes.Selector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 			Key: namespaceNameLabel, Operator: metav1.LabelSelectorOpIn, Values: namespaces,
 		}}}
 	}
 	out.AllowedRoutes = &gwv1.AllowedRoutes{Namespaces: routes}
+	listenerL4(&out, l)
 	return out
 }
 
@@ -65,7 +72,7 @@ func (c *compiler) routeNamespaces(g *hclspec.Gateway, listener string) []string
 	seen := map[string]bool{}
 	visit := func(ns string, parents []hclspec.ParentRef) {
 		for _, p := range parents {
-			if p.Gateway == g && (p.Listener == "" || p.Listener == listener) {
+			if p.Gateway == g && p.ListenerSet == nil && (p.Listener == "" || p.Listener == listener) {
 				seen[ns] = true
 			}
 		}
@@ -74,6 +81,9 @@ func (c *compiler) routeNamespaces(g *hclspec.Gateway, listener string) []string
 		visit(r.Namespace, r.Parents)
 	}
 	for _, r := range c.in.GRPCRoutes {
+		visit(r.Namespace, r.Parents)
+	}
+	for _, r := range c.in.L4Routes {
 		visit(r.Namespace, r.Parents)
 	}
 	out := make([]string, 0, len(seen))
@@ -92,6 +102,9 @@ func (c *compiler) routes() {
 	for _, r := range c.in.GRPCRoutes {
 		c.add(grpcRoute(r), origins{r.Origin})
 	}
+	for _, r := range c.in.L4Routes {
+		c.add(l4Route(r), origins{r.Origin})
+	}
 }
 
 func parentRefs(parents []hclspec.ParentRef) []gwv1.ParentReference {
@@ -99,6 +112,10 @@ func parentRefs(parents []hclspec.ParentRef) []gwv1.ParentReference {
 	for _, p := range parents {
 		ns := gwv1.Namespace(p.Gateway.Namespace)
 		ref := gwv1.ParentReference{Name: gwv1.ObjectName(p.Gateway.Name), Namespace: &ns}
+		if ls := p.ListenerSet; ls != nil {
+			group, kind, setNS := gwv1.Group(gwv1.GroupName), gwv1.Kind("ListenerSet"), gwv1.Namespace(ls.Namespace)
+			ref = gwv1.ParentReference{Group: &group, Kind: &kind, Name: gwv1.ObjectName(ls.Name), Namespace: &setNS}
+		}
 		if p.Listener != "" {
 			s := gwv1.SectionName(p.Listener)
 			ref.SectionName = &s
@@ -310,6 +327,9 @@ func (c *compiler) referenceGrants() {
 		for _, rule := range r.Rules {
 			visit("GRPCRoute", r.Namespace, r.Origin, rule.Backends)
 		}
+	}
+	for _, r := range c.in.L4Routes {
+		visit(r.Kind, r.Namespace, r.Origin, r.Backends)
 	}
 	keys := make([]key, 0, len(grants))
 	for k := range grants {

@@ -98,6 +98,7 @@ var manageSchema = &hcl.BodySchema{
 
 var listenerSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "protocol", Required: true}, {Name: "port", Required: true}, {Name: "hostname"}, {Name: "certificates"},
+	{Name: "tls_mode"},
 }}
 
 // decodeGateways reads the gateways routes attach to.
@@ -216,8 +217,25 @@ func (d *decoder) gatewaySpec(b *hcl.Block) *GatewaySpec {
 	r := open(b.Body, manageSchema, d.ctx, b.DefRange)
 	spec := &GatewaySpec{Class: r.str("class", "")}
 	d.checkName(r, "class", spec.Class, validateObjectName)
+	spec.Listeners = d.listenerBlocks(r.blocks)
+	if len(spec.Listeners) == 0 {
+		r.errorf(b.DefRange, "Missing listener", "A managed gateway needs at least one listener \"NAME\" { protocol = ..., port = ... } block.")
+	}
+	d.diags = append(d.diags, r.diags...)
+	return spec
+}
+
+// listenerBlocks reads listener "NAME" { ... } blocks, of a managed
+// gateway or a listener_set.
+func (d *decoder) listenerBlocks(blocks hcl.Blocks) []*Listener {
+	var out []*Listener
+	if len(blocks) > maxListeners {
+		// the Gateway and ListenerSet CRDs hold at most 64
+		d.diags = append(d.diags, errorAt(blocks[maxListeners].DefRange, "Too many listeners", "A gateway or listener_set has at most %d listeners.", maxListeners))
+		blocks = blocks[:maxListeners]
+	}
 	seen := map[string]bool{}
-	for _, lb := range r.blocks {
+	for _, lb := range blocks {
 		lr := open(lb.Body, listenerSchema, d.ctx, lb.DefRange)
 		l := &Listener{Name: lb.Labels[0], Range: lb.DefRange}
 		if msg := validateDNSLabel(l.Name); msg != "" {
@@ -229,7 +247,7 @@ func (d *decoder) gatewaySpec(b *hcl.Block) *GatewaySpec {
 		seen[l.Name] = true
 		l.Protocol = strings.ToUpper(lr.str("protocol", ""))
 		if lr.has("protocol") {
-			lr.oneOf("protocol", l.Protocol, "HTTP", "HTTPS")
+			lr.oneOf("protocol", l.Protocol, "HTTP", "HTTPS", "TLS", "TCP", "UDP")
 		}
 		l.Port = int32(lr.integer("port", 0, 1, 65535))
 		l.Hostname = lr.str("hostname", "")
@@ -242,14 +260,12 @@ func (d *decoder) gatewaySpec(b *hcl.Block) *GatewaySpec {
 		if l.Protocol == "HTTPS" && len(l.Certificates) == 0 && !lr.diags.HasErrors() {
 			lr.errorf(lb.DefRange, "Missing certificates", "HTTPS listener %q needs certificates = [\"secret-name\"] to terminate TLS.", l.Name)
 		}
+		checkListenerTLS(lr, lb, l)
+		checkListenerUnique(lr, lb, l, out)
 		d.diags = append(d.diags, lr.diags...)
-		spec.Listeners = append(spec.Listeners, l)
+		out = append(out, l)
 	}
-	if len(spec.Listeners) == 0 {
-		r.errorf(b.DefRange, "Missing listener", "A managed gateway needs at least one listener \"NAME\" { protocol = ..., port = ... } block.")
-	}
-	d.diags = append(d.diags, r.diags...)
-	return spec
+	return out
 }
 
 func (d *decoder) checkName(r *body, attr, value string, check func(string) string) {

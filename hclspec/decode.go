@@ -35,6 +35,10 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "service", LabelNames: []string{"name"}},
 	{Type: "route", LabelNames: []string{"name"}},
 	{Type: "grpc_route", LabelNames: []string{"name"}},
+	{Type: "tls_route", LabelNames: []string{"name"}},
+	{Type: "tcp_route", LabelNames: []string{"name"}},
+	{Type: "udp_route", LabelNames: []string{"name"}},
+	{Type: "listener_set", LabelNames: []string{"name"}},
 	{Type: "allow", LabelNames: []string{"name"}},
 	{Type: "check", LabelNames: []string{"name"}},
 	{Type: "policy", LabelNames: []string{"name"}},
@@ -53,7 +57,8 @@ func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
 // Decode type-checks the parsed files and resolves them into an Intent for
 // one environment. It returns a nil Intent when there are errors.
 func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
-	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}, files: src.files}
+	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}, files: src.files,
+		listenerSets: map[string]*ListenerSet{}}
 	for i, b := range src.bodies() {
 		if i == 0 {
 			d.firstFile = hcl.Range{Filename: src.names[0], Start: hcl.InitialPos, End: hcl.InitialPos}
@@ -83,6 +88,8 @@ type decoder struct {
 	// gatewayBodies keep each gateway's attributes until its clients, which
 	// may name services, can be evaluated.
 	gatewayBodies map[*Gateway]*body
+	// listenerSets are the listener_set blocks, by label.
+	listenerSets map[string]*ListenerSet
 	// firstFile is where file-less problems (a missing perimeter block) point.
 	firstFile hcl.Range
 	// files are the parsed files, for positions inside heredocs.
@@ -118,8 +125,10 @@ func (d *decoder) decode(opts Options, srcBytes int64) *Intent {
 		func() { d.decodeGateways(in); d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways) },
 		func() { d.decodeServices(in); d.ctx.Variables["service"] = serviceRefs(in.Services) },
 		func() { d.decodeGatewayClients(in) },
+		func() { d.decodeListenerSets(in) },
 		func() { d.decodeHTTPRoutes(in) },
 		func() { d.decodeGRPCRoutes(in) },
+		func() { d.decodeL4Routes(in); d.checkHTTPAttachments(in) },
 		func() { d.decodeAllows(in) },
 		func() { d.decodeChecks(in) },
 		func() { d.decodePassthroughs(in) },

@@ -19,8 +19,11 @@ type Intent struct {
 	Services   []*Service
 	HTTPRoutes []*HTTPRoute
 	GRPCRoutes []*GRPCRoute
-	Allows     []*Allow
-	Checks     []*Check
+	L4Routes   []*L4Route // tls_route, tcp_route and udp_route blocks
+	// ListenerSets add listeners to Gateways the stack does not own.
+	ListenerSets []*ListenerSet
+	Allows       []*Allow
+	Checks       []*Check
 	// Passthrough are NetworkPolicies kept verbatim (policy blocks).
 	Passthrough []*Passthrough
 
@@ -94,6 +97,9 @@ type Gateway struct {
 	// ListenerPorts are the ports clients connect to on a gateway the stack
 	// does not manage; nil when not declared.
 	ListenerPorts []int32
+	// ListenerSets are the stack's listener_set blocks adding listeners
+	// to this gateway.
+	ListenerSets []*ListenerSet
 	Origin
 }
 
@@ -110,6 +116,7 @@ type Listener struct {
 	Port         int32
 	Hostname     string
 	Certificates []string // Secret names in the Gateway's namespace
+	TLSMode      string   // TLS listeners: TLSPassthrough or TLSTerminate
 	Range        hcl.Range
 }
 
@@ -218,6 +225,9 @@ type HTTPRoute struct {
 type ParentRef struct {
 	Gateway  *Gateway
 	Listener string
+	// ListenerSet is set when the route attaches to a listener_set (whose
+	// Gateway is Gateway); Listener is then one of the set's listeners.
+	ListenerSet *ListenerSet
 }
 
 // HTTPRule is one rule of an HTTP route.

@@ -24,6 +24,12 @@ func (in *Intent) BlockRanges() map[string]hcl.Range {
 	for _, r := range in.GRPCRoutes {
 		add(r.Origin)
 	}
+	for _, r := range in.L4Routes {
+		add(r.Origin)
+	}
+	for _, s := range in.ListenerSets {
+		add(s.Origin)
+	}
 	for _, a := range in.Allows {
 		add(a.Origin)
 	}

@@ -94,9 +94,15 @@ func (d *decoder) parentRefs(r *body, listener string) []ParentRef {
 		if diags.HasErrors() {
 			continue
 		}
+		if kindOf(v) == "listener_set" {
+			if p, ok := d.listenerSetParent(r, v, listener); ok {
+				out = append(out, p)
+			}
+			continue
+		}
 		g := d.refs.gateways[strAttr(v, "id")]
 		if kindOf(v) != "gateway" || g == nil {
-			r.errorf(x.Range(), "Invalid gateway reference", "\"gateway\" must be gateway.NAME, naming a gateway block, or a list of them.")
+			r.errorf(x.Range(), "Invalid gateway reference", "\"gateway\" must be gateway.NAME or listener_set.NAME, naming a gateway or listener_set block, or a list of them.")
 			continue
 		}
 		l := listener

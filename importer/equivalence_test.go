@@ -63,6 +63,9 @@ func ingressTuples(t *testing.T, objs []*unstructured.Unstructured, listener, ht
 	})
 	for _, in := range ingresses {
 		a := in.Annotations
+		if isTrue(a["nginx.ingress.kubernetes.io/ssl-passthrough"]) {
+			continue // TLS passthrough: checkL4Routes
+		}
 		canary := isTrue(a["nginx.ingress.kubernetes.io/canary"])
 		if canary && a["nginx.ingress.kubernetes.io/canary-weight"] == "" && a["nginx.ingress.kubernetes.io/canary-by-header"] == "" {
 			continue // receives no traffic
@@ -460,7 +463,8 @@ func checkBackendTLS(t *testing.T, in, out []*unstructured.Unstructured) {
 			ing := &netv1.Ingress{}
 			must(t, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ing))
 			proto := strings.ToUpper(ing.Annotations["nginx.ingress.kubernetes.io/backend-protocol"])
-			if proto != "HTTPS" && proto != "GRPCS" || isTrue(ing.Annotations["nginx.ingress.kubernetes.io/canary"]) {
+			if proto != "HTTPS" && proto != "GRPCS" || isTrue(ing.Annotations["nginx.ingress.kubernetes.io/canary"]) ||
+				isTrue(ing.Annotations["nginx.ingress.kubernetes.io/ssl-passthrough"]) { // the gateway does not speak TLS to a passthrough backend
 				continue
 			}
 			for _, r := range ing.Spec.Rules {

@@ -19,6 +19,7 @@ func (m *model) gatewayRoutes() {
 	for _, r := range m.inGRPCRoutes {
 		m.grpcRoute(r)
 	}
+	m.gatewayL4Routes()
 }
 
 func (m *model) routeFor(kind, ns, name string, parents []gwv1.ParentReference, hosts []gwv1.Hostname, grpc bool) *route {

@@ -28,6 +28,10 @@ func (m *model) gateways() error {
 			continue
 		}
 		named = true
+		m.gwListeners = g.Spec.Listeners
+		if m.gwListeners == nil {
+			m.gwListeners = []gwv1.Listener{}
+		}
 		var names, described []string
 		httpListener := ""
 		for _, l := range g.Spec.Listeners {

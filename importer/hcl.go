@@ -34,6 +34,7 @@ func (m *model) write() []byte {
 	for _, r := range m.routes {
 		m.writeRoute(body, r)
 	}
+	m.writeL4Routes(body)
 	sort.SliceStable(m.allows, func(i, j int) bool { return m.allows[i].label < m.allows[j].label })
 	for _, a := range m.allows {
 		writeAllow(body, a)
@@ -54,7 +55,7 @@ func comment(b *hclwrite.Body, text string) {
 func (m *model) gatewayLabel() string { return identifier(m.gwName) }
 
 func (m *model) writeGateway(body *hclwrite.Body) {
-	if len(m.routes) == 0 {
+	if len(m.routes) == 0 && len(m.l4routes) == 0 {
 		return
 	}
 	sort.Strings(m.tlsNotes)

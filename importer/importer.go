@@ -47,6 +47,19 @@ type Options struct {
 	// controller's Deployments or DaemonSets in the input, else from
 	// ingress-nginx's standard labels in namespace ingress-nginx.
 	IngressController string
+	// TLSListener names the gateway's TLS listener in Passthrough mode,
+	// where the tls_routes of ssl-passthrough Ingresses attach (default
+	// DefaultTLSListener).
+	TLSListener string
+	// TCPListener and UDPListener name the listener for each entry of the
+	// tcp-services and udp-services ConfigMaps; "{port}" stands for the
+	// entry's port (default DefaultTCPListener, DefaultUDPListener).
+	TCPListener, UDPListener string
+	// TCPServices and UDPServices are "namespace/name" of ingress-nginx's
+	// tcp-services and udp-services ConfigMaps (its --tcp-services-configmap
+	// and --udp-services-configmap); when empty, ConfigMaps named
+	// tcp-services and udp-services are.
+	TCPServices, UDPServices string
 }
 
 // Severity says how a report entry affects the result.
@@ -105,7 +118,9 @@ func Import(objs []*unstructured.Unstructured, opts Options) (*Result, error) {
 		return nil, err
 	}
 	m.ingresses()
+	m.servicesConfigMaps()
 	m.gatewayRoutes()
+	m.checkL4Listeners()
 	m.backendTLSPolicies()
 	m.policies()
 	m.quietIsolation()

@@ -57,6 +57,7 @@ func TestFixtures(t *testing.T) {
 			checkBackendTLS(t, objs, out)
 			checkVerdicts(t, objs, out)
 			checkMigration(t, objs, compile(t, res.HCL, res.Migration))
+			checkL4Routes(t, objs, out)
 		})
 	}
 }

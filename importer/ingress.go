@@ -29,6 +29,10 @@ func (m *model) ingresses() {
 			canaries = append(canaries, in)
 			continue
 		}
+		if annotationTrue(in.Annotations, "ssl-passthrough") {
+			m.passthroughIngress(in)
+			continue
+		}
 		m.ingress(in, index)
 	}
 	for _, in := range canaries {

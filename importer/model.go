@@ -36,6 +36,8 @@ type model struct {
 	inBackendTLS []*gwv1.BackendTLSPolicy
 	inGateways   []*gwv1.Gateway
 	inClasses    []*gwv1.GatewayClass
+	inConfigMaps []*corev1.ConfigMap
+	inL4Routes   []*unstructured.Unstructured // TLSRoutes, TCPRoutes, UDPRoutes
 
 	// the running ingress-nginx controller, for the migration allows
 	controllerFlag *controller                  // Options.IngressController
@@ -47,9 +49,13 @@ type model struct {
 	labels     map[string]string   // block type + label -> key that owns it
 	namespaces map[string]*namespace
 	routes     []*route
-	allows     []*allow
-	passthru   []*passthrough
-	report     []Entry
+	l4routes   []*l4Route
+	// gwListeners are the listeners of the named Gateway when the input
+	// holds it (nil otherwise), for the L4 routes' listeners.
+	gwListeners []gwv1.Listener
+	allows      []*allow
+	passthru    []*passthrough
+	report      []Entry
 }
 
 // service is a service block: one port of a Kubernetes Service.
@@ -200,6 +206,10 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 				break
 			}
 			m.inControllers = append(m.inControllers, u)
+		case "TLSRoute.gateway.networking.k8s.io", "TCPRoute.gateway.networking.k8s.io", "UDPRoute.gateway.networking.k8s.io":
+			m.inL4Routes = append(m.inL4Routes, u)
+		case "ConfigMap":
+			err = appendTyped(u, &m.inConfigMaps)
 		case "Namespace":
 			// Namespaces matter only through the policies that select them.
 		default:
@@ -217,7 +227,8 @@ var namespacedKinds = map[string]bool{
 	"Service": true, "Ingress.networking.k8s.io": true, "NetworkPolicy.networking.k8s.io": true,
 	"HTTPRoute.gateway.networking.k8s.io": true, "GRPCRoute.gateway.networking.k8s.io": true,
 	"Gateway.gateway.networking.k8s.io": true, "BackendTLSPolicy.gateway.networking.k8s.io": true,
-	"Deployment.apps": true, "DaemonSet.apps": true,
+	"Deployment.apps": true, "DaemonSet.apps": true, "ConfigMap": true,
+	"TLSRoute.gateway.networking.k8s.io": true, "TCPRoute.gateway.networking.k8s.io": true, "UDPRoute.gateway.networking.k8s.io": true,
 }
 
 // placed settles where an object from a file lives. One without a valid

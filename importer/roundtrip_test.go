@@ -41,7 +41,8 @@ func roundTrip(t *testing.T, objs []*unstructured.Unstructured) {
 		}
 	}
 	for _, u := range compile(t, first.HCL) {
-		if u.GetKind() == "HTTPRoute" || u.GetKind() == "GRPCRoute" || u.GetKind() == "NetworkPolicy" || u.GetKind() == "BackendTLSPolicy" {
+		switch u.GetKind() {
+		case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute", "NetworkPolicy", "BackendTLSPolicy":
 			again = append(again, u)
 		}
 	}

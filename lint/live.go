@@ -215,6 +215,9 @@ func unreachableBackends(in *hclspec.Intent, pols []*policy, live Live) []Findin
 			check("GRPCRoute", r.Namespace, r.Name, r.Origin, r.Parents, rule.Backends)
 		}
 	}
+	for _, r := range in.L4Routes {
+		check(r.Kind, r.Namespace, r.Name, r.Origin, r.Parents, r.Backends)
+	}
 	return out
 }
 

@@ -92,11 +92,17 @@ func statements(objs []*unstructured.Unstructured) map[string]statement {
 			out[s.key()] = s
 		}
 	}
+	gateways := indexGateways(objs)
 	for _, o := range objs {
 		src, block := firstSource(o), firstBlock(o)
 		switch o.GetKind() {
 		case "HTTPRoute", "GRPCRoute":
 			for _, s := range exposures(o) {
+				s.source, s.block = src, block
+				add(s)
+			}
+		case "TLSRoute", "TCPRoute", "UDPRoute":
+			for _, s := range l4Exposures(o, gateways) {
 				s.source, s.block = src, block
 				add(s)
 			}

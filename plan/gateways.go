@@ -3,14 +3,16 @@ package plan
 import (
 	"context"
 	"fmt"
-	"github.com/perimeter-dev/perimeter/ownership"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/perimeter-dev/perimeter/ownership"
 )
 
 var (
@@ -19,6 +21,9 @@ var (
 	routeGVKs    = []schema.GroupVersionKind{
 		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
 		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "TLSRoute"},
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "TCPRoute"},
+		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "UDPRoute"},
 	}
 )
 
@@ -27,17 +32,19 @@ var (
 // kind and hostnames, and no other route already claims a hostname on it.
 // It costs one LIST of gateways, routes and namespaces.
 func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unstructured) ([]Warning, error) {
-	var routes []*unstructured.Unstructured
+	var routes, sets []*unstructured.Unstructured
 	gateways := map[string]*unstructured.Unstructured{}
 	for _, o := range desired {
 		switch o.GetKind() {
-		case "HTTPRoute", "GRPCRoute":
+		case "HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute":
 			routes = append(routes, o)
+		case "ListenerSet":
+			sets = append(sets, o)
 		case "Gateway":
 			gateways[o.GetNamespace()+"/"+o.GetName()] = o // the intent's own
 		}
 	}
-	if len(routes) == 0 {
+	if len(routes) == 0 && len(sets) == 0 {
 		return nil, nil
 	}
 	live, err := r.List(ctx, gatewayGVK, "", "")
@@ -60,23 +67,38 @@ func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unst
 	var others []*unstructured.Unstructured
 	for _, gvk := range routeGVKs {
 		objs, err := r.List(ctx, gvk, "", "")
+		if meta.IsNoMatchError(err) {
+			continue // a cluster without that route CRD has none of them
+		}
 		if err != nil {
 			return nil, err
 		}
 		others = append(others, objs...)
 	}
 	var out []Warning
+	for _, s := range sets {
+		out = append(out, checkListenerSet(s, gateways, nsLabels)...)
+	}
+	setsByKey := map[string]*unstructured.Unstructured{}
+	for _, s := range sets {
+		setsByKey[s.GetNamespace()+"/"+s.GetName()] = s
+	}
 	for _, route := range routes {
 		for _, ref := range ParentRefs(route) {
+			if ref.Kind == "ListenerSet" {
+				out = append(out, checkSetParent(route, ref, setsByKey, nsLabels)...)
+				continue
+			}
 			out = append(out, checkParent(route, ref, gateways, nsLabels, others)...)
 		}
 	}
 	return out, nil
 }
 
-// ParentRef is a route's reference to a Gateway (and optionally a listener),
-// with the namespace defaulted as Gateway API does.
-type ParentRef struct{ Namespace, Name, Section string }
+// ParentRef is a route's reference to a Gateway or ListenerSet (Kind, and
+// optionally a listener), with the kind and namespace defaulted as Gateway
+// API does.
+type ParentRef struct{ Kind, Namespace, Name, Section string }
 
 // ParentRefs reads a route's spec.parentRefs.
 func ParentRefs(route *unstructured.Unstructured) []ParentRef {
@@ -91,9 +113,12 @@ func ParentRefs(route *unstructured.Unstructured) []ParentRef {
 
 // ParentRefOf reads one parentRef; its namespace defaults to the route's.
 func ParentRefOf(m map[string]any, routeNamespace string) ParentRef {
-	p := ParentRef{Namespace: routeNamespace}
+	p := ParentRef{Kind: "Gateway", Namespace: routeNamespace}
 	if ns, ok := m["namespace"].(string); ok && ns != "" {
 		p.Namespace = ns
+	}
+	if k, ok := m["kind"].(string); ok && k != "" {
+		p.Kind = k
 	}
 	p.Name, _ = m["name"].(string)
 	p.Section, _ = m["sectionName"].(string)
@@ -121,6 +146,9 @@ func checkParent(route *unstructured.Unstructured, ref ParentRef, gateways map[s
 		if ref.Section != "" && name != ref.Section {
 			continue
 		}
+		if ref.Section == "" && kindRefused(lm, route.GetKind()) != "" {
+			continue // a route on the whole Gateway attaches where its kind fits
+		}
 		matched++
 		if msg := admits(lm, gw.GetNamespace(), route, nsLabels); msg != "" {
 			out = append(out, warn(route, "Listener does not admit the route",
@@ -129,7 +157,11 @@ func checkParent(route *unstructured.Unstructured, ref ParentRef, gateways map[s
 		}
 		out = append(out, hostnameClaims(route, gw, name, lm, others)...)
 	}
-	if matched == 0 {
+	switch {
+	case matched == 0 && ref.Section == "":
+		out = append(out, warn(route, "No listener admits the route",
+			"No listener of Gateway %s/%s accepts %s.", gw.GetNamespace(), gw.GetName(), route.GetKind()))
+	case matched == 0:
 		out = append(out, warn(route, "Listener not found",
 			"Gateway %s/%s has no listener named %q.", gw.GetNamespace(), gw.GetName(), ref.Section))
 	}
@@ -151,14 +183,8 @@ func admits(listener map[string]any, gatewayNS string, route *unstructured.Unstr
 			return fmt.Sprintf("only admits routes from namespaces matching its selector, and namespace %q does not match", route.GetNamespace())
 		}
 	}
-	kinds, found, _ := unstructured.NestedSlice(listener, "allowedRoutes", "kinds")
-	if found && len(kinds) > 0 {
-		for _, k := range kinds {
-			if km, _ := k.(map[string]any); km["kind"] == route.GetKind() {
-				return ""
-			}
-		}
-		return fmt.Sprintf("does not admit %s (allowedRoutes.kinds)", route.GetKind())
+	if msg := kindRefused(listener, route.GetKind()); msg != "" {
+		return msg
 	}
 	if lh, _ := listener["hostname"].(string); lh != "" {
 		hosts, _, _ := unstructured.NestedStringSlice(route.Object, "spec", "hostnames")
@@ -201,7 +227,7 @@ func hostnameClaims(route, gw *unstructured.Unstructured, listener string, lm ma
 
 func attachesTo(route, gw *unstructured.Unstructured, listener string) bool {
 	for _, ref := range ParentRefs(route) {
-		if ref.Namespace == gw.GetNamespace() && ref.Name == gw.GetName() && (ref.Section == "" || ref.Section == listener) {
+		if ref.Kind == "Gateway" && ref.Namespace == gw.GetNamespace() && ref.Name == gw.GetName() && (ref.Section == "" || ref.Section == listener) {
 			return true
 		}
 	}

@@ -45,10 +45,14 @@ with the cluster's namespaces and NetworkPolicies.
 With --url, explain instead finds, for each gateway, the HTTPRoute rule
 answering the request (Gateway API precedence; rules matching on headers or
 query parameters are skipped) and whether the gateway's data plane may reach
-each backend on its pod port.`,
+each backend on its pod port. A tls:// URL (default port 443) finds the
+TLSRoute serving its SNI name on a TLS listener of that port; tcp://HOST:PORT
+and udp://HOST:PORT find the TCPRoute or UDPRoute on the listener of that
+port (the host plays no part).`,
 		Example: `  perimeter explain --from service.users --to 'cidr("8.8.8.8/32")' --port 443/tcp
   perimeter explain --from gateway.public --to service.orders
-  perimeter explain --url https://api.example.com/users`,
+  perimeter explain --url https://api.example.com/users
+  perimeter explain --url tcp://gateway:5432`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if x.url == "" && (x.from == "" || x.to == "") {

@@ -21,7 +21,10 @@ import (
 func explainURL(out io.Writer, in *hclspec.Intent, w *reach.Intent, rawURL, method string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("--url %q: want an absolute URL such as https://api.example.com/users", rawURL)
+		return fmt.Errorf("--url %q: want an absolute URL such as https://api.example.com/users, tls://db.example.com or tcp://gateway:5432", rawURL)
+	}
+	if reach.L4Kind(u.Scheme) != "" {
+		return explainL4(out, in, w, u)
 	}
 	objs, diags := generate.Objects(in)
 	if diags.HasErrors() {

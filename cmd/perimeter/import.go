@@ -34,6 +34,7 @@ type importFlags struct {
 	namespace      string
 	allNamespaces  bool
 	cluster        clusterFlags
+	l4             importL4Flags
 }
 
 func newImport() *cobra.Command {
@@ -42,7 +43,9 @@ func newImport() *cobra.Command {
 		Use:   "import (--from-file F|DIR ... | --namespace N | --all-namespaces) --gateway NS/NAME[:LISTENER]",
 		Short: "Write HCL intent from Ingresses, routes, Services and NetworkPolicies",
 		Long: `import reads Ingress, IngressClass, Service, NetworkPolicy, Gateway,
-HTTPRoute, GRPCRoute and BackendTLSPolicy objects from YAML files
+HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute and BackendTLSPolicy
+objects and ingress-nginx's tcp-services and udp-services ConfigMaps from
+YAML files
 (--from-file, repeatable; a directory is read recursively) or from a cluster
 (--namespace or --all-namespaces, with --kubeconfig/--context; objects
 perimeter manages are skipped), and writes HCL intent: routes on the gateway
@@ -63,6 +66,12 @@ blocks from the running ingress-nginx controller's pods, in their own file
 the last migration step. The controller is --ingress-controller, else its
 Deployment or DaemonSet (read from the files, or from any namespace of the
 cluster), else the standard ingress-nginx labels in namespace ingress-nginx.
+
+An Ingress with ssl-passthrough becomes a tls_route per host on the TLS
+listener --tls-listener; each entry of the tcp-services (udp-services)
+ConfigMap becomes a tcp_route (udp_route) on the listener --tcp-listener
+(--udp-listener) names, "{port}" standing for the entry's port. From a
+cluster the ConfigMaps --tcp-services and --udp-services name are read.
 
 Every annotation or field that is not carried over exactly is listed in the
 report, with the reason. With --out-dir DIR the intent is written to
@@ -85,6 +94,7 @@ standard error.`,
 	fl.StringVarP(&f.namespace, "namespace", "n", "", "import from this namespace of the cluster")
 	fl.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "import from every namespace of the cluster")
 	f.cluster.register(cmd)
+	f.l4.register(cmd)
 	_ = cmd.MarkFlagRequired("gateway")
 	return cmd
 }
@@ -109,8 +119,10 @@ func runImport(cmd *cobra.Command, f *importFlags) error {
 	if err != nil {
 		return err
 	}
-	res, err := importer.Import(objs, importer.Options{Gateway: f.gateway, HTTPListener: f.httpListener,
-		Implementation: f.implementation, Stack: f.stack, IngressController: f.controller})
+	opts := importer.Options{Gateway: f.gateway, HTTPListener: f.httpListener,
+		Implementation: f.implementation, Stack: f.stack, IngressController: f.controller}
+	f.l4.apply(&opts)
+	res, err := importer.Import(objs, opts)
 	if err != nil {
 		return err
 	}
@@ -147,6 +159,9 @@ var importKinds = []schema.GroupVersionKind{
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GRPCRoute"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "TLSRoute"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "TCPRoute"},
+	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "UDPRoute"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "BackendTLSPolicy"},
 	{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "GatewayClass"},
 }
@@ -173,6 +188,11 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 	if err != nil {
 		return nil, err
 	}
+	cms, err := f.l4.readConfigMaps(ctx, c, out)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, cms...)
 	for _, gvk := range importKinds {
 		ns := f.namespace
 		clusterScoped := gvk.Kind == "IngressClass" || gvk.Kind == "GatewayClass"

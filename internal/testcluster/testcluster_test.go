@@ -50,7 +50,7 @@ func TestKubeconfigAndVersions(t *testing.T) {
 
 	// The Gateway API standard CRDs are installed and served.
 	out = runCmd(t, kubectl, "--kubeconfig", c.Kubeconfig, "get", "crd", "-o", "name")
-	for _, crd := range []string{"httproutes", "grpcroutes", "referencegrants", "backendtlspolicies", "gateways", "gatewayclasses"} {
+	for _, crd := range []string{"httproutes", "grpcroutes", "tlsroutes", "tcproutes", "udproutes", "listenersets", "referencegrants", "backendtlspolicies", "gateways", "gatewayclasses"} {
 		if !strings.Contains(string(out), crd+".gateway.networking.k8s.io") {
 			t.Errorf("CRD %s not installed; have:\n%s", crd, out)
 		}
