@@ -1,6 +1,6 @@
 // Package generate compiles boundary intent into Kubernetes objects: Gateway
 // API routes, ReferenceGrants, BackendTLSPolicies, an owned Gateway where
-// asked, and NetworkPolicies. It is a pure function of the intent: no
+// asked, NetworkPolicies, and ClusterNetworkPolicies for the cluster tiers. It is a pure function of the intent: no
 // cluster access, deterministic names and order, byte-identical output for
 // the same input.
 package generate
@@ -38,6 +38,7 @@ var Kinds = []schema.GroupVersionKind{
 	gwv1.SchemeGroupVersion.WithKind("HTTPRoute"),
 	gwv1.SchemeGroupVersion.WithKind("GRPCRoute"),
 	netv1.SchemeGroupVersion.WithKind("NetworkPolicy"),
+	ClusterNetworkPolicyKind,
 }
 
 // Objects compiles the intent. The objects are sorted by kind, namespace and
@@ -53,6 +54,7 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 	c.referenceGrants()
 	c.passthroughs() // before policies: data-plane admission looks at them
 	c.policies()
+	c.clusterPolicies()
 	if c.diags.HasErrors() {
 		return nil, c.diags
 	}

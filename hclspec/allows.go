@@ -30,6 +30,9 @@ func (d *decoder) decodeAllows(in *Intent) {
 // checkAllow rejects connections NetworkPolicy cannot express and warns
 // about ones that are legal but risky.
 func checkAllow(r *body, a *Allow) {
+	if !checkNoFQDN(r, a.From, a.To) {
+		return
+	}
 	for _, f := range a.From {
 		for _, t := range a.To {
 			if f.Kind == EndpointCIDR && t.Kind == EndpointCIDR {
@@ -124,6 +127,7 @@ func (d *decoder) decodeChecks(in *Intent) {
 			from = r.endpoints("from", &d.refs)
 		}
 		to := r.endpoints("to", &d.refs)
+		checkNoFQDN(r, from, nil)
 		if len(from) > 1 || len(to) > 1 {
 			r.errorf(b.DefRange, "One pair per check", "A check tests one source and one destination.")
 		}
