@@ -174,11 +174,15 @@ type rejection struct {
 }
 
 func rejections() []rejection {
-	rule := func(to string) string { return "  priority = 1\n  subject = namespaces({})\n  egress \"x\" {\n    action = \"deny\"\n    to = " + to + "\n  }" }
+	rule := func(to string) string {
+		return "  priority = 1\n  subject = namespaces({})\n  egress \"x\" {\n    action = \"deny\"\n    to = " + to + "\n  }"
+	}
 	ports := func(p string) string {
 		return "  priority = 1\n  subject = namespaces({})\n  egress \"x\" {\n    action = \"deny\"\n    to = namespaces({})\n    ports = " + p + "\n  }"
 	}
-	egress0 := func(u *unstructured.Unstructured) map[string]any { return u.Object["spec"].(map[string]any)["egress"].([]any)[0].(map[string]any) }
+	egress0 := func(u *unstructured.Unstructured) map[string]any {
+		return u.Object["spec"].(map[string]any)["egress"].([]any)[0].(map[string]any)
+	}
 	setSpec := func(field string, v any) func(*unstructured.Unstructured) {
 		return func(u *unstructured.Unstructured) { u.Object["spec"].(map[string]any)[field] = v }
 	}
