@@ -20,6 +20,8 @@ type Engine struct {
 	byRef      map[PolicyRef]*networkingv1.NetworkPolicy
 	namespaces map[string]nsInfo
 	pods       []*Pod
+	// cluster are the ClusterNetworkPolicies of both tiers, by priority.
+	cluster []*clusterPolicy
 }
 
 // compiled is a policy with its selectors and IP blocks parsed once.
@@ -292,6 +294,10 @@ func (e *Engine) direction(dir Direction, subject *Pod, other, dst Peer, port Po
 	if d.Allowed() {
 		d.Undecided, d.Facts = nil, nil
 	}
+	d.Tiers = e.tiered(dir, subject, other, dst, port, d)
+	if d.Tiers != nil && d.Tiers.state != maybe {
+		d.Undecided, d.Facts = nil, nil
+	}
 	return d
 }
 
@@ -367,6 +373,10 @@ func (e *Engine) matchPeer(p peer, policyNS string, other Peer) match {
 
 // matchBlock matches an ipBlock against an address or a pod's addresses.
 func matchBlock(b *ipBlock, other Peer) match {
+	if other.Pod == nil && other.Name != "" {
+		f := Fact{Kind: FactNameAddresses, Subject: other.Name, CIDR: b.String()}
+		return match{is: maybe, facts: []Fact{f}}
+	}
 	if other.Pod == nil {
 		return match{is: triOf(b.contains(other.IP))}
 	}
