@@ -295,8 +295,12 @@ func (e *Engine) direction(dir Direction, subject *Pod, other, dst Peer, port Po
 		d.Undecided, d.Facts = nil, nil
 	}
 	d.Tiers = e.tiered(dir, subject, other, dst, port, d)
-	if d.Tiers != nil && d.Tiers.state != maybe {
+	switch {
+	case d.Tiers == nil:
+	case d.Tiers.state != maybe:
 		d.Undecided, d.Facts = nil, nil
+	default:
+		d.Facts = addFacts(d.Tiers.facts, d.Facts...)
 	}
 	return d
 }
@@ -374,6 +378,11 @@ func (e *Engine) matchPeer(p peer, policyNS string, other Peer) match {
 // matchBlock matches an ipBlock against an address or a pod's addresses.
 func matchBlock(b *ipBlock, other Peer) match {
 	if other.Pod == nil && other.Name != "" {
+		// A name is taken to resolve to routable addresses: never
+		// loopback, link-local (the metadata service) or multicast.
+		if insideAny(b.cidr, neverPodIPs) {
+			return match{}
+		}
 		f := Fact{Kind: FactNameAddresses, Subject: other.Name, CIDR: b.String()}
 		return match{is: maybe, facts: []Fact{f}}
 	}

@@ -2,6 +2,8 @@ package reach
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -48,6 +50,7 @@ type TierVerdict struct {
 	// the verdict is unknown.
 	Undecided []TierRuleRef
 	state     tri
+	facts     []Fact // what Undecided depends on
 }
 
 // step is one place in the tiered evaluation of a direction: a rule, the
@@ -131,6 +134,7 @@ func walk(steps []step, np DirectionVerdict) *TierVerdict {
 			continue
 		case s.m.is == maybe:
 			v.Undecided = append(v.Undecided, s.ref)
+			v.facts = addFacts(v.facts, s.m.facts...)
 			continue
 		case s.ref.Action == string(cnp.ClusterNetworkPolicyRuleActionPass):
 			v.Passed = append(v.Passed, s.ref)
@@ -225,6 +229,9 @@ func (e *Engine) matchTierPeer(p tierPeer, other Peer) match {
 		}
 		return match{}
 	}
+	if other.Pod != nil && other.Pod.IPsUnknown {
+		return matchNetworksUnknownIPs(p.networks, other.Pod)
+	}
 	out := match{}
 	for _, n := range p.networks {
 		m := matchBlock(&ipBlock{cidr: n}, other)
@@ -269,4 +276,46 @@ func matchProtocol(p cnp.ClusterNetworkPolicyProtocol, dst *Pod, q Port) match {
 		return match{is: triOf(n >= port.Range.Start && n <= port.Range.End)}
 	}
 	return match{is: triOf(n == port.Number)}
+}
+
+// Ranges no pod address is ever taken from, and no domain name is taken to
+// resolve to: loopback, link-local (where the cloud metadata service
+// lives) and multicast.
+var neverPodIPs = []netip.Prefix{
+	netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("224.0.0.0/4"),
+	netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("ff00::/8"),
+}
+
+// matchNetworksUnknownIPs matches networks against a pod whose addresses
+// are not known: surely when they cover every IPv4 and every IPv6 address,
+// never when each lies inside a range pods are never addressed from, and
+// otherwise depending on the pod's addresses.
+func matchNetworksUnknownIPs(networks []netip.Prefix, pod *Pod) match {
+	all4, all6, maybeAny := false, false, false
+	var cidrs []string
+	for _, n := range networks {
+		all4 = all4 || (n.Addr().Is4() && n.Bits() == 0)
+		all6 = all6 || (n.Addr().Is6() && n.Bits() == 0)
+		if !insideAny(n, neverPodIPs) {
+			maybeAny = true
+			cidrs = append(cidrs, n.String())
+		}
+	}
+	switch {
+	case all4 && all6:
+		return match{is: yes, podByBlock: true}
+	case !maybeAny:
+		return match{}
+	}
+	f := Fact{Kind: FactPodIPs, Namespace: pod.Namespace, Pod: pod.Name, CIDR: strings.Join(cidrs, ", ")}
+	return match{is: maybe, facts: []Fact{f}}
+}
+
+func insideAny(n netip.Prefix, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Bits() <= n.Bits() && p.Contains(n.Addr()) {
+			return true
+		}
+	}
+	return false
 }

@@ -27,6 +27,7 @@ const (
 // clusterPolicy is a ClusterNetworkPolicy with its selectors and CIDRs
 // parsed once.
 type clusterPolicy struct {
+	obj      *cnp.ClusterNetworkPolicy
 	name     string
 	tier     Tier
 	priority int32
@@ -79,7 +80,7 @@ func (e *Engine) AddClusterPolicies(ps []cnp.ClusterNetworkPolicy) error {
 }
 
 func compileCluster(p *cnp.ClusterNetworkPolicy) (*clusterPolicy, error) {
-	c := &clusterPolicy{name: p.Name, tier: Tier(p.Spec.Tier), priority: p.Spec.Priority}
+	c := &clusterPolicy{obj: p, name: p.Name, tier: Tier(p.Spec.Tier), priority: p.Spec.Priority}
 	if c.tier != TierAdmin && c.tier != TierBaseline {
 		return nil, fmt.Errorf("tier %q is neither Admin nor Baseline", p.Spec.Tier)
 	}
@@ -190,4 +191,14 @@ func MatchDomain(pattern, name string) bool {
 		return strings.HasSuffix(name, "."+rest) && len(name) > len(rest)+1
 	}
 	return pattern == name
+}
+
+// ClusterPolicy returns the ClusterNetworkPolicy of that name, or nil.
+func (e *Engine) ClusterPolicy(name string) *cnp.ClusterNetworkPolicy {
+	for _, c := range e.cluster {
+		if c.name == name {
+			return c.obj
+		}
+	}
+	return nil
 }

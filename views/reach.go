@@ -113,6 +113,8 @@ func Settle(v reach.Verdict) []string {
 
 func directionReason(e *reach.Engine, dir string, d reach.DirectionVerdict) string {
 	switch {
+	case d.Tiers != nil:
+		return tierReason(e, dir, d)
 	case !d.Applies:
 		return ""
 	case !d.Isolated:
@@ -213,6 +215,9 @@ func writeUnknown(w io.Writer, v reach.Verdict) {
 func writeDirection(w io.Writer, e *reach.Engine, dir, prep, subject string, d reach.DirectionVerdict, other string, port reach.Port) {
 	lower := strings.ToLower(dir)
 	switch {
+	case d.Tiers != nil:
+		writeTierDirection(w, e, dir, prep, subject, d, other, port)
+		return
 	case !d.Applies:
 		fmt.Fprintf(w, "%s %s %s: not governed (outside the cluster)\n", dir, prep, subject)
 		return
