@@ -138,3 +138,35 @@ func passedIn(refs []reach.TierRuleRef, tier reach.Tier) *reach.TierRuleRef {
 	}
 	return nil
 }
+
+// tierMark marks a matrix cell a cluster tier decided: A+ or A- when an
+// admin guardrail accepted or denied it, B+ or B- for a baseline; "" when
+// NetworkPolicies or the default decided. A denied cell takes the mark of
+// the direction that denied it (egress first), an allowed one that of any
+// direction a tier accepted.
+func tierMark(v *reach.Verdict) string {
+	dirs := []reach.DirectionVerdict{v.Egress, v.Ingress}
+	for _, tier := range []reach.Tier{reach.TierAdmin, reach.TierBaseline} {
+		for _, d := range dirs {
+			if d.Tiers == nil || d.Tiers.DecidedBy != tier || d.Allowed() != v.Allowed {
+				continue
+			}
+			if v.Allowed {
+				return string(tier[0]) + "+"
+			}
+			return string(tier[0]) + "-"
+		}
+	}
+	return ""
+}
+
+func hasTierCells(m reach.Matrix) bool {
+	for _, line := range m.Cells {
+		for _, v := range line {
+			if v != nil && !v.Unknown && tierMark(v) != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
