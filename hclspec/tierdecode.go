@@ -145,36 +145,37 @@ func (d *decoder) tierRule(b *hcl.Block, fqdnEgress string) *TierRule {
 	return rule
 }
 
-// checkPeers mirrors what the CRD allows as peers of a rule.
+// checkPeers mirrors what the CRD allows as peers of a rule. A limit
+// exceeded is reported at the first endpoint past it.
 func checkPeers(r *body, dir, attr string, rule *TierRule, fqdnEgress string) {
-	groups, cidrs, fqdns := 0, 0, 0
+	var groups, cidrs, fqdns []Endpoint
 	for _, e := range rule.Peers {
 		switch e.Kind {
 		case EndpointNamespace, EndpointNamespaces, EndpointPods, EndpointService:
-			groups++
+			groups = append(groups, e)
 		case EndpointCIDR:
-			cidrs++
+			if len(cidrs) == 0 {
+				groups = append(groups, e) // every IP block of a rule goes into one networks peer
+			}
+			cidrs = append(cidrs, e)
 			checkNetworkPeer(r, dir, e)
 		case EndpointFQDN:
-			fqdns++
+			if len(fqdns) == 0 {
+				groups = append(groups, e) // and every domain name into one domainNames peer
+			}
+			fqdns = append(fqdns, e)
 			checkDomainPeer(r, dir, rule, e, fqdnEgress)
 		default:
 			r.errorf(e.Range, "Invalid peer", "%s cannot be a peer of a cluster policy rule.", e.Kind)
 		}
 	}
-	if cidrs > 0 {
-		groups++ // every IP block of a rule goes into one networks peer
-	}
-	if fqdns > 0 {
-		groups++ // and every domain name into one domainNames peer
-	}
 	for _, c := range []struct {
 		what string
-		n    int
+		es   []Endpoint
 	}{{"peers", groups}, {"IP blocks", cidrs}, {"domain names", fqdns}} {
-		if c.n > MaxTierPeers {
-			r.errorf(r.attrRange(attr), "Too many peers",
-				"%q lists %d %s; a ClusterNetworkPolicy rule holds at most %d.", attr, c.n, c.what, MaxTierPeers)
+		if len(c.es) > MaxTierPeers {
+			r.errorf(c.es[MaxTierPeers].Range, "Too many peers",
+				"%q lists %d %s; a ClusterNetworkPolicy rule holds at most %d.", attr, len(c.es), c.what, MaxTierPeers)
 		}
 	}
 }
@@ -215,7 +216,7 @@ func checkTierPorts(r *body, rule *TierRule) {
 		}
 	}
 	if len(rule.Ports) > MaxTierProtocols {
-		r.errorf(r.attrRange("ports"), "Too many ports",
+		r.errorf(r.attrs["ports"].NameRange, "Too many ports",
 			"The rule lists %d ports; a ClusterNetworkPolicy rule holds at most %d.", len(rule.Ports), MaxTierProtocols)
 	}
 }
