@@ -140,3 +140,38 @@ func clusterProtocols(ports []hclspec.PortSpec) []cnp.ClusterNetworkPolicyProtoc
 	}
 	return out
 }
+
+// FQDNAllowPriority is the Admin-tier priority of the ClusterNetworkPolicies
+// that accept an allow's egress to domain names: the last one, so every
+// platform guardrail (priority below 1000) is evaluated first and can
+// still deny it.
+const FQDNAllowPriority = hclspec.MaxPriority
+
+// fqdnAllows renders, for each allow with fqdn() destinations and each of
+// its sources, an Admin-tier ClusterNetworkPolicy accepting that egress by
+// name (the only tier that can: NetworkPolicy has no domain names). The
+// allow's egress NetworkPolicy still selects the source, so the rest of its
+// egress stays denied, as for any allow.
+func (c *compiler) fqdnAllows() {
+	for _, a := range c.in.Allows {
+		var names []hclspec.Endpoint
+		for _, t := range a.To {
+			if t.Kind == hclspec.EndpointFQDN {
+				names = append(names, t)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		n := subjects(a.From)
+		for i, src := range a.From {
+			if !isSubject(src) || c.managed[src.Namespace] == nil {
+				continue
+			}
+			p := &hclspec.ClusterPolicy{Name: subjectPolicyName(objectName(c.in.Stack, slug(a.Label)), "fqdn", src, i, n),
+				Tier: hclspec.TierAdmin, Priority: FQDNAllowPriority, Subject: src,
+				Egress: []*hclspec.TierRule{{Name: a.Label, Action: hclspec.ActionAccept, Peers: names, Ports: a.Ports}}}
+			c.add(ClusterPolicyObject(p), origins{a.Origin})
+		}
+	}
+}

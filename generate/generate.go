@@ -55,6 +55,7 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 	c.passthroughs() // before policies: data-plane admission looks at them
 	c.policies()
 	c.clusterPolicies()
+	c.fqdnAllows()
 	if c.diags.HasErrors() {
 		return nil, c.diags
 	}

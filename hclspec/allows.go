@@ -21,7 +21,7 @@ func (d *decoder) decodeAllows(in *Intent) {
 		a.From = r.endpoints("from", &d.refs)
 		a.To = r.endpoints("to", &d.refs)
 		a.Ports = r.ports("ports")
-		checkAllow(r, a)
+		checkAllow(r, a, in.FQDNEgress)
 		d.diags = append(d.diags, r.diags...)
 		in.Allows = append(in.Allows, a)
 	}
@@ -29,13 +29,17 @@ func (d *decoder) decodeAllows(in *Intent) {
 
 // checkAllow rejects connections NetworkPolicy cannot express and warns
 // about ones that are legal but risky.
-func checkAllow(r *body, a *Allow) {
-	if !checkNoFQDN(r, a.From, a.To) {
+func checkAllow(r *body, a *Allow, fqdnEgress string) {
+	var byName []Endpoint
+	if fqdnEgress != FQDNClusterNetworkPolicy {
+		byName = a.To
+	}
+	if !checkNoFQDN(r, a.From, byName) {
 		return
 	}
 	for _, f := range a.From {
 		for _, t := range a.To {
-			if f.Kind == EndpointCIDR && t.Kind == EndpointCIDR {
+			if f.Kind == EndpointCIDR && (t.Kind == EndpointCIDR || t.Kind == EndpointFQDN) {
 				r.errorf(t.Range, "Connection between IP blocks",
 					"NetworkPolicies select pods; a connection needs a workload on at least one side.")
 			}

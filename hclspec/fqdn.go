@@ -62,8 +62,8 @@ func checkNoFQDN(r *body, sources, destinations []Endpoint) bool {
 	for _, e := range destinations {
 		if e.Kind == EndpointFQDN {
 			r.errorf(e.Range, "No implementation enforces egress by domain name",
-				"NetworkPolicy cannot match domain names, so an allow to fqdn(%q) would be a silent no-op. Write the egress as a guardrail rule: guardrail \"...\" { egress \"...\" { action = \"accept\" to = fqdn(%q) } } (a ClusterNetworkPolicy domainNames peer, which needs an implementation of its experimental channel).",
-				e.FQDN, e.FQDN)
+				"NetworkPolicy cannot match domain names, so an allow to fqdn(%q) needs an implementation that can, or it would be a silent no-op. If this cluster's network policy implementation enforces ClusterNetworkPolicy domainNames (the API's experimental channel), say so: perimeter { fqdn_egress = %q }.",
+				e.FQDN, FQDNClusterNetworkPolicy)
 			ok = false
 		}
 	}

@@ -16,8 +16,13 @@ func TierPolicyLabel(e *reach.Engine, r reach.TierRuleRef) string {
 	tier := strings.ToLower(string(r.Tier))
 	if p := e.ClusterPolicy(r.Policy); p != nil {
 		if block := p.Annotations[ownership.AnnotationBlock]; block != "" {
-			if !strings.HasPrefix(block, tier+" ") {
-				block = tier + " " + block
+			switch {
+			case strings.HasPrefix(block, "guardrail ") || strings.HasPrefix(block, "baseline "):
+				if !strings.HasPrefix(block, tier+" ") {
+					block = tier + " " + block
+				}
+			default: // an allow's egress by name, accepted at the Admin tier
+				block += " (" + tier + " tier)"
 			}
 			if src := p.Annotations[ownership.AnnotationSource]; src != "" {
 				return fmt.Sprintf("%s (%s)", block, src)
