@@ -85,7 +85,7 @@ func (w *Intent) matrixEnds() (rows, cols []MatrixEnd, err error) {
 			}
 		}
 		for _, t := range a.To {
-			if t.Kind != hclspec.EndpointCIDR {
+			if t.Kind != hclspec.EndpointCIDR && t.Kind != hclspec.EndpointFQDN {
 				continue
 			}
 			end, err := w.matrixEnd(t, firstPort(a.Ports))

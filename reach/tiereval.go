@@ -232,6 +232,9 @@ func (e *Engine) matchTierPeer(p tierPeer, other Peer) match {
 	if other.Pod != nil && other.Pod.IPsUnknown {
 		return matchNetworksUnknownIPs(p.networks, other.Pod)
 	}
+	if other.Name != "" && everyAddress(p.networks) {
+		return match{is: yes} // whatever the name resolves to
+	}
 	out := match{}
 	for _, n := range p.networks {
 		m := matchBlock(&ipBlock{cidr: n}, other)
@@ -291,18 +294,16 @@ var neverPodIPs = []netip.Prefix{
 // never when each lies inside a range pods are never addressed from, and
 // otherwise depending on the pod's addresses.
 func matchNetworksUnknownIPs(networks []netip.Prefix, pod *Pod) match {
-	all4, all6, maybeAny := false, false, false
+	maybeAny := false
 	var cidrs []string
 	for _, n := range networks {
-		all4 = all4 || (n.Addr().Is4() && n.Bits() == 0)
-		all6 = all6 || (n.Addr().Is6() && n.Bits() == 0)
 		if !insideAny(n, neverPodIPs) {
 			maybeAny = true
 			cidrs = append(cidrs, n.String())
 		}
 	}
 	switch {
-	case all4 && all6:
+	case everyAddress(networks):
 		return match{is: yes, podByBlock: true}
 	case !maybeAny:
 		return match{}
@@ -318,4 +319,15 @@ func insideAny(n netip.Prefix, ps []netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// everyAddress reports whether networks cover every IPv4 and every IPv6
+// address.
+func everyAddress(networks []netip.Prefix) bool {
+	all4, all6 := false, false
+	for _, n := range networks {
+		all4 = all4 || (n.Addr().Is4() && n.Bits() == 0)
+		all6 = all6 || (n.Addr().Is6() && n.Bits() == 0)
+	}
+	return all4 && all6
 }
