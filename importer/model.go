@@ -49,6 +49,7 @@ type model struct {
 	routes     []*route
 	allows     []*allow
 	passthru   []*passthrough
+	tiers      []*tierBlock // guardrails and baselines
 	report     []Entry
 }
 
@@ -200,6 +201,8 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 				break
 			}
 			m.inControllers = append(m.inControllers, u)
+		case "ClusterNetworkPolicy.policy.networking.k8s.io", "AdminNetworkPolicy.policy.networking.k8s.io", "BaselineAdminNetworkPolicy.policy.networking.k8s.io":
+			err = m.loadTier(u)
 		case "Namespace":
 			// Namespaces matter only through the policies that select them.
 		default:
