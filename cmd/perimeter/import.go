@@ -42,9 +42,9 @@ func newImport() *cobra.Command {
 		Use:   "import (--from-file F|DIR ... | --namespace N | --all-namespaces) --gateway NS/NAME[:LISTENER]",
 		Short: "Write HCL intent from Ingresses, routes, Services and NetworkPolicies",
 		Long: `import reads Ingress, IngressClass, Service, NetworkPolicy, Gateway,
-HTTPRoute, GRPCRoute and BackendTLSPolicy objects (and, from YAML files,
-ClusterNetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy,
-as guardrail and baseline blocks) from YAML files
+HTTPRoute, GRPCRoute and BackendTLSPolicy objects (and ClusterNetworkPolicy,
+AdminNetworkPolicy and BaselineAdminNetworkPolicy, from files or with
+--all-namespaces, as guardrail and baseline blocks) from YAML files
 (--from-file, repeatable; a directory is read recursively) or from a cluster
 (--namespace or --all-namespaces, with --kubeconfig/--context; objects
 perimeter manages are skipped), and writes HCL intent: routes on the gateway
@@ -174,6 +174,13 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 	out, err := f.readControllers(ctx, c)
 	if err != nil {
 		return nil, err
+	}
+	if f.namespace == "" {
+		tiers, err := readTiers(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tiers...)
 	}
 	for _, gvk := range importKinds {
 		ns := f.namespace
