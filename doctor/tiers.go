@@ -59,6 +59,9 @@ func clusterTiers(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding,
 	if in == nil || !usesFQDN(in) {
 		return out, nil
 	}
+	if in.FQDNEgress == hclspec.FQDNCilium {
+		return append(out, ciliumFQDN(ctx, r, impls)...), nil
+	}
 	if channel != "experimental" {
 		out = append(out, Finding{Error, "cluster-tiers", "the intent has fqdn() destinations, which compile to ClusterNetworkPolicy domainNames: only the experimental channel of the CRD has them, and this cluster's is not"})
 	}
@@ -187,9 +190,9 @@ func ciliumDNSProxy(ctx context.Context, r Reader, impls []string) ([]Finding, e
 			continue
 		}
 		if v, _, _ := unstructured.NestedString(cm.Object, "data", "enable-l7-proxy"); v == "false" {
-			return []Finding{{Warning, "cluster-tiers", "Cilium runs with its DNS proxy off (cilium-config enable-l7-proxy: false), so it cannot enforce egress by name (toFQDNs); perimeter compiles fqdn() to ClusterNetworkPolicy only"}}, nil
+			return []Finding{{Warning, "cluster-tiers", "Cilium runs with its DNS proxy off (cilium-config enable-l7-proxy: false), so it cannot enforce egress by name (toFQDNs, fqdn_egress = \"cilium\")"}}, nil
 		}
-		return []Finding{{OK, "cluster-tiers", "Cilium runs with its DNS proxy (toFQDNs possible); perimeter compiles fqdn() to ClusterNetworkPolicy only, not to CiliumNetworkPolicy"}}, nil
+		return []Finding{{OK, "cluster-tiers", "Cilium runs with its DNS proxy (toFQDNs rules, fqdn_egress = \"cilium\", are enforced)"}}, nil
 	}
 	return []Finding{{Warning, "cluster-tiers", "Cilium runs, but kube-system/cilium-config is not readable or absent: whether its DNS proxy is on is not known"}}, nil
 }
@@ -236,4 +239,22 @@ func orNoneFound(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
+}
+
+// ciliumFQDN checks what fqdn_egress = "cilium" needs: Cilium running with
+// its DNS proxy, which toFQDNs rules depend on.
+func ciliumFQDN(ctx context.Context, r Reader, impls []string) []Finding {
+	if !contains(impls, "Cilium") {
+		return []Finding{{Error, "cluster-tiers", "the stack says fqdn_egress = \"cilium\", but no Cilium DaemonSet runs: its CiliumNetworkPolicies would not be applied (no CRD) or not enforced"}}
+	}
+	fs, err := ciliumDNSProxy(ctx, r, impls)
+	if err != nil {
+		return []Finding{{Warning, "cluster-tiers", "whether Cilium's DNS proxy is on could not be read: " + err.Error()}}
+	}
+	for i := range fs {
+		if fs[i].Severity == Warning {
+			fs[i].Severity = Error // the stack relies on it
+		}
+	}
+	return fs
 }

@@ -93,3 +93,32 @@ func TestClusterTiers(t *testing.T) {
 		})
 	}
 }
+
+func TestCiliumFQDN(t *testing.T) {
+	cilium := &hclspec.Intent{Stack: "p", FQDNEgress: hclspec.FQDNCilium,
+		Allows: []*hclspec.Allow{{To: []hclspec.Endpoint{{Kind: hclspec.EndpointFQDN, FQDN: "api.stripe.com"}}}}}
+	ds := `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: cilium, namespace: kube-system}
+spec:
+  template:
+    spec:
+      containers:
+      - {name: cilium-agent, image: quay.io/cilium/cilium:v1.18.0}
+`
+	proxyOff := `---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cilium-config, namespace: kube-system}
+data: {enable-l7-proxy: "false"}
+`
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"no Cilium", knp, "error    cluster-tiers the stack says fqdn_egress = \"cilium\", but no Cilium DaemonSet runs"},
+		{"DNS proxy off", ds + proxyOff, "error    cluster-tiers Cilium runs with its DNS proxy off"},
+		{"DNS proxy on", ds + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cilium-config, namespace: kube-system}\ndata: {}\n", "ok       cluster-tiers Cilium runs with its DNS proxy"},
+	} {
+		if got := runWith(t, tc.yaml, cilium); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: missing %q in:\n%s", tc.name, tc.want, got)
+		}
+	}
+}

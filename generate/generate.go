@@ -38,6 +38,7 @@ var Kinds = []schema.GroupVersionKind{
 	gwv1.SchemeGroupVersion.WithKind("HTTPRoute"),
 	gwv1.SchemeGroupVersion.WithKind("GRPCRoute"),
 	netv1.SchemeGroupVersion.WithKind("NetworkPolicy"),
+	CiliumNetworkPolicyKind,
 	ClusterNetworkPolicyKind,
 }
 
@@ -55,7 +56,11 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 	c.passthroughs() // before policies: data-plane admission looks at them
 	c.policies()
 	c.clusterPolicies()
-	c.fqdnAllows()
+	if c.in.FQDNEgress == hclspec.FQDNCilium {
+		c.ciliumAllows()
+	} else {
+		c.fqdnAllows()
+	}
 	if c.diags.HasErrors() {
 		return nil, c.diags
 	}

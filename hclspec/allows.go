@@ -30,11 +30,7 @@ func (d *decoder) decodeAllows(in *Intent) {
 // checkAllow rejects connections NetworkPolicy cannot express and warns
 // about ones that are legal but risky.
 func checkAllow(r *body, a *Allow, fqdnEgress string) {
-	var byName []Endpoint
-	if fqdnEgress != FQDNClusterNetworkPolicy {
-		byName = a.To
-	}
-	if !checkNoFQDN(r, a.From, byName) {
+	if !checkFQDN(r, a.From, a.To, fqdnEgress) {
 		return
 	}
 	for _, f := range a.From {

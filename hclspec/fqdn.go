@@ -52,6 +52,13 @@ var fqdnFunc = function.New(&function.Spec{
 // implementation that enforces egress by name (a guardrail's accept egress
 // rule can). It returns false when it reported one.
 func checkNoFQDN(r *body, sources, destinations []Endpoint) bool {
+	return checkFQDN(r, sources, destinations, "")
+}
+
+// checkFQDN is checkNoFQDN for an allow under fqdn_egress: with Cilium,
+// only exact names, as Cilium's matchPattern wildcards do not mean what
+// the API's "*." does.
+func checkFQDN(r *body, sources, destinations []Endpoint, fqdnEgress string) bool {
 	ok := true
 	for _, e := range sources {
 		if e.Kind == EndpointFQDN {
@@ -60,7 +67,13 @@ func checkNoFQDN(r *body, sources, destinations []Endpoint) bool {
 		}
 	}
 	for _, e := range destinations {
-		if e.Kind == EndpointFQDN {
+		if e.Kind == EndpointFQDN && fqdnEgress == FQDNCilium && strings.HasPrefix(e.FQDN, "*") {
+			r.errorf(e.Range, "Wildcard domain name with Cilium",
+				"fqdn(%q): the API's \"*.\" matches one or more labels, Cilium's matchPattern \"*\" does not mean the same; name each host exactly.", e.FQDN)
+			ok = false
+			continue
+		}
+		if e.Kind == EndpointFQDN && fqdnEgress == "" {
 			r.errorf(e.Range, "No implementation enforces egress by domain name",
 				"NetworkPolicy cannot match domain names, so an allow to fqdn(%q) needs an implementation that can, or it would be a silent no-op. If this cluster's network policy implementation enforces ClusterNetworkPolicy domainNames (the API's experimental channel), say so: perimeter { fqdn_egress = %q }.",
 				e.FQDN, FQDNClusterNetworkPolicy)
@@ -75,13 +88,18 @@ func checkNoFQDN(r *body, sources, destinations []Endpoint) bool {
 // peers (the experimental channel of sigs.k8s.io/network-policy-api).
 const FQDNClusterNetworkPolicy = "cluster-network-policy"
 
+// FQDNCilium is the fqdn_egress setting for clusters running Cilium with
+// its DNS proxy: an allow's egress by name becomes a CiliumNetworkPolicy
+// toFQDNs rule (with the DNS rule Cilium needs to see the lookups).
+const FQDNCilium = "cilium"
+
 // fqdnEgress reads the stack's fqdn_egress setting: which implementation
 // enforces egress to domain names. There is no default, because guessing
 // wrong turns every such rule into a silent no-op.
 func fqdnEgress(r *body) string {
 	v := r.str("fqdn_egress", "")
 	if r.has("fqdn_egress") {
-		r.oneOf("fqdn_egress", v, FQDNClusterNetworkPolicy)
+		r.oneOf("fqdn_egress", v, FQDNClusterNetworkPolicy, FQDNCilium)
 	}
 	return v
 }

@@ -193,6 +193,9 @@ func checkNetworkPeer(r *body, dir string, e Endpoint) {
 
 func checkDomainPeer(r *body, dir string, rule *TierRule, e Endpoint, fqdnEgress string) {
 	switch {
+	case fqdnEgress == FQDNCilium:
+		r.errorf(e.Range, "Domain name in a guardrail with Cilium",
+			"fqdn(%q) in a guardrail is a ClusterNetworkPolicy domainNames peer, which Cilium does not enforce (fqdn_egress = %q): write this egress as an allow, which becomes a CiliumNetworkPolicy toFQDNs rule.", e.FQDN, FQDNCilium)
 	case fqdnEgress != FQDNClusterNetworkPolicy:
 		r.errorf(e.Range, "No implementation enforces egress by domain name",
 			"fqdn(%q) compiles to a ClusterNetworkPolicy domainNames peer, which only the API's experimental channel has and only some implementations enforce; a cluster without one would silently ignore it. If this cluster's does, say so: perimeter { fqdn_egress = %q }.",

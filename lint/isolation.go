@@ -22,7 +22,7 @@ func engineFor(in *hclspec.Intent, objs []*unstructured.Unstructured) *reach.Int
 	if err != nil {
 		return nil
 	}
-	w, err := reach.FromIntent(in, o.Policies, o.ClusterPolicies...)
+	w, err := reach.FromIntentObjects(in, o)
 	if err != nil {
 		return nil
 	}

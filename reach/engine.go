@@ -45,6 +45,7 @@ type peer struct {
 	pods       labels.Selector // nil: every pod (of the namespaces chosen)
 	namespaces labels.Selector // nil: the policy's own namespace
 	block      *ipBlock
+	names      []string // a CiliumNetworkPolicy toFQDNs peer: exact names
 }
 
 type ipBlock struct {
@@ -359,6 +360,9 @@ func (e *Engine) matchPeers(peers []peer, policyNS string, other Peer) match {
 }
 
 func (e *Engine) matchPeer(p peer, policyNS string, other Peer) match {
+	if len(p.names) > 0 {
+		return matchNames(p.names, other)
+	}
 	if p.block != nil {
 		return matchBlock(p.block, other)
 	}

@@ -86,6 +86,17 @@ func FromIntent(in *hclspec.Intent, policies []networkingv1.NetworkPolicy, clust
 	return w, nil
 }
 
+// FromIntentObjects builds the evaluator for an intent over the objects it
+// compiles to: NetworkPolicies, ClusterNetworkPolicies and
+// CiliumNetworkPolicies.
+func FromIntentObjects(in *hclspec.Intent, o Objects) (*Intent, error) {
+	w, err := FromIntent(in, o.Policies, o.ClusterPolicies...)
+	if err == nil {
+		err = w.Engine.AddCiliumPolicies(o.Cilium)
+	}
+	return w, err
+}
+
 func newIntent(e *Engine, in *hclspec.Intent) *Intent {
 	return &Intent{Engine: e, in: in, pods: map[string]*Pod{}, names: map[*Pod]string{}, ends: map[string]podOrigin{}, members: map[*Pod][]*Pod{}}
 }

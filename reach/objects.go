@@ -21,6 +21,8 @@ type Objects struct {
 	// ClusterPolicies are the ClusterNetworkPolicies (Admin and Baseline
 	// tiers).
 	ClusterPolicies []cnp.ClusterNetworkPolicy
+	// Cilium are the CiliumNetworkPolicies (fqdn_egress = "cilium").
+	Cilium []*unstructured.Unstructured
 }
 
 // FromObjects picks the NetworkPolicies, Namespaces and Pods out of a list
@@ -46,6 +48,8 @@ func (o *Objects) add(u *unstructured.Unstructured) error {
 			return err
 		}
 		o.Policies = append(o.Policies, np)
+	case "CiliumNetworkPolicy.cilium.io":
+		o.Cilium = append(o.Cilium, u)
 	case "ClusterNetworkPolicy.policy.networking.k8s.io":
 		var p cnp.ClusterNetworkPolicy
 		if err := conv.FromUnstructured(u.Object, &p); err != nil {

@@ -112,7 +112,7 @@ func buildReach(in *hclspec.Intent) (*reach.Intent, hcl.Diagnostics) {
 	o, err := reach.FromObjects(objs)
 	if err == nil {
 		var w *reach.Intent
-		if w, err = reach.FromIntent(in, o.Policies, o.ClusterPolicies...); err == nil {
+		if w, err = reach.FromIntentObjects(in, o); err == nil {
 			return w, diags
 		}
 	}

@@ -74,7 +74,9 @@ func buildLiveReach(ctx context.Context, r plan.Reader, in *hclspec.Intent) (*re
 			live.ClusterPolicies = append(live.ClusterPolicies, own.ClusterPolicies...)
 			var w *reach.Intent
 			if w, err = reach.FromLive(in, append(live.Policies, policies...), live); err == nil {
-				return w, diags
+				if err = w.Engine.AddCiliumPolicies(own.Cilium); err == nil {
+					return w, diags
+				}
 			}
 		}
 	}
