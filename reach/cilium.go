@@ -33,6 +33,10 @@ func (e *Engine) AddCiliumPolicies(objs []*unstructured.Unstructured) error {
 		}
 		e.policies = append(e.policies, c)
 		e.byRef[c.ref] = &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: u.GetName(), Namespace: u.GetNamespace(), Annotations: u.GetAnnotations()}}
+		if e.cilium == nil {
+			e.cilium = map[PolicyRef]bool{}
+		}
+		e.cilium[c.ref] = true
 	}
 	sort.Slice(e.policies, func(i, j int) bool { return refLess(e.policies[i].ref, e.policies[j].ref) })
 	return nil
@@ -161,4 +165,13 @@ func matchNames(names []string, other Peer) match {
 		}
 	}
 	return match{}
+}
+
+// PolicyKind is the kind of the NetworkPolicy-tier policy r names:
+// NetworkPolicy, or CiliumNetworkPolicy.
+func (e *Engine) PolicyKind(r PolicyRef) string {
+	if e.cilium[r] {
+		return "CiliumNetworkPolicy"
+	}
+	return "NetworkPolicy"
 }

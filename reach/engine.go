@@ -22,6 +22,8 @@ type Engine struct {
 	pods       []*Pod
 	// cluster are the ClusterNetworkPolicies of both tiers, by priority.
 	cluster []*clusterPolicy
+	// cilium marks the policies that are CiliumNetworkPolicies.
+	cilium map[PolicyRef]bool
 }
 
 // compiled is a policy with its selectors and IP blocks parsed once.

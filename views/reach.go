@@ -227,20 +227,20 @@ func writeDirection(w io.Writer, e *reach.Engine, dir, prep, subject string, d r
 	}
 	fmt.Fprintf(w, "%s %s %s: %s\n  isolated for %s by:\n", dir, prep, subject, directionState(d), lower)
 	for _, r := range d.IsolatedBy {
-		fmt.Fprintf(w, "    NetworkPolicy %s\n", PolicyLabel(e, r))
+		fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r), PolicyLabel(e, r))
 	}
 	switch {
 	case d.Unknown():
 		fmt.Fprintf(w, "  no %s rule of these policies surely admits %s on %s; these may, depending on facts listed below:\n", lower, other, port)
 		for _, r := range d.Undecided {
-			fmt.Fprintf(w, "    NetworkPolicy %s\n", ruleDetail(e, r))
+			fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r.Policy), ruleDetail(e, r))
 		}
 	case !d.Allowed():
 		fmt.Fprintf(w, "  no %s rule of these policies admits %s on %s\n", lower, other, port)
 	default:
 		fmt.Fprintln(w, "  admitted by:")
 		for _, r := range d.AllowedBy {
-			fmt.Fprintf(w, "    NetworkPolicy %s\n", ruleDetail(e, r))
+			fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r.Policy), ruleDetail(e, r))
 		}
 	}
 }

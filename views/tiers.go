@@ -96,7 +96,7 @@ func writeTierDirection(w io.Writer, e *reach.Engine, dir, prep, subject string,
 			fmt.Fprintf(w, "    %s (%s)\n", TierRuleLabel(e, r), strings.ToLower(r.Action))
 		}
 		for _, r := range d.Undecided {
-			fmt.Fprintf(w, "    NetworkPolicy %s\n", ruleDetail(e, r))
+			fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r.Policy), ruleDetail(e, r))
 		}
 		return
 	}
