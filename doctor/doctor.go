@@ -31,7 +31,7 @@ const (
 // Finding is one observation about the cluster.
 type Finding struct {
 	Severity Severity
-	Topic    string // cni, ingress-nginx, gateway-api, gatewayclass, listenerset, namespace
+	Topic    string // cni, ingress-nginx, gateway-api, gatewayclass, listenerset, cluster-tiers, namespace
 	Message  string
 }
 
@@ -84,7 +84,8 @@ var (
 // (worst first), then message.
 func Run(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, error) {
 	var out []Finding
-	steps := []func(context.Context, Reader) ([]Finding, error){cni, ingressNginx, gatewayAPI}
+	steps := []func(context.Context, Reader) ([]Finding, error){cni, ingressNginx, gatewayAPI,
+		func(ctx context.Context, r Reader) ([]Finding, error) { return clusterTiers(ctx, r, in) }}
 	if in != nil {
 		steps = append(steps, func(ctx context.Context, r Reader) ([]Finding, error) { return namespaces(ctx, r, in) },
 			func(ctx context.Context, r Reader) ([]Finding, error) { return routeKinds(ctx, r, in) },
@@ -102,7 +103,7 @@ func Run(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, error) {
 	return out, nil
 }
 
-var topicOrder = map[string]int{"cni": 0, "ingress-nginx": 1, "gateway-api": 2, "gatewayclass": 3, "listenerset": 4, "namespace": 5}
+var topicOrder = map[string]int{"cni": 0, "ingress-nginx": 1, "gateway-api": 2, "gatewayclass": 3, "listenerset": 4, "cluster-tiers": 5, "namespace": 6}
 var severityOrder = map[Severity]int{Error: 0, Warning: 1, OK: 2}
 
 func sortFindings(fs []Finding) {

@@ -68,6 +68,11 @@ func TestExamplesAccepted(t *testing.T) {
 			if len(objs) == 0 {
 				t.Fatal("the example renders no objects")
 			}
+			// Domain names need the experimental channel of the
+			// ClusterNetworkPolicy CRD (fqdn_egress says the cluster has it).
+			if in.FQDNEgress != "" {
+				useExperimentalChannel(t, a)
+			}
 			// The examples name their namespaces; the stack does not own
 			// them, so they are created here like a platform team would.
 			for _, o := range objs {

@@ -28,6 +28,9 @@ func (c *compiler) allow(set *policySet, a *hclspec.Allow, egressIsolated map[*h
 		p := c.policy(set, "allow:"+a.Label, src.Namespace, subjectPolicyName(base, "egress", src, i, sources), subjectSelector(src), a.Origin)
 		p.egressType = true
 		for _, dst := range a.To {
+			if dst.Kind == hclspec.EndpointFQDN {
+				continue // accepted by name at the Admin tier (fqdnAllows); the policy still isolates
+			}
 			p.egress = append(p.egress, netv1.NetworkPolicyEgressRule{To: []netv1.NetworkPolicyPeer{peer(dst)}, Ports: ports(connectionPorts(a, dst))})
 		}
 		if src.Kind == hclspec.EndpointService {

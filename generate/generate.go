@@ -1,6 +1,6 @@
 // Package generate compiles boundary intent into Kubernetes objects: Gateway
 // API routes, ReferenceGrants, BackendTLSPolicies, an owned Gateway where
-// asked, and NetworkPolicies. It is a pure function of the intent: no
+// asked, NetworkPolicies, and ClusterNetworkPolicies for the cluster tiers. It is a pure function of the intent: no
 // cluster access, deterministic names and order, byte-identical output for
 // the same input.
 package generate
@@ -42,6 +42,8 @@ var Kinds = []schema.GroupVersionKind{
 	gwv1.SchemeGroupVersion.WithKind("TCPRoute"),
 	gwv1.SchemeGroupVersion.WithKind("UDPRoute"),
 	netv1.SchemeGroupVersion.WithKind("NetworkPolicy"),
+	CiliumNetworkPolicyKind,
+	ClusterNetworkPolicyKind,
 }
 
 // Objects compiles the intent. The objects are sorted by kind, namespace and
@@ -58,6 +60,12 @@ func Objects(in *hclspec.Intent) ([]*unstructured.Unstructured, hcl.Diagnostics)
 	c.referenceGrants()
 	c.passthroughs() // before policies: data-plane admission looks at them
 	c.policies()
+	c.clusterPolicies()
+	if c.in.FQDNEgress == hclspec.FQDNCilium {
+		c.ciliumAllows()
+	} else {
+		c.fqdnAllows()
+	}
 	if c.diags.HasErrors() {
 		return nil, c.diags
 	}

@@ -21,7 +21,7 @@ func (d *decoder) decodeAllows(in *Intent) {
 		a.From = r.endpoints("from", &d.refs)
 		a.To = r.endpoints("to", &d.refs)
 		a.Ports = r.ports("ports")
-		checkAllow(r, a)
+		checkAllow(r, a, in.FQDNEgress)
 		d.diags = append(d.diags, r.diags...)
 		in.Allows = append(in.Allows, a)
 	}
@@ -29,10 +29,13 @@ func (d *decoder) decodeAllows(in *Intent) {
 
 // checkAllow rejects connections NetworkPolicy cannot express and warns
 // about ones that are legal but risky.
-func checkAllow(r *body, a *Allow) {
+func checkAllow(r *body, a *Allow, fqdnEgress string) {
+	if !checkFQDN(r, a.From, a.To, fqdnEgress) {
+		return
+	}
 	for _, f := range a.From {
 		for _, t := range a.To {
-			if f.Kind == EndpointCIDR && t.Kind == EndpointCIDR {
+			if f.Kind == EndpointCIDR && (t.Kind == EndpointCIDR || t.Kind == EndpointFQDN) {
 				r.errorf(t.Range, "Connection between IP blocks",
 					"NetworkPolicies select pods; a connection needs a workload on at least one side.")
 			}
@@ -124,6 +127,7 @@ func (d *decoder) decodeChecks(in *Intent) {
 			from = r.endpoints("from", &d.refs)
 		}
 		to := r.endpoints("to", &d.refs)
+		checkNoFQDN(r, from, nil)
 		if len(from) > 1 || len(to) > 1 {
 			r.errorf(b.DefRange, "One pair per check", "A check tests one source and one destination.")
 		}

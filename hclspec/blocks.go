@@ -197,6 +197,7 @@ func (d *decoder) decodeGatewayClients(in *Intent) {
 		}
 		r.diags = nil
 		g.Clients = r.endpoints("clients", &d.refs)
+		checkNoFQDN(r, g.Clients, nil)
 		d.diags = append(d.diags, r.diags...)
 	}
 }

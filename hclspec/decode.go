@@ -42,6 +42,8 @@ var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "allow", LabelNames: []string{"name"}},
 	{Type: "check", LabelNames: []string{"name"}},
 	{Type: "policy", LabelNames: []string{"name"}},
+	{Type: "guardrail", LabelNames: []string{"name"}},
+	{Type: "baseline", LabelNames: []string{"name"}},
 }}
 
 // Load reads and decodes the intent in dir.
@@ -130,6 +132,7 @@ func (d *decoder) decode(opts Options, srcBytes int64) *Intent {
 		func() { d.decodeGRPCRoutes(in) },
 		func() { d.decodeL4Routes(in); d.checkHTTPAttachments(in) },
 		func() { d.decodeAllows(in) },
+		func() { d.decodeClusterPolicies(in) },
 		func() { d.decodeChecks(in) },
 		func() { d.decodePassthroughs(in) },
 		func() { d.checkServiceDNS(in) },
@@ -223,7 +226,7 @@ func describeNames(names []string) string {
 }
 
 var perimeterSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "stack", Required: true}, {Name: "description"}, {Name: "state_namespace"}},
+	Attributes: []hcl.AttributeSchema{{Name: "stack", Required: true}, {Name: "description"}, {Name: "state_namespace"}, {Name: "fqdn_egress"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "cluster_dns"}},
 }
 
@@ -256,6 +259,7 @@ func (d *decoder) decodeStack(in *Intent) {
 	if msg := validateDNSLabel(in.Stack); in.Stack != "" && msg != "" {
 		r.errorf(r.attrRange("stack"), "Invalid stack name", "The stack name labels every object, so it must be a DNS label: %s.", msg)
 	}
+	in.FQDNEgress = fqdnEgress(r)
 	for _, b := range r.blocks {
 		in.ClusterDNS = d.podSet(b, ctx)
 	}

@@ -122,7 +122,7 @@ func mapAttr(v cty.Value) map[string]string {
 	return out
 }
 
-const endpointHelp = "An endpoint is service.NAME, namespace.NAME, pods(\"ns\", {app = \"x\"}), namespaces({team = \"x\"}) or cidr(\"203.0.113.0/24\")."
+const endpointHelp = "An endpoint is service.NAME, namespace.NAME, pods(\"ns\", {app = \"x\"}), namespaces({team = \"x\"}), cidr(\"203.0.113.0/24\") or fqdn(\"api.example.com\")."
 
 // endpoint converts an evaluated value into an Endpoint.
 func (r *refs) endpoint(v cty.Value, rng hcl.Range) (Endpoint, *hcl.Diagnostic) {
@@ -151,6 +151,8 @@ func (r *refs) endpoint(v cty.Value, rng hcl.Range) (Endpoint, *hcl.Diagnostic) 
 				e.Except = append(e.Except, x.AsString())
 			}
 		}
+	case string(EndpointFQDN):
+		e.Kind, e.FQDN = EndpointFQDN, strAttr(v, "name")
 	case "gateway":
 		return e, errorAt(rng, "Gateway is not an endpoint",
 			"Routes admit a gateway's data plane automatically; connections name workloads. %s", endpointHelp)

@@ -47,6 +47,7 @@ func Functions() map[string]function.Function {
 		"cidr":       cidrFunc,
 		"pods":       podsFunc,
 		"namespaces": namespacesFunc,
+		"fqdn":       fqdnFunc,
 		"port":       portFunc,
 	}
 }

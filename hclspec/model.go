@@ -13,6 +13,9 @@ type Intent struct {
 	Environment    string   // "" when rendered without an environment
 	Environments   []string // every environment the intent declares, sorted
 	ClusterDNS     PodSet   // where cluster DNS runs, for DNS egress rules
+	// FQDNEgress is what enforces egress to domain names in this cluster
+	// (perimeter { fqdn_egress = ... }); "" when nothing does.
+	FQDNEgress string
 
 	Namespaces []*Namespace
 	Gateways   []*Gateway
@@ -26,6 +29,9 @@ type Intent struct {
 	Checks       []*Check
 	// Passthrough are NetworkPolicies kept verbatim (policy blocks).
 	Passthrough []*Passthrough
+	// ClusterPolicies are the guardrail (Admin tier) and baseline
+	// (Baseline tier) blocks, guardrails first, each in file order.
+	ClusterPolicies []*ClusterPolicy
 
 	// budget is what is left of the evaluation budget of the run that
 	// decoded the intent, for expressions evaluated later (EvalEndpoint).
@@ -176,6 +182,7 @@ const (
 	EndpointNamespaces EndpointKind = "namespaces" // all pods of namespaces chosen by labels
 	EndpointPods       EndpointKind = "pods"       // pods by selector in one namespace
 	EndpointCIDR       EndpointKind = "cidr"
+	EndpointFQDN       EndpointKind = "fqdn" // a domain name, or *.suffix
 )
 
 // Endpoint is one side of a connection.
@@ -187,6 +194,7 @@ type Endpoint struct {
 	PodSelector       map[string]string // EndpointPods
 	CIDR              string            // EndpointCIDR
 	Except            []string          // EndpointCIDR
+	FQDN              string            // EndpointFQDN
 	Range             hcl.Range
 }
 

@@ -43,6 +43,7 @@ func (m *model) write() []byte {
 	for _, p := range m.passthru {
 		writePassthrough(body, p)
 	}
+	m.writeTiers(body)
 	return hclwrite.Format(f.Bytes())
 }
 

@@ -95,7 +95,10 @@ type Result struct {
 
 // Import converts objects into intent. Kinds other than Ingress,
 // IngressClass, Service, NetworkPolicy, Gateway, HTTPRoute, GRPCRoute,
-// BackendTLSPolicy and Namespace are listed in the report as not imported.
+// BackendTLSPolicy, Namespace and the cluster tiers (ClusterNetworkPolicy,
+// and v1alpha1 AdminNetworkPolicy and BaselineAdminNetworkPolicy, which
+// become guardrail and baseline blocks) are listed in the report as not
+// imported.
 // The Gateway named by Options.Gateway, when it is among objs (with its
 // GatewayClass, which names the implementation), checks the
 // listeners Options name (an unknown one is an error that lists the

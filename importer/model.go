@@ -55,6 +55,7 @@ type model struct {
 	gwListeners []gwv1.Listener
 	allows      []*allow
 	passthru    []*passthrough
+	tiers       []*tierBlock // guardrails and baselines
 	report      []Entry
 }
 
@@ -210,6 +211,8 @@ func (m *model) load(objs []*unstructured.Unstructured) error {
 			m.inL4Routes = append(m.inL4Routes, u)
 		case "ConfigMap":
 			err = appendTyped(u, &m.inConfigMaps)
+		case "ClusterNetworkPolicy.policy.networking.k8s.io", "AdminNetworkPolicy.policy.networking.k8s.io", "BaselineAdminNetworkPolicy.policy.networking.k8s.io":
+			err = m.loadTier(u)
 		case "Namespace":
 			// Namespaces matter only through the policies that select them.
 		default:

@@ -24,6 +24,8 @@ func Intent(in *hclspec.Intent, objs []*unstructured.Unstructured) []Finding {
 		out = append(out, egressOpen(in, w)...)
 		out = append(out, egressWithoutDNS(in, w)...)
 		out = append(out, isolatedByAllow(in, w)...)
+		out = append(out, shadowedAllows(in, w)...)
+		out = append(out, shadowedBaselines(in, w)...)
 	}
 	out = append(out, allowPorts(in)...)
 	policies := policiesOf(objs)
@@ -37,7 +39,8 @@ func Intent(in *hclspec.Intent, objs []*unstructured.Unstructured) []Finding {
 func egressOpen(in *hclspec.Intent, w *reach.Intent) []Finding {
 	var out []Finding
 	for _, n := range in.Namespaces {
-		if n.DenyEgress || Isolated(w, hclspec.Endpoint{Kind: hclspec.EndpointNamespace, Namespace: n.Name}, "egress") {
+		ns := hclspec.Endpoint{Kind: hclspec.EndpointNamespace, Namespace: n.Name}
+		if n.DenyEgress || Isolated(w, ns, "egress") || closedByTier(w, ns) {
 			continue
 		}
 		r := n.Range

@@ -18,11 +18,11 @@ import (
 // engineFor evaluates connections between the intent's endpoints under the
 // policies it compiles to; nil when the objects hold no valid policies.
 func engineFor(in *hclspec.Intent, objs []*unstructured.Unstructured) *reach.Intent {
-	pols, err := reach.PoliciesOf(objs)
+	o, err := reach.FromObjects(objs)
 	if err != nil {
 		return nil
 	}
-	w, err := reach.FromIntent(in, pols)
+	w, err := reach.FromIntentObjects(in, o)
 	if err != nil {
 		return nil
 	}

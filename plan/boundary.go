@@ -52,6 +52,9 @@ type statement struct {
 	block              string
 	from, to, match    string
 	ports, hosts       []string
+	// order sorts statements of a kind where their text does not: tier
+	// rules by priority and rule order, as the API evaluates them.
+	order string
 }
 
 func (s statement) key() string { return s.kind + " " + s.text }
@@ -78,12 +81,16 @@ func sortedStatements(m map[string]statement) []statement {
 		if out[i].kind != out[j].kind {
 			return kindRank(out[i].kind) < kindRank(out[j].kind)
 		}
-		return out[i].text < out[j].text
+		return out[i].order+out[i].text < out[j].order+out[j].text
 	})
 	return out
 }
 
-func kindRank(k string) int { return map[string]int{"expose": 0, "allow": 1, "isolate": 2}[k] }
+// kindRank orders the lines as the API evaluates them: guardrails (Admin
+// tier) before the NetworkPolicies, baselines after.
+func kindRank(k string) int {
+	return map[string]int{"expose": 0, "guardrail": 1, "allow": 2, "isolate": 3, "baseline": 4}[k]
+}
 
 func statements(objs []*unstructured.Unstructured) map[string]statement {
 	out := map[string]statement{}
@@ -108,6 +115,11 @@ func statements(objs []*unstructured.Unstructured) map[string]statement {
 			}
 		case "NetworkPolicy":
 			for _, s := range policyStatements(o) {
+				s.source, s.block = src, block
+				add(s)
+			}
+		case "ClusterNetworkPolicy":
+			for _, s := range tierStatements(o) {
 				s.source, s.block = src, block
 				add(s)
 			}

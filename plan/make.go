@@ -504,6 +504,8 @@ func rejection(obj *unstructured.Unstructured, err error) *Problem {
 	detail := "the API server rejects it: " + err.Error()
 	var status apierrors.APIStatus
 	switch {
+	case apierrors.IsForbidden(err) && obj.GroupVersionKind().GroupKind() == clusterNetworkPolicy:
+		detail = "this identity may not write cluster-scoped policies (guardrails and baselines need a ClusterRole; apply with the platform team's identity, or move these blocks to the platform's stack): " + err.Error()
 	case apierrors.IsForbidden(err):
 		detail = "this identity may not write it: " + err.Error()
 	case !errors.As(err, &status):

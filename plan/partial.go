@@ -20,6 +20,9 @@ import (
 // listKind lists the objects of gvk that match sel, cluster-wide, or, when
 // that is forbidden, where members can be. unread names what could not be
 // read ("" when nothing was lost).
+// clusterNetworkPolicy is the kind of guardrails and baselines.
+var clusterNetworkPolicy = schema.GroupKind{Group: "policy.networking.k8s.io", Kind: "ClusterNetworkPolicy"}
+
 func listKind(ctx context.Context, r Reader, rec *record, gvk schema.GroupVersionKind, sel string, names []string) (objs []*unstructured.Unstructured, unread string, err error) {
 	objs, err = r.List(ctx, gvk, "", sel)
 	if !apierrors.IsForbidden(err) || rec.all {
@@ -35,6 +38,9 @@ func listKind(ctx context.Context, r Reader, rec *record, gvk schema.GroupVersio
 	case gvk == NamespaceGVK:
 		objs, err = getNamespaces(ctx, r, names, sel)
 		return objs, whole, err
+	case gvk.GroupKind() == clusterNetworkPolicy:
+		// cluster-scoped: there is no namespace to fall back to
+		return nil, "", fmt.Errorf("this identity may not list ClusterNetworkPolicies, which are cluster-scoped and which the stack's ApplySet records it owns (guardrails and baselines); grant it list on clusternetworkpolicies.policy.networking.k8s.io with a ClusterRole, or plan with the platform team's identity: %w", err)
 	}
 	for _, ns := range rec.sortedNamespaces() {
 		part, err := r.List(ctx, gvk, ns, sel)

@@ -135,7 +135,7 @@ type FieldChange struct {
 type BoundaryChange struct {
 	Action string `json:"action"`           // add or remove
 	Added  bool   `json:"added"`            // Action == "add"
-	Kind   string `json:"kind"`             // expose, allow, isolate
+	Kind   string `json:"kind"`             // expose, guardrail, allow, isolate, baseline
 	Text   string `json:"text"`             // e.g. "api.example.com/orders -> shop/orders:80"
 	Source string `json:"source,omitempty"` // file:line, or "" for live-only
 	// Block is the HCL block behind the entry (for a withdrawn one, as the

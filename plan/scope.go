@@ -25,11 +25,16 @@ type Scope struct {
 	// namespaces of the objects the intent compiles to (a Gateway the
 	// stack manages may live in a namespace it does not).
 	ObjectNamespaces []string `json:"object_namespaces"`
+	// ClusterPolicies are the cluster-scoped ClusterNetworkPolicies
+	// (guardrails and baselines) the plan may create or update: those the
+	// intent compiles to.
+	ClusterPolicies []string `json:"cluster_policies,omitempty"`
 }
 
 // scopeOf records what a plan made from req may write.
 func scopeOf(req Request) *Scope {
 	blocks, objects := map[string]bool{}, map[string]bool{req.StateNamespace: true}
+	var cluster []string
 	for _, ns := range req.Namespaces {
 		blocks[ns.Object.GetName()] = true
 		objects[ns.Object.GetName()] = true
@@ -38,8 +43,12 @@ func scopeOf(req Request) *Scope {
 		if obj.GetNamespace() != "" {
 			objects[obj.GetNamespace()] = true
 		}
+		if obj.GroupVersionKind().GroupKind() == clusterNetworkPolicy {
+			cluster = append(cluster, obj.GetName())
+		}
 	}
-	return &Scope{Namespaces: slices.Sorted(maps.Keys(blocks)), ObjectNamespaces: slices.Sorted(maps.Keys(objects))}
+	slices.Sort(cluster)
+	return &Scope{Namespaces: slices.Sorted(maps.Keys(blocks)), ObjectNamespaces: slices.Sorted(maps.Keys(objects)), ClusterPolicies: cluster}
 }
 
 // RefusedError lists every change of a saved plan that the stack may not
@@ -93,10 +102,11 @@ func checkChange(p *Plan, c Change, kinds []schema.GroupVersionKind) []string {
 	if !slices.Contains(kinds, c.GVK()) {
 		return []string{fmt.Sprintf("kind %s (%s) is not one perimeter manages (%s)", c.Kind, c.APIVersion, kindList(kinds))}
 	}
-	clusterScoped := c.Kind == NamespaceGVK.Kind
+	isNamespace := c.Kind == NamespaceGVK.Kind
+	clusterScoped := isNamespace || c.GVK().GroupKind() == clusterNetworkPolicy
 	switch {
 	case clusterScoped && c.Namespace != "":
-		return []string{"a Namespace has no namespace"}
+		return []string{"a " + c.Kind + " is cluster-scoped: it has no namespace"}
 	case !clusterScoped && c.Namespace == "":
 		return []string{"a " + c.Kind + " needs a namespace"}
 	}
@@ -112,7 +122,7 @@ func checkChange(p *Plan, c Change, kinds []schema.GroupVersionKind) []string {
 	}
 	reasons = append(reasons, checkRemovals(c)...)
 	reasons = append(reasons, checkRepair(c)...)
-	if c.Adopt && (!clusterScoped || c.Live == nil) {
+	if c.Adopt && (!isNamespace || c.Live == nil) {
 		reasons = append(reasons, "only a Namespace read when planning can be adopted")
 	}
 	if c.Desired == nil {
@@ -151,6 +161,12 @@ func outsideScope(s *Scope, c Change) []string {
 	if c.Kind == NamespaceGVK.Kind {
 		if !slices.Contains(s.Namespaces, c.Name) {
 			return []string{fmt.Sprintf("namespace %q is not one of the stack's namespace blocks (%s)", c.Name, orNone(s.Namespaces))}
+		}
+		return nil
+	}
+	if c.GVK().GroupKind() == clusterNetworkPolicy {
+		if !slices.Contains(s.ClusterPolicies, c.Name) {
+			return []string{fmt.Sprintf("ClusterNetworkPolicy %q is not one of the intent's guardrails and baselines (%s)", c.Name, orNone(s.ClusterPolicies))}
 		}
 		return nil
 	}

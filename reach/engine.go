@@ -20,6 +20,10 @@ type Engine struct {
 	byRef      map[PolicyRef]*networkingv1.NetworkPolicy
 	namespaces map[string]nsInfo
 	pods       []*Pod
+	// cluster are the ClusterNetworkPolicies of both tiers, by priority.
+	cluster []*clusterPolicy
+	// cilium marks the policies that are CiliumNetworkPolicies.
+	cilium map[PolicyRef]bool
 }
 
 // compiled is a policy with its selectors and IP blocks parsed once.
@@ -43,6 +47,7 @@ type peer struct {
 	pods       labels.Selector // nil: every pod (of the namespaces chosen)
 	namespaces labels.Selector // nil: the policy's own namespace
 	block      *ipBlock
+	names      []string // a CiliumNetworkPolicy toFQDNs peer: exact names
 }
 
 type ipBlock struct {
@@ -292,6 +297,14 @@ func (e *Engine) direction(dir Direction, subject *Pod, other, dst Peer, port Po
 	if d.Allowed() {
 		d.Undecided, d.Facts = nil, nil
 	}
+	d.Tiers = e.tiered(dir, subject, other, dst, port, d)
+	switch {
+	case d.Tiers == nil:
+	case d.Tiers.state != maybe:
+		d.Undecided, d.Facts = nil, nil
+	default:
+		d.Facts = addFacts(d.Tiers.facts, d.Facts...)
+	}
 	return d
 }
 
@@ -349,6 +362,9 @@ func (e *Engine) matchPeers(peers []peer, policyNS string, other Peer) match {
 }
 
 func (e *Engine) matchPeer(p peer, policyNS string, other Peer) match {
+	if len(p.names) > 0 {
+		return matchNames(p.names, other)
+	}
 	if p.block != nil {
 		return matchBlock(p.block, other)
 	}
@@ -367,6 +383,15 @@ func (e *Engine) matchPeer(p peer, policyNS string, other Peer) match {
 
 // matchBlock matches an ipBlock against an address or a pod's addresses.
 func matchBlock(b *ipBlock, other Peer) match {
+	if other.Pod == nil && other.Name != "" {
+		// A name is taken to resolve to routable addresses: never
+		// loopback, link-local (the metadata service) or multicast.
+		if insideAny(b.cidr, neverPodIPs) {
+			return match{}
+		}
+		f := Fact{Kind: FactNameAddresses, Subject: other.Name, CIDR: b.String()}
+		return match{is: maybe, facts: []Fact{f}}
+	}
 	if other.Pod == nil {
 		return match{is: triOf(b.contains(other.IP))}
 	}

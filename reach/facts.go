@@ -42,6 +42,9 @@ const (
 	// FactOtherNamespaces: whether namespaces other than the declared ones
 	// carry the labels (Keys) a namespaces({...}) endpoint selects.
 	FactOtherNamespaces FactKind = "other-namespaces"
+	// FactNameAddresses: the addresses a domain name (Subject) resolves
+	// to, against the ipBlock or network CIDR.
+	FactNameAddresses FactKind = "name-addresses"
 )
 
 // Fact is a fact a verdict depends on that the evaluator does not have.
@@ -79,6 +82,8 @@ func (f Fact) String() string {
 		return fmt.Sprintf("%s: the number of its container port %q is not known", subject, f.Port)
 	case FactOtherNamespaces:
 		return fmt.Sprintf("%s: whether namespaces other than the declared ones carry %s %s is not known", subject, plural(len(f.Keys), "label", "labels"), strings.Join(f.Keys, ", "))
+	case FactNameAddresses:
+		return fmt.Sprintf("%s: the addresses it resolves to are not known, so whether %s contains them is not", f.Subject, f.CIDR)
 	}
 	return fmt.Sprintf("%s: its pod IPs are not known, so whether ipBlock %s contains them is not (and whether an ipBlock applies to pod traffic at all is implementation-defined in Kubernetes)", subject, f.CIDR)
 }
@@ -92,7 +97,11 @@ func plural(n int, one, many string) string {
 
 // key identifies a fact for deduplication.
 func (f Fact) key() string {
-	return strings.Join([]string{string(f.Kind), f.Namespace, f.Pod, strings.Join(f.Keys, ","), f.Port, f.CIDR}, "\x00")
+	k := strings.Join([]string{string(f.Kind), f.Namespace, f.Pod, strings.Join(f.Keys, ","), f.Port, f.CIDR}, "\x00")
+	if f.Kind == FactNameAddresses {
+		k += "\x00" + f.Subject // the name is the fact's subject
+	}
+	return k
 }
 
 // addFacts appends the facts of fs not yet in to.

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	cnp "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
 	"github.com/perimeter-dev/perimeter/hclspec"
 )
@@ -69,9 +70,12 @@ type podOrigin struct {
 
 // FromIntent builds the evaluator for an intent and the NetworkPolicies it
 // (or anything else) produced.
-func FromIntent(in *hclspec.Intent, policies []networkingv1.NetworkPolicy) (*Intent, error) {
+func FromIntent(in *hclspec.Intent, policies []networkingv1.NetworkPolicy, cluster ...cnp.ClusterNetworkPolicy) (*Intent, error) {
 	e, err := New(policies, nil, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.AddClusterPolicies(cluster); err != nil {
 		return nil, err
 	}
 	w := newIntent(e, in)
@@ -80,6 +84,17 @@ func FromIntent(in *hclspec.Intent, policies []networkingv1.NetworkPolicy) (*Int
 	}
 	w.representatives()
 	return w, nil
+}
+
+// FromIntentObjects builds the evaluator for an intent over the objects it
+// compiles to: NetworkPolicies, ClusterNetworkPolicies and
+// CiliumNetworkPolicies.
+func FromIntentObjects(in *hclspec.Intent, o Objects) (*Intent, error) {
+	w, err := FromIntent(in, o.Policies, o.ClusterPolicies...)
+	if err == nil {
+		err = w.Engine.AddCiliumPolicies(o.Cilium)
+	}
+	return w, err
 }
 
 func newIntent(e *Engine, in *hclspec.Intent) *Intent {
@@ -98,6 +113,9 @@ func (w *Intent) representatives() {
 
 // Describe names a connection end in the user's terms.
 func (w *Intent) Describe(p Peer) string {
+	if p.Pod == nil && p.Name != "" {
+		return p.Name + " (outside the cluster, by name)"
+	}
 	if p.Pod == nil {
 		return p.IP.String() + " (outside the cluster)"
 	}
@@ -195,6 +213,8 @@ func (w *Intent) Peer(e hclspec.Endpoint) (Peer, error) {
 	case hclspec.EndpointCIDR:
 		ip, err := representative(e.CIDR, e.Except)
 		return IPPeer(ip), err
+	case hclspec.EndpointFQDN:
+		return NamePeer(e.FQDN), nil
 	}
 	return Peer{}, fmt.Errorf("unknown endpoint kind %q", e.Kind)
 }

@@ -62,7 +62,38 @@ func randIntent(r *rand.Rand) (string, []string) {
 		}
 		b.WriteString("}\n")
 	}
+	writeTiers(&b, r, ends)
 	return b.String(), ends
+}
+
+// writeTiers adds, half the time, guardrails and baselines with random
+// subjects, peers, actions and ports, so that the tiers are compared too.
+func writeTiers(b *strings.Builder, r *rand.Rand, ends []string) {
+	if r.Intn(2) == 0 {
+		return
+	}
+	var subjects []string
+	for _, e := range ends {
+		if !strings.HasPrefix(e, "cidr(") {
+			subjects = append(subjects, e)
+		}
+	}
+	peers := append(append([]string(nil), subjects...), `cidr("169.254.169.254/32")`, `cidr("10.0.0.0/8")`, `cidr("0.0.0.0/0")`)
+	for i := r.Intn(3); i >= 0; i-- {
+		fmt.Fprintf(b, "%s \"t%d\" {\n  priority = %d\n  subject = %s\n", pick(r, "guardrail", "baseline"), i, 10*i+r.Intn(5), pick(r, subjects...))
+		for j := 1 + r.Intn(3); j > 0; j-- {
+			dir, attr, list := "egress", "to", peers
+			if r.Intn(2) == 0 {
+				dir, attr, list = "ingress", "from", subjects
+			}
+			fmt.Fprintf(b, "  %s \"r%d\" {\n    action = %q\n    %s = %s\n", dir, j, pick(r, "accept", "deny", "pass"), attr, pick(r, list...))
+			if r.Intn(2) == 0 {
+				fmt.Fprintf(b, "    ports = [%s]\n", pick(r, `"8080"`, `"9000-9200"`, `"udp"`, `"53/udp"`))
+			}
+			b.WriteString("  }\n")
+		}
+		b.WriteString("}\n")
+	}
 }
 
 func writeService(b *strings.Builder, r *rand.Rand, i int) {
@@ -171,7 +202,7 @@ func renderedPolicies(t *testing.T, in *hclspec.Intent) (Objects, bool) {
 // random concrete world consistent with the declarations.
 func TestIntentDifferential(t *testing.T) {
 	r := rand.New(rand.NewSource(12))
-	compiled, decided, unknown := 0, 0, 0
+	compiled, tiered, decided, unknown := 0, 0, 0, 0
 	for n := 0; n < 400; n++ {
 		src, ends := randIntent(r)
 		in, objs, ok := loadIntent(t, src)
@@ -179,14 +210,17 @@ func TestIntentDifferential(t *testing.T) {
 			continue
 		}
 		compiled++
+		if len(objs.ClusterPolicies) > 0 {
+			tiered++
+		}
 		d, u := compareIntent(t, r, n, src, in, objs, ends)
 		decided, unknown = decided+d, unknown+u
 		if t.Failed() {
 			return
 		}
 	}
-	t.Logf("%d intents compiled, %d verdicts decided and confirmed, %d unknown", compiled, decided, unknown)
-	if compiled < 100 || decided == 0 || unknown == 0 {
+	t.Logf("%d intents compiled (%d with guardrails or baselines), %d verdicts decided and confirmed, %d unknown", compiled, tiered, decided, unknown)
+	if compiled < 100 || tiered < 50 || decided == 0 || unknown == 0 {
 		t.Fatalf("too few cases: %d intents, %d decided, %d unknown", compiled, decided, unknown)
 	}
 }
@@ -208,7 +242,7 @@ func loadIntent(t *testing.T, src string) (*hclspec.Intent, Objects, bool) {
 // the intent level and in a concrete world, and returns how many verdicts
 // were decided and how many unknown.
 func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.Intent, objs Objects, exprs []string) (int, int) {
-	w, err := FromIntent(in, objs.Policies)
+	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +268,9 @@ func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.In
 		}
 	}
 	e, err := New(objs.Policies, tr.namespaceList(), tr.pods)
+	if err == nil {
+		err = e.AddClusterPolicies(objs.ClusterPolicies)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

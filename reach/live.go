@@ -28,7 +28,7 @@ func (c PairCounts) Mixed() bool { return c.Allowed > 0 && c.Denied > 0 }
 // Pairs counts them). An endpoint no pod matches falls back to its
 // representative pod (Verdict.NoPods names it). The namespaces of the
 // intent get their declared labels on top of their live ones, as apply
-// sets them.
+// sets them. live.ClusterPolicies apply in their tiers.
 func FromLive(in *hclspec.Intent, policies []networkingv1.NetworkPolicy, live Objects) (*Intent, error) {
 	nss := append([]Namespace(nil), live.Namespaces...)
 	for _, ns := range in.Namespaces {
@@ -36,6 +36,9 @@ func FromLive(in *hclspec.Intent, policies []networkingv1.NetworkPolicy, live Ob
 	}
 	e, err := New(policies, nss, live.Pods)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.AddClusterPolicies(live.ClusterPolicies); err != nil {
 		return nil, err
 	}
 	w := newIntent(e, in)

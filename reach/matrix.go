@@ -85,7 +85,7 @@ func (w *Intent) matrixEnds() (rows, cols []MatrixEnd, err error) {
 			}
 		}
 		for _, t := range a.To {
-			if t.Kind != hclspec.EndpointCIDR {
+			if t.Kind != hclspec.EndpointCIDR && t.Kind != hclspec.EndpointFQDN {
 				continue
 			}
 			end, err := w.matrixEnd(t, firstPort(a.Ports))
@@ -98,7 +98,32 @@ func (w *Intent) matrixEnds() (rows, cols []MatrixEnd, err error) {
 			}
 		}
 	}
-	return rows, cols, nil
+	cols, err = w.tierColumns(cols, seen)
+	return rows, cols, err
+}
+
+// tierColumns adds the destinations outside the cluster that guardrails
+// and baselines name (IP blocks and domain names), on the rule's first
+// port, so the matrix shows what the cluster tiers decide.
+func (w *Intent) tierColumns(cols []MatrixEnd, seen map[string]bool) ([]MatrixEnd, error) {
+	for _, p := range w.in.ClusterPolicies {
+		for _, r := range p.Egress {
+			for _, t := range r.Peers {
+				if t.Kind != hclspec.EndpointCIDR && t.Kind != hclspec.EndpointFQDN {
+					continue
+				}
+				end, err := w.matrixEnd(t, firstPort(r.Ports))
+				if err != nil {
+					return nil, err
+				}
+				if key := "to " + end.Label + end.Ports.String(); !seen[key] {
+					seen[key] = true
+					cols = append(cols, end)
+				}
+			}
+		}
+	}
+	return cols, nil
 }
 
 func appendNew(ends []MatrixEnd, e MatrixEnd) []MatrixEnd {
@@ -143,6 +168,8 @@ func EndpointLabel(e hclspec.Endpoint) string {
 		return fmt.Sprintf("pods(%q, %s)", e.Namespace, selectorString(e.PodSelector))
 	case hclspec.EndpointNamespaces:
 		return fmt.Sprintf("namespaces(%s)", selectorString(e.NamespaceSelector))
+	case hclspec.EndpointFQDN:
+		return fmt.Sprintf("fqdn(%q)", e.FQDN)
 	}
 	if len(e.Except) > 0 {
 		quoted := make([]string, len(e.Except))

@@ -90,11 +90,16 @@ func (p *Pod) namedPort(name string, proto corev1.Protocol) (NamedPort, bool) {
 	return NamedPort{}, false
 }
 
-// Peer is one end of a connection: a pod, or an address outside every pod.
+// Peer is one end of a connection: a pod, or an address outside every pod,
+// or a destination outside the cluster known by its domain name.
 type Peer struct {
-	Pod *Pod       // nil for an external address
-	IP  netip.Addr // the external address; ignored for pods
+	Pod  *Pod       // nil for an external address
+	IP   netip.Addr // the external address; ignored for pods
+	Name string     // a domain name destination (IP is then not known)
 }
+
+// NamePeer is a destination outside the cluster addressed by domain name.
+func NamePeer(name string) Peer { return Peer{Name: name} }
 
 // PodPeer is a pod as a connection end.
 func PodPeer(p *Pod) Peer { return Peer{Pod: p} }
@@ -106,6 +111,9 @@ func IPPeer(ip netip.Addr) Peer { return Peer{IP: ip} }
 func (p Peer) String() string {
 	if p.Pod != nil {
 		return p.Pod.Key()
+	}
+	if p.Name != "" {
+		return p.Name
 	}
 	return p.IP.String()
 }
@@ -203,16 +211,29 @@ type DirectionVerdict struct {
 	Undecided []RuleRef
 	// Facts are the missing facts Undecided depends on.
 	Facts []Fact
+	// Tiers is how the ClusterNetworkPolicy tiers decided, when one
+	// selects the pod; the NetworkPolicy fields above are then the
+	// NetworkPolicy tier's part. Nil when no ClusterNetworkPolicy selects
+	// it.
+	Tiers *TierVerdict
 }
 
 // Allowed reports whether this direction lets the connection through.
 func (d DirectionVerdict) Allowed() bool {
+	if d.Tiers != nil {
+		return d.Tiers.state == yes
+	}
 	return !d.Applies || !d.Isolated || len(d.AllowedBy) > 0
 }
 
 // Unknown reports whether this direction's outcome depends on missing
 // facts: no rule surely admits the connection, but some may.
-func (d DirectionVerdict) Unknown() bool { return !d.Allowed() && len(d.Undecided) > 0 }
+func (d DirectionVerdict) Unknown() bool {
+	if d.Tiers != nil {
+		return d.Tiers.state == maybe
+	}
+	return !d.Allowed() && len(d.Undecided) > 0
+}
 
 func (d DirectionVerdict) state() tri {
 	switch {

@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	cnp "sigs.k8s.io/network-policy-api/apis/v1beta1"
 )
 
 // Objects is what an engine is built from, read from Kubernetes objects:
@@ -17,6 +18,11 @@ type Objects struct {
 	Policies   []networkingv1.NetworkPolicy
 	Namespaces []Namespace
 	Pods       []*Pod
+	// ClusterPolicies are the ClusterNetworkPolicies (Admin and Baseline
+	// tiers).
+	ClusterPolicies []cnp.ClusterNetworkPolicy
+	// Cilium are the CiliumNetworkPolicies (fqdn_egress = "cilium").
+	Cilium []*unstructured.Unstructured
 }
 
 // FromObjects picks the NetworkPolicies, Namespaces and Pods out of a list
@@ -42,6 +48,14 @@ func (o *Objects) add(u *unstructured.Unstructured) error {
 			return err
 		}
 		o.Policies = append(o.Policies, np)
+	case "CiliumNetworkPolicy.cilium.io":
+		o.Cilium = append(o.Cilium, u)
+	case "ClusterNetworkPolicy.policy.networking.k8s.io":
+		var p cnp.ClusterNetworkPolicy
+		if err := conv.FromUnstructured(u.Object, &p); err != nil {
+			return err
+		}
+		o.ClusterPolicies = append(o.ClusterPolicies, p)
 	case "Namespace":
 		o.Namespaces = append(o.Namespaces, Namespace{Name: u.GetName(), Labels: u.GetLabels()})
 	case "Pod":
@@ -62,6 +76,13 @@ func (o *Objects) add(u *unstructured.Unstructured) error {
 func PoliciesOf(objs []*unstructured.Unstructured) ([]networkingv1.NetworkPolicy, error) {
 	o, err := FromObjects(objs)
 	return o.Policies, err
+}
+
+// ClusterPoliciesOf converts the ClusterNetworkPolicies among objects to
+// their typed form.
+func ClusterPoliciesOf(objs []*unstructured.Unstructured) ([]cnp.ClusterNetworkPolicy, error) {
+	o, err := FromObjects(objs)
+	return o.ClusterPolicies, err
 }
 
 func podOf(p *corev1.Pod) (*Pod, error) {

@@ -28,6 +28,9 @@ func MatrixText(w io.Writer, m reach.Matrix) {
 	if hasMixed(m) {
 		legend += ", ~ allowed for some pods only"
 	}
+	if hasTierCells(m) {
+		legend += "; A+/A- accepted/denied by an admin guardrail, B+/B- by a baseline"
+	}
 	fmt.Fprintf(w, "Reachability (rows: from; columns: to, on the port listed below; %s)\n\n", legend)
 	fmt.Fprintf(w, "%-*s", width+2, "")
 	for j := range m.Cols {
@@ -99,6 +102,8 @@ func cellMark(v *reach.Verdict) string {
 		return "~"
 	case v.Unknown:
 		return "?"
+	case tierMark(v) != "":
+		return tierMark(v)
 	case v.Allowed:
 		return "Y"
 	}

@@ -113,6 +113,8 @@ func Settle(v reach.Verdict) []string {
 
 func directionReason(e *reach.Engine, dir string, d reach.DirectionVerdict) string {
 	switch {
+	case d.Tiers != nil:
+		return tierReason(e, dir, d)
 	case !d.Applies:
 		return ""
 	case !d.Isolated:
@@ -213,6 +215,9 @@ func writeUnknown(w io.Writer, v reach.Verdict) {
 func writeDirection(w io.Writer, e *reach.Engine, dir, prep, subject string, d reach.DirectionVerdict, other string, port reach.Port) {
 	lower := strings.ToLower(dir)
 	switch {
+	case d.Tiers != nil:
+		writeTierDirection(w, e, dir, prep, subject, d, other, port)
+		return
 	case !d.Applies:
 		fmt.Fprintf(w, "%s %s %s: not governed (outside the cluster)\n", dir, prep, subject)
 		return
@@ -222,20 +227,20 @@ func writeDirection(w io.Writer, e *reach.Engine, dir, prep, subject string, d r
 	}
 	fmt.Fprintf(w, "%s %s %s: %s\n  isolated for %s by:\n", dir, prep, subject, directionState(d), lower)
 	for _, r := range d.IsolatedBy {
-		fmt.Fprintf(w, "    NetworkPolicy %s\n", PolicyLabel(e, r))
+		fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r), PolicyLabel(e, r))
 	}
 	switch {
 	case d.Unknown():
 		fmt.Fprintf(w, "  no %s rule of these policies surely admits %s on %s; these may, depending on facts listed below:\n", lower, other, port)
 		for _, r := range d.Undecided {
-			fmt.Fprintf(w, "    NetworkPolicy %s\n", ruleDetail(e, r))
+			fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r.Policy), ruleDetail(e, r))
 		}
 	case !d.Allowed():
 		fmt.Fprintf(w, "  no %s rule of these policies admits %s on %s\n", lower, other, port)
 	default:
 		fmt.Fprintln(w, "  admitted by:")
 		for _, r := range d.AllowedBy {
-			fmt.Fprintf(w, "    NetworkPolicy %s\n", ruleDetail(e, r))
+			fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r.Policy), ruleDetail(e, r))
 		}
 	}
 }

@@ -116,10 +116,10 @@ func buildReach(in *hclspec.Intent) (*reach.Intent, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	policies, err := reach.PoliciesOf(objs)
+	o, err := reach.FromObjects(objs)
 	if err == nil {
 		var w *reach.Intent
-		if w, err = reach.FromIntent(in, policies); err == nil {
+		if w, err = reach.FromIntentObjects(in, o); err == nil {
 			return w, diags
 		}
 	}

@@ -44,8 +44,10 @@ func newImport() *cobra.Command {
 		Short: "Write HCL intent from Ingresses, routes, Services and NetworkPolicies",
 		Long: `import reads Ingress, IngressClass, Service, NetworkPolicy, Gateway,
 HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute and BackendTLSPolicy
-objects and ingress-nginx's tcp-services and udp-services ConfigMaps from
-YAML files
+objects (and ClusterNetworkPolicy, AdminNetworkPolicy and
+BaselineAdminNetworkPolicy, from files or with --all-namespaces, as
+guardrail and baseline blocks) and ingress-nginx's tcp-services and
+udp-services ConfigMaps from YAML files
 (--from-file, repeatable; a directory is read recursively) or from a cluster
 (--namespace or --all-namespaces, with --kubeconfig/--context; objects
 perimeter manages are skipped), and writes HCL intent: routes on the gateway
@@ -193,6 +195,13 @@ func (f *importFlags) readCluster(ctx context.Context) ([]*unstructured.Unstruct
 		return nil, err
 	}
 	out = append(out, cms...)
+	if f.namespace == "" {
+		tiers, err := readTiers(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tiers...)
+	}
 	for _, gvk := range importKinds {
 		ns := f.namespace
 		clusterScoped := gvk.Kind == "IngressClass" || gvk.Kind == "GatewayClass"

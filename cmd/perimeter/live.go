@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -33,6 +34,7 @@ var (
 	liveNamespaceGVK = schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
 	livePodGVK       = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
 	livePolicyGVK    = schema.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}
+	liveClusterGVK   = generate.ClusterNetworkPolicyKind
 )
 
 // readLive lists the cluster's Namespaces, Pods and NetworkPolicies, one
@@ -40,13 +42,16 @@ var (
 // rendered policies stand for them, as after apply.
 func readLive(ctx context.Context, r plan.Reader, in *hclspec.Intent) (reach.Objects, error) {
 	var all []*unstructured.Unstructured
-	for _, gvk := range []schema.GroupVersionKind{liveNamespaceGVK, livePodGVK, livePolicyGVK} {
+	for _, gvk := range []schema.GroupVersionKind{liveNamespaceGVK, livePodGVK, livePolicyGVK, liveClusterGVK} {
 		objs, err := r.List(ctx, gvk, "", "")
+		if gvk == liveClusterGVK && meta.IsNoMatchError(err) {
+			continue // the cluster has no ClusterNetworkPolicy CRD: no tiers
+		}
 		if err != nil {
 			return reach.Objects{}, fmt.Errorf("--live: listing %ss: %w", gvk.Kind, err)
 		}
 		for _, o := range objs {
-			if gvk != livePolicyGVK || !ownership.IsMember(o, in.Stack, in.StateNamespace) {
+			if (gvk != livePolicyGVK && gvk != liveClusterGVK) || !ownership.IsMember(o, in.Stack, in.StateNamespace) {
 				all = append(all, o)
 			}
 		}
@@ -61,13 +66,17 @@ func buildLiveReach(ctx context.Context, r plan.Reader, in *hclspec.Intent) (*re
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	policies, err := reach.PoliciesOf(objs)
+	own, err := reach.FromObjects(objs)
+	policies := own.Policies
 	if err == nil {
 		var live reach.Objects
 		if live, err = readLive(ctx, r, in); err == nil {
+			live.ClusterPolicies = append(live.ClusterPolicies, own.ClusterPolicies...)
 			var w *reach.Intent
 			if w, err = reach.FromLive(in, append(live.Policies, policies...), live); err == nil {
-				return w, diags
+				if err = w.Engine.AddCiliumPolicies(own.Cilium); err == nil {
+					return w, diags
+				}
 			}
 		}
 	}

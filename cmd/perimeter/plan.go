@@ -204,6 +204,9 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 		p.Warnings = append(plan.WarningsOf(warnings), p.Warnings...)
 		p.Warnings = append(p.Warnings, lint.Plan(ctx, reader, in, objs)...)
 	}
+	if kf.against == "" {
+		p.Warnings = append(p.Warnings, clusterScopeWarnings(ctx, reader, p)...)
+	}
 	if id != nil && id.Unknown != "" {
 		p.Warnings = append(p.Warnings, plan.Warning{Severity: plan.WarningSeverity, Summary: "Cluster identified by URL only",
 			Detail: "Namespace kube-system cannot be read (" + id.Unknown + "), so a saved plan records the API server URL only, and apply can refuse it on another cluster only if that one has another URL."})

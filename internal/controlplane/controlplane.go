@@ -41,13 +41,18 @@ const EnvCacheDir = "PERIMETER_CONTROLPLANE_DIR"
 // GatewayAPIModule is the module whose config/crd/standard CRDs are installed.
 const GatewayAPIModule = "sigs.k8s.io/gateway-api"
 
+// NetworkPolicyAPIModule is the module whose config/crd/standard
+// ClusterNetworkPolicy CRD is installed (Admin and Baseline tiers).
+const NetworkPolicyAPIModule = "sigs.k8s.io/network-policy-api"
+
 // Options configure Start. The zero value is ready to use.
 type Options struct {
 	// BinaryDir holds kube-apiserver, etcd and kubectl. Empty: ask
 	// hack/controlplane.sh, building them if they are missing.
 	BinaryDir string
 	// CRDDirs are folders of CRD manifests to install. Nil: the standard
-	// channel of the Gateway API module this repository requires.
+	// channels of the Gateway API and network-policy-api modules this
+	// repository requires.
 	CRDDirs []string
 	// Output receives the control plane's stdout and stderr (nil: discarded)
 	// and the build log of hack/controlplane.sh (nil: os.Stderr).
@@ -107,11 +112,13 @@ func (opts Options) withDefaults(ctx context.Context) (Options, error) {
 		return opts, err
 	}
 	if opts.CRDDirs == nil {
-		dir, err := GatewayAPICRDDir(ctx)
-		if err != nil {
-			return opts, err
+		for _, module := range []string{GatewayAPIModule, NetworkPolicyAPIModule} {
+			dir, err := ModuleCRDDir(ctx, module, "standard")
+			if err != nil {
+				return opts, err
+			}
+			opts.CRDDirs = append(opts.CRDDirs, dir)
 		}
-		opts.CRDDirs = []string{dir}
 	}
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 60 * time.Second
@@ -358,6 +365,13 @@ func checkBinaries(dir string) error {
 // module version required by the repository's go.mod, downloading the module
 // into the module cache if needed.
 func GatewayAPICRDDir(ctx context.Context) (string, error) {
+	return ModuleCRDDir(ctx, GatewayAPIModule, "standard")
+}
+
+// ModuleCRDDir returns config/crd/<channel> of module at the version the
+// repository's go.mod requires, downloading the module into the module
+// cache if needed. Both CRD modules lay their channels out this way.
+func ModuleCRDDir(ctx context.Context, module, channel string) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
@@ -374,11 +388,11 @@ func GatewayAPICRDDir(ctx context.Context) (string, error) {
 		}
 		return strings.TrimSpace(string(out)), nil
 	}
-	modDir, err := goCmd("list", "-m", "-f", "{{.Dir}}", GatewayAPIModule)
+	modDir, err := goCmd("list", "-m", "-f", "{{.Dir}}", module)
 	if err == nil && modDir == "" {
 		// Required but not yet in the module cache.
 		var out string
-		if out, err = goCmd("mod", "download", "-json", GatewayAPIModule); err == nil {
+		if out, err = goCmd("mod", "download", "-json", module); err == nil {
 			var m struct{ Dir string }
 			err = json.Unmarshal([]byte(out), &m)
 			modDir = m.Dir
@@ -387,9 +401,9 @@ func GatewayAPICRDDir(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(modDir, "config", "crd", "standard")
+	dir := filepath.Join(modDir, "config", "crd", channel)
 	if _, err := os.Stat(dir); err != nil {
-		return "", fmt.Errorf("gateway API CRDs: %w", err)
+		return "", fmt.Errorf("%s CRDs: %w", module, err)
 	}
 	return dir, nil
 }

@@ -1,8 +1,9 @@
 // Package testcluster gives tests a real Kubernetes API server: etcd and
 // kube-apiserver v1.37 (built by hack/controlplane.sh) with RBAC on and the
-// Gateway API standard CRDs installed. One control plane serves a whole test
-// package; it starts on first use and is stopped when the package's tests
-// end, even when a test panics or times out.
+// standard channels of the Gateway API and ClusterNetworkPolicy
+// (sigs.k8s.io/network-policy-api) CRDs installed. One control plane serves
+// a whole test package; it starts on first use and is stopped when the
+// package's tests end, even when a test panics or times out.
 //
 // Use it from TestMain:
 //
