@@ -213,7 +213,7 @@ func TestIntentDifferential(t *testing.T) {
 		if len(objs.ClusterPolicies) > 0 {
 			tiered++
 		}
-		d, u := compareIntent(t, r, n, src, in, objs, ends)
+		d, u := compareIntent(t, r, n, src, in, objs, ends, diffQueries)
 		decided, unknown = decided+d, unknown+u
 		if t.Failed() {
 			return
@@ -241,7 +241,7 @@ func loadIntent(t *testing.T, src string) (*hclspec.Intent, Objects, bool) {
 // compareIntent evaluates every pair of endpoints on every probe port at
 // the intent level and in a concrete world, and returns how many verdicts
 // were decided and how many unknown.
-func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.Intent, objs Objects, exprs []string) (int, int) {
+func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.Intent, objs Objects, exprs []string, queries []Port) (int, int) {
 	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
 	if err != nil {
 		t.Fatal(err)
@@ -262,6 +262,9 @@ func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.In
 		}
 		ends = append(ends, tr.endFor(in, e, x, p))
 	}
+	for _, g := range in.Gateways {
+		ends = append(ends, tr.endFor(in, hclspec.Endpoint{Kind: hclspec.EndpointPods}, "gateway."+g.Label+" data plane", w.GatewayPeer(g)))
+	}
 	if nsw, ok := openNamespaceOf(w); ok {
 		for _, ns := range nsw {
 			tr.namespaceFor(ns)
@@ -280,7 +283,7 @@ func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.In
 			if f.peer.Pod == nil && to.peer.Pod == nil {
 				continue
 			}
-			for _, q := range diffQueries {
+			for _, q := range queries {
 				v := w.Evaluate(f.peer, to.peer, q)
 				if v.Unknown {
 					unknown++
