@@ -18,7 +18,7 @@ import (
 // blackholed by the stack's own policies: for random intents (managed
 // data-plane namespaces that deny ingress or egress, or are isolated by an
 // allow; envoy-gateway, istio and custom gateways; managed and unmanaged
-// gateways; cross-namespace backends; tls_route, tcp_route and udp_route
+// gateways; HTTP and gRPC routes; cross-namespace backends; tls_route, tcp_route and udp_route
 // on managed TCP, TLS and UDP listeners), the compiled policies let each
 // gateway's data plane reach every backend of every route on its target
 // port, and let clients reach the data plane on each listener port.
@@ -54,6 +54,15 @@ func TestDataPlaneReachesEveryBackend(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range in.HTTPRoutes {
+			for _, p := range r.Parents {
+				for _, rule := range r.Rules {
+					for _, b := range rule.Backends {
+						checkDataPlaneToBackend(t, seed, src, w, p.Gateway, b.Service, "TCP")
+					}
+				}
+			}
+		}
+		for _, r := range in.GRPCRoutes {
 			for _, p := range r.Parents {
 				for _, rule := range r.Rules {
 					for _, b := range rule.Backends {

@@ -7,7 +7,12 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/yaml"
 
+	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
 	"github.com/perimeter-dev/perimeter/internal/testgen"
 )
@@ -64,7 +69,7 @@ func gatewayIntent(t *testing.T, r *rand.Rand) (string, []string) {
 // in a random concrete world consistent with the declarations.
 func TestIntentDifferentialGateways(t *testing.T) {
 	r := rand.New(rand.NewSource(17))
-	compiled, decided, unknown := 0, 0, 0
+	compiled, decided, unknown, routes := 0, 0, 0, 0
 	for n := 0; n < 120; n++ {
 		src, ends := gatewayIntent(t, r)
 		in, objs, ok := loadIntent(t, src)
@@ -72,14 +77,228 @@ func TestIntentDifferentialGateways(t *testing.T) {
 			continue
 		}
 		compiled++
+		routes += checkRoutes(t, in)
+		if t.Failed() {
+			t.Logf("intent %d:\n%s", n, src)
+			return
+		}
 		d, u := compareIntent(t, r, n, src, in, objs, ends, gatewayQueries)
 		decided, unknown = decided+d, unknown+u
 		if t.Failed() {
 			return
 		}
 	}
-	t.Logf("%d intents compiled, %d verdicts decided and confirmed, %d unknown", compiled, decided, unknown)
-	if compiled < 80 || decided == 0 || unknown == 0 {
-		t.Fatalf("too few cases: %d intents, %d decided, %d unknown", compiled, decided, unknown)
+	t.Logf("%d intents compiled, %d route parents matched, %d verdicts decided and confirmed, %d unknown", compiled, routes, decided, unknown)
+	if compiled < 80 || routes < 200 || decided == 0 || unknown == 0 {
+		t.Fatalf("too few cases: %d intents, %d routes, %d decided, %d unknown", compiled, routes, decided, unknown)
 	}
+}
+
+// routeWant is what the intent says a route (one of its parents) does: it
+// is attached to a gateway (or a listener set of it) and sends traffic to
+// these services.
+type routeWant struct {
+	kind, namespace, name string
+	parent                hclspec.ParentRef
+	backends              []hclspec.Backend
+	host                  string // TLSRoute: an SNI name it serves
+}
+
+// intentRoutes lists, per route kind and parent, what the intent says.
+func intentRoutes(in *hclspec.Intent) []routeWant {
+	var out []routeWant
+	for _, r := range in.HTTPRoutes {
+		for _, p := range r.Parents {
+			for _, rule := range r.Rules {
+				out = append(out, routeWant{kind: "HTTPRoute", namespace: r.Namespace, name: r.Name, parent: p, backends: rule.Backends})
+			}
+		}
+	}
+	for _, r := range in.GRPCRoutes {
+		for _, p := range r.Parents {
+			for _, rule := range r.Rules {
+				out = append(out, routeWant{kind: "GRPCRoute", namespace: r.Namespace, name: r.Name, parent: p, backends: rule.Backends})
+			}
+		}
+	}
+	for _, r := range in.L4Routes {
+		for _, p := range r.Parents {
+			w := routeWant{kind: r.Kind, namespace: r.Namespace, name: r.Name, parent: p, backends: r.Backends}
+			if len(r.Hostnames) > 0 {
+				w.host = r.Hostnames[0]
+			}
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// checkRoutes compares the intent's routes with the rendered ones read back:
+// each is attached to its gateway (or listener set) on its listener, an L4
+// route is the one (or among the tied ones) package reach resolves for a
+// connection on that listener, its backendRefs name exactly the intent's
+// services, and every cross-namespace backend is permitted by a rendered
+// ReferenceGrant (without one the gateway refuses the reference, and the
+// traffic the intent exposes would never flow).
+func checkRoutes(t *testing.T, in *hclspec.Intent) int {
+	t.Helper()
+	objs, diags := generate.Objects(in)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	rendered := readBack(t, objs)
+	l4, err := L4RoutesOf(rendered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	others, grants := otherRoutes(t, rendered)
+	checked := 0
+	for _, want := range intentRoutes(in) {
+		var got *L4Route
+		if want.kind == "HTTPRoute" || want.kind == "GRPCRoute" {
+			got = others[want.kind+"/"+want.namespace+"/"+want.name]
+		} else {
+			got = resolvedL4(l4, want)
+		}
+		if got == nil {
+			t.Errorf("%s %s/%s: not found on parent %+v in the rendered objects", want.kind, want.namespace, want.name, want.parent)
+			return checked
+		}
+		if msg := sameBackends(want, got, grants); msg != "" {
+			t.Errorf("%s %s/%s: %s", want.kind, want.namespace, want.name, msg)
+			return checked
+		}
+		checked++
+	}
+	return checked
+}
+
+// readBack renders objects to YAML and reads them back.
+func readBack(t *testing.T, objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		y, err := yaml.Marshal(o.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(y, &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// resolvedL4 is the rendered L4 route package reach resolves for a
+// connection on want's listener, when want is it or tied with it.
+func resolvedL4(routes []L4Route, want routeWant) *L4Route {
+	g := want.parent.Gateway
+	req := L4Request{Kind: want.kind, Host: want.host, Listeners: []string{want.parent.Listener}}
+	if ls := want.parent.ListenerSet; ls != nil {
+		g = ls.Gateway
+		req.Sets, req.OnlySets = []string{ls.Namespace + "/" + ls.Name}, true
+	}
+	m, ok := ResolveL4(routes, g.Namespace, g.Name, req)
+	if !ok {
+		return nil
+	}
+	for _, r := range append([]*L4Route{m.Route}, m.Tied...) {
+		if r.Namespace == want.namespace && r.Name == want.name {
+			return r
+		}
+	}
+	return nil
+}
+
+// otherRoutes reads the rendered HTTPRoutes and GRPCRoutes (their parents
+// and backends, in L4Route's shape) by kind/namespace/name, and the
+// ReferenceGrants.
+func otherRoutes(t *testing.T, objs []*unstructured.Unstructured) (map[string]*L4Route, []gwv1.ReferenceGrant) {
+	out := map[string]*L4Route{}
+	var grants []gwv1.ReferenceGrant
+	for _, u := range objs {
+		from := func(obj any) {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := &L4Route{Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}
+		switch u.GetKind() {
+		case "HTTPRoute":
+			var hr gwv1.HTTPRoute
+			from(&hr)
+			r.ParentRefs = hr.Spec.ParentRefs
+			for _, rule := range hr.Spec.Rules {
+				for _, b := range rule.BackendRefs {
+					r.Backends = append(r.Backends, b.BackendRef)
+				}
+			}
+		case "GRPCRoute":
+			var gr gwv1.GRPCRoute
+			from(&gr)
+			r.ParentRefs = gr.Spec.ParentRefs
+			for _, rule := range gr.Spec.Rules {
+				for _, b := range rule.BackendRefs {
+					r.Backends = append(r.Backends, b.BackendRef)
+				}
+			}
+		case "ReferenceGrant":
+			var g gwv1.ReferenceGrant
+			from(&g)
+			grants = append(grants, g)
+			continue
+		default:
+			continue
+		}
+		out[r.Kind+"/"+r.Namespace+"/"+r.Name] = r
+	}
+	return out, grants
+}
+
+// sameBackends checks that every backend the intent gives the route is
+// among the rendered route's backendRefs (same service, namespace and
+// port), and that a cross-namespace one is granted.
+func sameBackends(want routeWant, got *L4Route, grants []gwv1.ReferenceGrant) string {
+	for _, b := range want.backends {
+		found := false
+		for _, ref := range got.Backends {
+			ns := got.Namespace
+			if ref.Namespace != nil {
+				ns = string(*ref.Namespace)
+			}
+			if string(ref.Name) == b.Service.Name && ns == b.Service.Namespace && ref.Port != nil && int32(*ref.Port) == b.Service.Port &&
+				(ref.Kind == nil || *ref.Kind == "Service") {
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Sprintf("the rendered route has no backendRef to service %s/%s:%d", b.Service.Namespace, b.Service.Name, b.Service.Port)
+		}
+		if b.Service.Namespace != got.Namespace && !granted(grants, want.kind, got.Namespace, b.Service.Namespace, b.Service.Name) {
+			return fmt.Sprintf("no rendered ReferenceGrant lets %s in %s refer to service %s/%s", want.kind, got.Namespace, b.Service.Namespace, b.Service.Name)
+		}
+	}
+	return ""
+}
+
+// granted reports whether a ReferenceGrant in namespace ns lets routes of
+// kind in fromNS refer to Service name.
+func granted(grants []gwv1.ReferenceGrant, kind, fromNS, ns, name string) bool {
+	for _, g := range grants {
+		if g.Namespace != ns {
+			continue
+		}
+		fromOK, toOK := false, false
+		for _, f := range g.Spec.From {
+			fromOK = fromOK || (string(f.Group) == gwv1.GroupName && string(f.Kind) == kind && string(f.Namespace) == fromNS)
+		}
+		for _, to := range g.Spec.To {
+			toOK = toOK || (to.Group == "" && to.Kind == "Service" && (to.Name == nil || string(*to.Name) == name))
+		}
+		if fromOK && toOK {
+			return true
+		}
+	}
+	return false
 }

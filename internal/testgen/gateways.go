@@ -11,7 +11,9 @@ import (
 
 // GatewayIntent writes an intent with three gateways (envoy-gateway,
 // istio, custom), application namespaces, and data-plane namespaces that
-// are sometimes managed and restricted in random ways.
+// are sometimes managed and restricted in random ways; HTTP and gRPC
+// routes, tls, tcp and udp routes on the managed gateways' listeners and
+// listener sets on unmanaged ones, their backends in random namespaces.
 func GatewayIntent(r *rand.Rand) string {
 	var b strings.Builder
 	b.WriteString("perimeter {\n  stack = \"prop\"\n}\n")
@@ -63,6 +65,10 @@ func GatewayIntent(r *rand.Rand) string {
 	for i := 0; i < 1+r.Intn(4); i++ {
 		fmt.Fprintf(&b, "route \"r%d\" {\n  namespace = \"app%d\"\n  gateway = gateway.%s\n  rule {\n    backend = service.s%d\n  }\n}\n",
 			i, r.Intn(3), gateways[r.Intn(3)], r.Intn(services))
+	}
+	for i := 0; i < r.Intn(3); i++ {
+		fmt.Fprintf(&b, "grpc_route \"g%d\" {\n  namespace = \"app%d\"\n  gateway = gateway.%s\n  rule {\n    grpc_service = \"svc.V%d\"\n    backend = service.s%d\n  }\n}\n",
+			i, r.Intn(3), gateways[r.Intn(3)], i, r.Intn(services))
 	}
 	l4Routes(r, &b, managed, services)
 	listenerSets(r, &b, unmanaged, services)
