@@ -32,9 +32,11 @@ var gatewayQueries = []Port{
 }
 
 // gatewayIntent is testgen's gateway intent (managed and unmanaged
-// envoy-gateway, istio and custom gateways; HTTP routes and tls, tcp and
-// udp routes with same- and cross-namespace backends; listener sets) with
-// a few allow blocks between its services and outside endpoints added, and
+// envoy-gateway, istio and custom gateways; HTTP and gRPC routes and tls,
+// tcp and udp routes with same- and cross-namespace backends; listener
+// sets) with a few allow blocks between its services and outside endpoints
+// added, and at times guardrails and baselines (some on envoy's data-plane
+// namespace), and
 // the endpoint expressions to probe (the gateways' data planes are added by
 // compareIntent).
 func gatewayIntent(t *testing.T, r *rand.Rand) (string, []string) {
@@ -60,6 +62,7 @@ func gatewayIntent(t *testing.T, r *rand.Rand) (string, []string) {
 		}
 		b.WriteString("}\n")
 	}
+	writeTiers(&b, r, append(ends, `namespaces({ "kubernetes.io/metadata.name" = "envoy-gateway-system" })`, `namespace.app1`))
 	return b.String(), ends
 }
 
@@ -69,7 +72,7 @@ func gatewayIntent(t *testing.T, r *rand.Rand) (string, []string) {
 // in a random concrete world consistent with the declarations.
 func TestIntentDifferentialGateways(t *testing.T) {
 	r := rand.New(rand.NewSource(17))
-	compiled, decided, unknown, routes := 0, 0, 0, 0
+	compiled, tiered, decided, unknown, routes := 0, 0, 0, 0, 0
 	for n := 0; n < 120; n++ {
 		src, ends := gatewayIntent(t, r)
 		in, objs, ok := loadIntent(t, src)
@@ -77,6 +80,9 @@ func TestIntentDifferentialGateways(t *testing.T) {
 			continue
 		}
 		compiled++
+		if len(objs.ClusterPolicies) > 0 {
+			tiered++
+		}
 		routes += checkRoutes(t, in)
 		if t.Failed() {
 			t.Logf("intent %d:\n%s", n, src)
@@ -88,9 +94,9 @@ func TestIntentDifferentialGateways(t *testing.T) {
 			return
 		}
 	}
-	t.Logf("%d intents compiled, %d route parents matched, %d verdicts decided and confirmed, %d unknown", compiled, routes, decided, unknown)
-	if compiled < 80 || routes < 200 || decided == 0 || unknown == 0 {
-		t.Fatalf("too few cases: %d intents, %d routes, %d decided, %d unknown", compiled, routes, decided, unknown)
+	t.Logf("%d intents compiled (%d with guardrails or baselines), %d route parents matched, %d verdicts decided and confirmed, %d unknown", compiled, tiered, routes, decided, unknown)
+	if compiled < 80 || tiered < 30 || routes < 200 || decided == 0 || unknown == 0 {
+		t.Fatalf("too few cases: %d intents, %d with tiers, %d routes, %d decided, %d unknown", compiled, tiered, routes, decided, unknown)
 	}
 }
 
