@@ -92,6 +92,7 @@ func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unst
 			out = append(out, checkParent(route, ref, gateways, nsLabels, others)...)
 		}
 	}
+	out = append(out, pendingL4Claims(routes, others)...)
 	return out, nil
 }
 
@@ -218,7 +219,7 @@ func hostnameClaims(route, gw *unstructured.Unstructured, listener string, lm ma
 		}
 		if sharesWholeListener(route.GetKind()) {
 			if other.GetKind() == route.GetKind() {
-				out = append(out, listenerClaim(route, other, gw, listener, others))
+				out = append(out, listenerClaim(route, other, fmt.Sprintf("Gateway %s/%s", gw.GetNamespace(), gw.GetName()), listener, others))
 			}
 			continue
 		}

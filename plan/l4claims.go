@@ -16,11 +16,59 @@ func sharesWholeListener(kind string) bool { return kind == "TCPRoute" || kind =
 // UDP listener's connections to one route, the oldest by creation time
 // (then by namespace/name), so one of the two gets no traffic; which one
 // is said when the live objects tell.
-func listenerClaim(route, other, gw *unstructured.Unstructured, listener string, others []*unstructured.Unstructured) Warning {
+func listenerClaim(route, other *unstructured.Unstructured, parent, listener string, others []*unstructured.Unstructured) Warning {
 	return warn(route, "Listener already claimed",
-		"%s %s/%s is attached to listener %q of Gateway %s/%s too. Gateway API gives all of a %s listener's connections to one route, the oldest by creation time (then by namespace/name), so %s",
-		other.GetKind(), other.GetNamespace(), other.GetName(), listener, gw.GetNamespace(), gw.GetName(), protocolOfKind(route.GetKind()),
-		loser(route, other, others))
+		"%s %s/%s is attached to listener %q of %s too. %s, so %s",
+		other.GetKind(), other.GetNamespace(), other.GetName(), listener, parent, oldestRule(route.GetKind()), loser(route, other, others))
+}
+
+// oldestRule is how Gateway API picks among routes of a TCP or UDP listener.
+func oldestRule(kind string) string {
+	return fmt.Sprintf("Gateway API gives all of a %s listener's connections to one route, the oldest by creation time (then by namespace/name)", protocolOfKind(kind))
+}
+
+// pendingL4Claims warns about TCPRoutes and UDPRoutes sharing a listener
+// that hostnameClaims does not see: two the plan creates (neither is in
+// the cluster yet; the warning goes on the later by namespace/name), and
+// routes on a ListenerSet's listener with a live one.
+func pendingL4Claims(desired, live []*unstructured.Unstructured) []Warning {
+	var out []Warning
+	for _, route := range desired {
+		if !sharesWholeListener(route.GetKind()) {
+			continue
+		}
+		for _, ref := range ParentRefs(route) {
+			parent := fmt.Sprintf("%s %s/%s", ref.Kind, ref.Namespace, ref.Name)
+			for _, other := range desired {
+				if other != route && other.GetKind() == route.GetKind() && nsName(other) < nsName(route) &&
+					liveCopy(route, live) == nil && liveCopy(other, live) == nil && onSameListener(other, ref) {
+					out = append(out, warn(route, "Listener already claimed",
+						"%s %s/%s, which this plan creates too, is attached to listener %q of %s. %s, so one of the two routes will not receive traffic (which one depends on the order they are created in).",
+						other.GetKind(), other.GetNamespace(), other.GetName(), ref.Section, parent, oldestRule(route.GetKind())))
+				}
+			}
+			if ref.Kind != "ListenerSet" {
+				continue // live routes on a Gateway's listener: hostnameClaims
+			}
+			for _, other := range live {
+				if other.GetKind() == route.GetKind() && nsName(other) != nsName(route) && onSameListener(other, ref) {
+					out = append(out, listenerClaim(route, other, parent, ref.Section, live))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// onSameListener reports whether route attaches to the listener ref names
+// (or, ref naming none, to the same parent).
+func onSameListener(route *unstructured.Unstructured, ref ParentRef) bool {
+	for _, p := range ParentRefs(route) {
+		if p.Kind == ref.Kind && p.Namespace == ref.Namespace && p.Name == ref.Name && (p.Section == "" || ref.Section == "" || p.Section == ref.Section) {
+			return true
+		}
+	}
+	return false
 }
 
 func protocolOfKind(kind string) string {

@@ -105,3 +105,65 @@ func TestL4ListenerClaims(t *testing.T) {
 		})
 	}
 }
+
+// onSet re-parents a route onto listener section of ListenerSet team/cache.
+func onSet(u *unstructured.Unstructured, section string) *unstructured.Unstructured {
+	u.Object["spec"].(map[string]any)["parentRefs"] = []any{map[string]any{"kind": "ListenerSet", "name": "cache", "namespace": "team", "sectionName": section}}
+	return u
+}
+
+// TestPendingL4Claims: two TCPRoutes the plan creates on one listener are
+// told (once, on the later by namespace/name) that one of them will not
+// receive traffic; routes on a ListenerSet's listener are compared with
+// live ones too; routes already in the cluster, routes on other listeners
+// and HTTP routes are left to hostnameClaims or are no competition.
+func TestPendingL4Claims(t *testing.T) {
+	const early, late = "2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z"
+	tests := []struct {
+		name          string
+		desired, live []*unstructured.Unstructured
+		want          []string // one substring per expected warning, in order
+	}{
+		{name: "two new tcp routes on one listener",
+			desired: []*unstructured.Unstructured{l4Route(t, "TCPRoute", "data", "pg", "pg", ""), l4Route(t, "TCPRoute", "data", "pg2", "pg", "")},
+			want: []string{`data/pg2: TCPRoute data/pg, which this plan creates too, is attached to listener "pg" of Gateway edge/edge. Gateway API gives all of a TCP listener's connections to one route, the oldest by creation time (then by namespace/name), so one of the two routes will not receive traffic (which one depends on the order they are created in).`}},
+		{name: "two new udp routes on different listeners",
+			desired: []*unstructured.Unstructured{l4Route(t, "UDPRoute", "data", "a", "dns", ""), l4Route(t, "UDPRoute", "data", "b", "dns2", "")}},
+		{name: "one of them live: hostnameClaims warns",
+			desired: []*unstructured.Unstructured{l4Route(t, "TCPRoute", "data", "pg", "pg", ""), l4Route(t, "TCPRoute", "data", "pg2", "pg", "")},
+			live:    []*unstructured.Unstructured{l4Route(t, "TCPRoute", "data", "pg", "pg", early)}},
+		{name: "http routes are not l4",
+			desired: []*unstructured.Unstructured{l4Route(t, "HTTPRoute", "data", "a", "http", ""), l4Route(t, "HTTPRoute", "data", "b", "http", "")}},
+		{name: "new route on a listener set behind a live one",
+			desired: []*unstructured.Unstructured{onSet(l4Route(t, "TCPRoute", "team", "redis", "", ""), "redis")},
+			live:    []*unstructured.Unstructured{onSet(l4Route(t, "TCPRoute", "other", "old", "", early), "redis")},
+			want:    []string{`team/redis: TCPRoute other/old is attached to listener "redis" of ListenerSet team/cache too. Gateway API gives all of a TCP listener's connections to one route, the oldest by creation time (then by namespace/name), so this route, created after it, will not receive traffic while TCPRoute other/old exists.`}},
+		{name: "live route on a listener set older than the other",
+			desired: []*unstructured.Unstructured{onSet(l4Route(t, "UDPRoute", "team", "dns", "", ""), "dns")},
+			live:    []*unstructured.Unstructured{onSet(l4Route(t, "UDPRoute", "team", "dns", "", early), "dns"), onSet(l4Route(t, "UDPRoute", "team", "dns2", "", late), "dns")},
+			want:    []string{"team/dns: UDPRoute team/dns2 is attached", "UDPRoute team/dns2, created after this route, does not receive traffic."}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := pendingL4Claims(tc.desired, tc.live)
+			var lines []string
+			for _, w := range got {
+				lines = append(lines, w.Object+": "+w.Detail)
+			}
+			if len(tc.want) == 0 {
+				if len(lines) > 0 {
+					t.Fatalf("want no warning, got %q", lines)
+				}
+				return
+			}
+			if len(lines) != 1 {
+				t.Fatalf("want one warning, got %q", lines)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(lines[0], w) {
+					t.Errorf("warning %q lacks %q", lines[0], w)
+				}
+			}
+		})
+	}
+}
