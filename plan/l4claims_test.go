@@ -126,7 +126,7 @@ func TestPendingL4Claims(t *testing.T) {
 	}{
 		{name: "two new tcp routes on one listener",
 			desired: []*unstructured.Unstructured{l4Route(t, "TCPRoute", "data", "pg", "pg", ""), l4Route(t, "TCPRoute", "data", "pg2", "pg", "")},
-			want: []string{`data/pg2: TCPRoute data/pg, which this plan creates too, is attached to listener "pg" of Gateway edge/edge. Gateway API gives all of a TCP listener's connections to one route, the oldest by creation time (then by namespace/name), so one of the two routes will not receive traffic (which one depends on the order they are created in).`}},
+			want:    []string{`data/pg2: TCPRoute data/pg, which this plan creates too, is attached to listener "pg" of Gateway edge/edge. Gateway API gives all of a TCP listener's connections to one route, the oldest by creation time (then by namespace/name), so one of the two routes will not receive traffic (which one depends on the order they are created in).`}},
 		{name: "two new udp routes on different listeners",
 			desired: []*unstructured.Unstructured{l4Route(t, "UDPRoute", "data", "a", "dns", ""), l4Route(t, "UDPRoute", "data", "b", "dns2", "")}},
 		{name: "one of them live: hostnameClaims warns",
