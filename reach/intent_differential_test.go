@@ -292,7 +292,7 @@ func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.In
 		ends = append(ends, tr.endFor(in, e, x, p))
 	}
 	for _, g := range in.Gateways {
-		ends = append(ends, tr.endFor(in, hclspec.Endpoint{Kind: hclspec.EndpointPods}, "gateway."+g.Label+" data plane", w.GatewayPeer(g)))
+		ends = append(ends, tr.gatewayEnd(g, w.GatewayPeer(g)))
 	}
 	if nsw, ok := openNamespaceOf(w); ok {
 		for _, ns := range nsw {

@@ -308,3 +308,30 @@ func granted(grants []gwv1.ReferenceGrant, kind, fromNS, ns, name string) bool {
 	}
 	return false
 }
+
+// gatewayEnd builds the concrete data-plane pods of a gateway from what the
+// implementation really labels them with (not from the intent's
+// representative pod, so that a representative with the wrong labels or
+// namespace is caught): envoy-gateway's proxies run in its controller's
+// namespace, labelled with the owning Gateway's name and namespace; Istio's
+// run in the Gateway's namespace, labelled with its name; a custom data
+// plane carries what its data_plane block declares.
+func (t *truth) gatewayEnd(g *hclspec.Gateway, peer Peer) end {
+	ns, l := g.DataPlane.Namespace, map[string]string{}
+	switch g.Implementation {
+	case hclspec.EnvoyGateway:
+		l = map[string]string{"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
+			"app.kubernetes.io/managed-by": "envoy-gateway",
+			"gateway.envoyproxy.io/owning-gateway-name": g.Name, "gateway.envoyproxy.io/owning-gateway-namespace": g.Namespace}
+	case hclspec.Istio:
+		ns = g.Namespace
+		l = map[string]string{"gateway.networking.k8s.io/gateway-name": g.Name, "istio.io/gateway-name": g.Name,
+			"service.istio.io/canonical-name": g.Name + "-istio"}
+	default:
+		for k, v := range g.DataPlane.Selector {
+			l[k] = v
+		}
+	}
+	pods := t.podsFor(&Pod{Namespace: ns, Name: "gateway-" + g.Label, Labels: l, PortsOpen: true})
+	return end{expr: "gateway." + g.Label + " data plane", peer: peer, truth: [][2]Peer{{PodPeer(pods[0]), PodPeer(pods[1])}}}
+}
