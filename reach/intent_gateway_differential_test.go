@@ -321,7 +321,7 @@ func (t *truth) gatewayEnd(g *hclspec.Gateway, peer Peer) end {
 	switch g.Implementation {
 	case hclspec.EnvoyGateway:
 		l = map[string]string{"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
-			"app.kubernetes.io/managed-by": "envoy-gateway",
+			"app.kubernetes.io/managed-by":              "envoy-gateway",
 			"gateway.envoyproxy.io/owning-gateway-name": g.Name, "gateway.envoyproxy.io/owning-gateway-namespace": g.Namespace}
 	case hclspec.Istio:
 		ns = g.Namespace
