@@ -22,6 +22,9 @@ type gatewayUse struct {
 	g *hclspec.Gateway
 	// kinds by listener name; "" for routes attached to the whole Gateway
 	kinds map[string]map[string]bool
+	// sets are the kinds attached to the gateway's listener sets, by set
+	// and listener: a set's listener names may repeat the Gateway's.
+	sets map[*hclspec.ListenerSet]map[string]map[string]bool
 }
 
 // usesOf collects the route kinds the intent attaches to each gateway.
@@ -32,14 +35,11 @@ func usesOf(in *hclspec.Intent) []*gatewayUse {
 		for _, p := range parents {
 			u := byGateway[p.Gateway]
 			if u == nil {
-				u = &gatewayUse{g: p.Gateway, kinds: map[string]map[string]bool{}}
+				u = &gatewayUse{g: p.Gateway, kinds: map[string]map[string]bool{}, sets: map[*hclspec.ListenerSet]map[string]map[string]bool{}}
 				byGateway[p.Gateway] = u
 				order = append(order, u)
 			}
-			if u.kinds[p.Listener] == nil {
-				u.kinds[p.Listener] = map[string]bool{}
-			}
-			u.kinds[p.Listener][kind] = true
+			u.add(p, kind)
 		}
 	}
 	for _, r := range in.HTTPRoutes {
@@ -67,6 +67,16 @@ func (u *gatewayUse) features() []string {
 			}
 		}
 	}
+	for ls, listeners := range u.sets {
+		for listener, kinds := range listeners {
+			for k := range kinds {
+				set[k] = true
+				if k == hclspec.TLSRouteKind && terminatesIn(ls.Listeners, listener) {
+					set["TLSRouteModeTerminate"] = true
+				}
+			}
+		}
+	}
 	out := make([]string, 0, len(set))
 	for k := range set {
 		out = append(out, k)
@@ -76,10 +86,11 @@ func (u *gatewayUse) features() []string {
 }
 
 func terminates(g *hclspec.Gateway, listener string) bool {
-	if g.Manage == nil {
-		return false
-	}
-	for _, l := range g.Manage.Listeners {
+	return g.Manage != nil && terminatesIn(g.Manage.Listeners, listener)
+}
+
+func terminatesIn(listeners []*hclspec.Listener, listener string) bool {
+	for _, l := range listeners {
 		if l.Name == listener && l.TLSMode == hclspec.TLSTerminate {
 			return true
 		}
@@ -115,6 +126,10 @@ func routeKinds(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, e
 	for _, g := range gateways {
 		live[g.GetNamespace()+"/"+g.GetName()] = g
 	}
+	liveSets, err := listLiveSets(ctx, r, uses)
+	if err != nil {
+		return nil, err
+	}
 	var out []Finding
 	for _, u := range uses {
 		if slices.Equal(u.features(), []string{"HTTPRoute"}) {
@@ -123,6 +138,7 @@ func routeKinds(ctx context.Context, r Reader, in *hclspec.Intent) ([]Finding, e
 		gw := live[u.g.Namespace+"/"+u.g.Name]
 		out = append(out, classSupport(u, gw, byClass)...)
 		out = append(out, listenerSupport(u, gw)...)
+		out = append(out, setListenerSupport(u, liveSets)...)
 	}
 	return out, nil
 }
@@ -183,19 +199,7 @@ func listenerSupport(u *gatewayUse, gw *unstructured.Unstructured) []Finding {
 	if gw == nil {
 		return nil
 	}
-	statuses, _, _ := unstructured.NestedSlice(gw.Object, "status", "listeners")
-	kindsOf := map[string][]string{}
-	for _, x := range statuses {
-		m, _ := x.(map[string]any)
-		name, _ := m["name"].(string)
-		kinds, _ := m["supportedKinds"].([]any)
-		for _, k := range kinds {
-			if km, ok := k.(map[string]any); ok {
-				s, _ := km["kind"].(string)
-				kindsOf[name] = append(kindsOf[name], s)
-			}
-		}
-	}
+	kindsOf := supportedKinds(gw)
 	var out []Finding
 	for _, listener := range sortedKeys(u.kinds) {
 		have, reported := kindsOf[listener]
@@ -205,7 +209,7 @@ func listenerSupport(u *gatewayUse, gw *unstructured.Unstructured) []Finding {
 		for _, kind := range sortedKeys(u.kinds[listener]) {
 			if !slices.Contains(have, kind) {
 				out = append(out, Finding{Error, "gatewayclass", fmt.Sprintf("gateway.%s: listener %q of Gateway %s/%s does not support %s (status.listeners supportedKinds: %s)",
-					u.g.Label, listener, gw.GetNamespace(), gw.GetName(), kind, strings.Join(have, ", "))})
+					u.g.Label, listener, gw.GetNamespace(), gw.GetName(), kind, kindList(have))})
 			}
 		}
 	}

@@ -92,6 +92,7 @@ func gatewayWarnings(ctx context.Context, r Reader, desired []*unstructured.Unst
 			out = append(out, checkParent(route, ref, gateways, nsLabels, others)...)
 		}
 	}
+	out = append(out, pendingL4Claims(routes, others)...)
 	return out, nil
 }
 
@@ -204,7 +205,8 @@ func selectorFrom(raw map[string]any) (labels.Selector, error) {
 }
 
 // hostnameClaims warns when another route already serves one of the route's
-// hostnames on the same listener.
+// hostnames on the same listener, or, for a TCPRoute or UDPRoute (which
+// have no hostnames), when another route of its kind is on the listener.
 func hostnameClaims(route, gw *unstructured.Unstructured, listener string, lm map[string]any, others []*unstructured.Unstructured) []Warning {
 	hosts, _, _ := unstructured.NestedStringSlice(route.Object, "spec", "hostnames")
 	var out []Warning
@@ -212,7 +214,13 @@ func hostnameClaims(route, gw *unstructured.Unstructured, listener string, lm ma
 		if other.GetKind() == route.GetKind() && other.GetNamespace() == route.GetNamespace() && other.GetName() == route.GetName() {
 			continue
 		}
-		if !attachesTo(other, gw, listener) {
+		if !attachesTo(other, gw, listener) || kindRefused(lm, other.GetKind()) != "" {
+			continue // not on this listener, or refused by it: no competition
+		}
+		if sharesWholeListener(route.GetKind()) {
+			if other.GetKind() == route.GetKind() {
+				out = append(out, listenerClaim(route, other, fmt.Sprintf("Gateway %s/%s", gw.GetNamespace(), gw.GetName()), listener, others))
+			}
 			continue
 		}
 		theirs, _, _ := unstructured.NestedStringSlice(other.Object, "spec", "hostnames")

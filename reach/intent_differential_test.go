@@ -37,8 +37,8 @@ var (
 )
 
 // randIntent writes a random intent: managed namespaces a and b (random
-// labels), an unmanaged namespace ext, services, allow blocks between
-// random endpoints. It returns the HCL and the endpoint expressions.
+// labels), an unmanaged namespace ext, services, at times a gateway with
+// routes to them, allow blocks between random endpoints. It returns the HCL and the endpoint expressions.
 func randIntent(r *rand.Rand) (string, []string) {
 	var b strings.Builder
 	b.WriteString("perimeter {\n  stack = \"diff\"\n}\n")
@@ -54,6 +54,9 @@ func randIntent(r *rand.Rand) (string, []string) {
 	for i := 0; i < 2+r.Intn(2); i++ {
 		writeService(&b, r, i)
 		ends = append(ends, fmt.Sprintf("service.s%d", i))
+	}
+	if r.Intn(2) == 0 {
+		writeGateway(&b, r, 2)
 	}
 	for i := r.Intn(5); i > 0; i-- {
 		fmt.Fprintf(&b, "allow \"r%d\" {\n  from = %s\n  to = %s\n", i, pick(r, ends...), pick(r, ends...))
@@ -115,6 +118,28 @@ func writeService(b *strings.Builder, r *rand.Rand, i int) {
 		fmt.Fprintf(b, "  ports = { %s }\n", strings.Join(decl, ", "))
 	}
 	b.WriteString("}\n")
+}
+
+// writeGateway adds a custom gateway whose data plane lives in a, b or ext
+// (so that namespace labels, default denies and allows of the random
+// intent bear on it), managed or not, with clients at times, an HTTP route
+// and, when managed, a TCP route to services s0 and s1 (each in a or b, so
+// the backends are in the route's namespace or not).
+func writeGateway(b *strings.Builder, r *rand.Rand, services int) {
+	ns := pick(r, "a", "b", "ext")
+	fmt.Fprintf(b, "gateway \"gw\" {\n  namespace = %q\n  implementation = \"custom\"\n  data_plane {\n    namespace = %q\n    selector = { app = \"gw\" }\n  }\n", ns, ns)
+	if r.Intn(2) == 0 {
+		fmt.Fprintf(b, "  clients = [%s]\n", pick(r, `cidr("203.0.113.0/24")`, `namespace.a`, `service.s0`))
+	}
+	managed := r.Intn(2) == 0
+	if managed {
+		b.WriteString("  manage {\n    class = \"custom\"\n    listener \"web\" {\n      protocol = \"HTTP\"\n      port = 8080\n    }\n    listener \"pg\" {\n      protocol = \"TCP\"\n      port = 9102\n    }\n  }\n")
+	}
+	b.WriteString("}\n")
+	fmt.Fprintf(b, "route \"web\" {\n  namespace = %q\n  gateway = gateway.gw\n  rule {\n    backend = service.s%d\n  }\n}\n", pick(r, "a", "b"), r.Intn(services))
+	if managed {
+		fmt.Fprintf(b, "tcp_route \"pg\" {\n  namespace = %q\n  gateway = gateway.gw\n  listener = \"pg\"\n  backend = service.s%d\n}\n", pick(r, "a", "b"), r.Intn(services))
+	}
 }
 
 func pick(r *rand.Rand, s ...string) string { return s[r.Intn(len(s))] }
@@ -202,7 +227,7 @@ func renderedPolicies(t *testing.T, in *hclspec.Intent) (Objects, bool) {
 // random concrete world consistent with the declarations.
 func TestIntentDifferential(t *testing.T) {
 	r := rand.New(rand.NewSource(12))
-	compiled, tiered, decided, unknown := 0, 0, 0, 0
+	compiled, tiered, gateways, decided, unknown := 0, 0, 0, 0, 0
 	for n := 0; n < 400; n++ {
 		src, ends := randIntent(r)
 		in, objs, ok := loadIntent(t, src)
@@ -213,15 +238,19 @@ func TestIntentDifferential(t *testing.T) {
 		if len(objs.ClusterPolicies) > 0 {
 			tiered++
 		}
-		d, u := compareIntent(t, r, n, src, in, objs, ends)
+		if len(in.Gateways) > 0 {
+			gateways++
+			checkRoutes(t, in)
+		}
+		d, u := compareIntent(t, r, n, src, in, objs, ends, diffQueries)
 		decided, unknown = decided+d, unknown+u
 		if t.Failed() {
 			return
 		}
 	}
-	t.Logf("%d intents compiled (%d with guardrails or baselines), %d verdicts decided and confirmed, %d unknown", compiled, tiered, decided, unknown)
-	if compiled < 100 || tiered < 50 || decided == 0 || unknown == 0 {
-		t.Fatalf("too few cases: %d intents, %d decided, %d unknown", compiled, decided, unknown)
+	t.Logf("%d intents compiled (%d with guardrails or baselines, %d with a gateway), %d verdicts decided and confirmed, %d unknown", compiled, tiered, gateways, decided, unknown)
+	if compiled < 100 || tiered < 50 || gateways < 50 || decided == 0 || unknown == 0 {
+		t.Fatalf("too few cases: %d intents, %d with tiers, %d with a gateway, %d decided, %d unknown", compiled, tiered, gateways, decided, unknown)
 	}
 }
 
@@ -241,7 +270,7 @@ func loadIntent(t *testing.T, src string) (*hclspec.Intent, Objects, bool) {
 // compareIntent evaluates every pair of endpoints on every probe port at
 // the intent level and in a concrete world, and returns how many verdicts
 // were decided and how many unknown.
-func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.Intent, objs Objects, exprs []string) (int, int) {
+func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.Intent, objs Objects, exprs []string, queries []Port) (int, int) {
 	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
 	if err != nil {
 		t.Fatal(err)
@@ -262,6 +291,9 @@ func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.In
 		}
 		ends = append(ends, tr.endFor(in, e, x, p))
 	}
+	for _, g := range in.Gateways {
+		ends = append(ends, tr.gatewayEnd(g, w.GatewayPeer(g)))
+	}
 	if nsw, ok := openNamespaceOf(w); ok {
 		for _, ns := range nsw {
 			tr.namespaceFor(ns)
@@ -280,7 +312,7 @@ func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.In
 			if f.peer.Pod == nil && to.peer.Pod == nil {
 				continue
 			}
-			for _, q := range diffQueries {
+			for _, q := range queries {
 				v := w.Evaluate(f.peer, to.peer, q)
 				if v.Unknown {
 					unknown++
