@@ -18,9 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +56,9 @@ type Options struct {
 	Output io.Writer
 	// StartTimeout bounds the start of each process (default 60s).
 	StartTimeout time.Duration
+	// APIServerFlags are extra kube-apiserver flags, name (without --) to
+	// value; bench/cluster turns on an audit log with them to count requests.
+	APIServerFlags map[string]string
 }
 
 // ControlPlane is a running etcd + kube-apiserver.
@@ -153,6 +158,9 @@ func start(opts Options) (cp *ControlPlane, err error) {
 		// kube-apiserver >= 1.37 exits when it would advertise a loopback
 		// address through the endpoint reconciler.
 		Set("endpoint-reconciler-type", "none")
+	for _, name := range slices.Sorted(maps.Keys(opts.APIServerFlags)) {
+		api.Configure().Set(name, opts.APIServerFlags[name])
+	}
 	cp.env = &envtest.Environment{
 		ControlPlane: envtest.ControlPlane{
 			APIServer: api,
