@@ -97,7 +97,7 @@ func (a *audit) since(agent string) (counts, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
 		var ev struct {
-			Verb      string `json:"verb"`
+			Verb       string `json:"verb"`
 			UserAgent  string `json:"userAgent"`
 			RequestURI string `json:"requestURI"`
 		}
