@@ -170,11 +170,8 @@ func (b *bench) one(bin string, args []string, want int, px *proxy) (sample, err
 		return sample{}, fmt.Errorf("%s %s: exit code %d, want %d\n%s", filepath.Base(bin), strings.Join(args, " "), code, want, tail)
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	agent := filepath.Base(bin)
-	if agent != "kubectl" {
-		agent = "perimeter" // a -perimeter binary of another name still says perimeter
-	}
-	reqs, err := b.audit.since(agent)
+	// client-go names the binary in its user agent
+	reqs, err := b.audit.since(filepath.Base(bin) + "/")
 	if err != nil {
 		return sample{}, err
 	}
