@@ -84,6 +84,10 @@ type Request struct {
 	// SwitchEnvironment allows planning an environment other than the one
 	// the stack was last applied with (see EnvironmentMismatch).
 	SwitchEnvironment bool
+	// ValidateByWrite lets a first apply that is carried out at once skip
+	// the dry-run of each create (see writeValidated); the plan then says
+	// CreatesUnvalidated.
+	ValidateByWrite bool
 }
 
 // Problem is a reason a plan cannot be made, tied to an object and the HCL
@@ -142,7 +146,11 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	p.Namespaces = nsp.notes
 	desired := append(slices.Clone(nsp.desired), req.Desired...)
 	p.Offline = isRendered(r)
-	changes, probs := planAll(ctx, r, desired, owned, nsp)
+	dry, _ := r.(DryRunner)
+	if writeValidated(req, owned, nsp) {
+		dry, p.CreatesUnvalidated = nil, dry != nil
+	}
+	changes, probs := planAll(ctx, dry, isRendered(r), desired, owned, nsp)
 	for i := range changes {
 		if probs[i] != nil {
 			problems = append(problems, *probs[i])
@@ -178,11 +186,9 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 }
 
 // planAll plans each desired object against its live counterpart (owned,
-// or a namespace being adopted). Objects are planned concurrently (dry-runs
+// or a namespace being adopted), with dry-runs through dry unless it is nil. Objects are planned concurrently (dry-runs
 // are one request each); results keep the order of desired.
-func planAll(ctx context.Context, r Reader, desired []*unstructured.Unstructured, owned map[string]*unstructured.Unstructured, nsp *namespacePlan) ([]Change, []*Problem) {
-	dry, _ := r.(DryRunner)
-	whole := isRendered(r)
+func planAll(ctx context.Context, dry DryRunner, whole bool, desired []*unstructured.Unstructured, owned map[string]*unstructured.Unstructured, nsp *namespacePlan) ([]Change, []*Problem) {
 	changes := make([]Change, len(desired))
 	probs := make([]*Problem, len(desired))
 	sem := make(chan struct{}, planConcurrency)
