@@ -246,10 +246,10 @@ func listOwned(ctx context.Context, r Reader, req Request, intentNamespaces []st
 	}
 	m := &members{owned: map[string]*unstructured.Unstructured{}}
 	seen, unread := map[string]bool{}, map[string]bool{}
-	names := namespaceNames(req, rec)
-	for _, gvk := range req.Kinds {
-		for _, sel := range selectors(req) {
-			objs, lost, err := listKind(ctx, r, rec, gvk, sel, names)
+	lists := listAll(ctx, r, rec, req, namespaceNames(req, rec))
+	for i, gvk := range req.Kinds {
+		for _, l := range lists[i] {
+			objs, lost, err := l.objs, l.unread, l.err
 			if meta.IsNoMatchError(err) && !desires(req.Desired, gvk) {
 				break // not served: the stack cannot own any, and wants none
 			}
@@ -294,14 +294,16 @@ func (m *members) add(req Request, rec *record, o *unstructured.Unstructured) {
 	m.owned[key(o)] = o
 }
 
-// selectors select the objects that look like the stack's: its ApplySet
-// label, and its stack label.
+// selectors select the objects that look like the stack's: those with its
+// stack label, then those with its ApplySet label but not that stack
+// label. Together they are every object with either label, and each is
+// listed (and decoded) once: a member, which carries both, comes only in
+// the first LIST, and the second is usually empty.
 func selectors(req Request) []string {
-	out := []string{req.OwnerSelector}
-	if req.Stack != "" {
-		out = append(out, ownership.LabelStack+"="+req.Stack)
+	if req.Stack == "" {
+		return []string{req.OwnerSelector}
 	}
-	return out
+	return []string{ownership.LabelStack + "=" + req.Stack, req.OwnerSelector + "," + ownership.LabelStack + "!=" + req.Stack}
 }
 
 // desires reports whether an object of kind gvk is among the desired ones.
