@@ -182,7 +182,7 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 		if err != nil {
 			return nil, err
 		}
-		reader, tgt = client, target(client)
+		reader, tgt = newMemoReader(client, in.Stack), target(client)
 		id = identify(ctx, client)
 		if err := lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment); err != nil {
 			return nil, err
