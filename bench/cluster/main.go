@@ -73,7 +73,11 @@ func run(sizes, delays, perimeterBin, tools string, rounds int) error {
 	}
 	defer cp.Stop()
 	stopOnSignal(cp)
-	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools}
+	server, err := findServer(cp.Dir())
+	if err != nil {
+		return err
+	}
+	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools, server: server}
 	if err := b.namespaces(ctx); err != nil {
 		return err
 	}

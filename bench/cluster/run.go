@@ -28,6 +28,7 @@ type bench struct {
 	audit              *audit
 	perimeter, kubectl string
 	tmp, tools         string
+	server             *serverProcs
 }
 
 // op is one operation, as each tool does it.
@@ -70,6 +71,7 @@ var ops = []op{
 // sample is one command's measurements.
 type sample struct {
 	wall, cpu   time.Duration
+	serverCPU   time.Duration // kube-apiserver and etcd
 	rssKB       int64
 	requests    counts
 	connections int64
@@ -134,8 +136,8 @@ func (b *bench) measure(ctx context.Context, n int, delay time.Duration, rounds 
 					res[o.name] = map[string][]sample{}
 				}
 				res[o.name][tool] = append(res[o.name][tool], smp)
-				fmt.Fprintf(os.Stderr, "N=%d delay=%v round %d %-11s %-9s %8v %4d MB  %s\n", n, delay, r+1, o.name, tool,
-					smp.wall.Round(time.Millisecond), smp.rssKB/1024, smp.requests)
+				fmt.Fprintf(os.Stderr, "N=%d delay=%v round %d %-11s %-9s %8v cpu %7v server %7v %4d MB  %s\n", n, delay, r+1, o.name, tool,
+					smp.wall.Round(time.Millisecond), smp.cpu.Round(time.Millisecond), smp.serverCPU.Round(10*time.Millisecond), smp.rssKB/1024, smp.requests)
 			}
 		}
 	}
@@ -148,6 +150,7 @@ func (b *bench) one(bin string, args []string, want int, px *proxy) (sample, err
 		return sample{}, err
 	}
 	conns := px.connections.Load()
+	serverBefore := b.server.cpu()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "NO_COLOR=1", "KUBECTL_EXTERNAL_DIFF=diff -u -N")
 	var out bytes.Buffer
@@ -155,6 +158,7 @@ func (b *bench) one(bin string, args []string, want int, px *proxy) (sample, err
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
+	serverCPU := b.server.cpu() - serverBefore
 	code := 0
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
@@ -176,7 +180,7 @@ func (b *bench) one(bin string, args []string, want int, px *proxy) (sample, err
 		return sample{}, err
 	}
 	return sample{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), rssKB: ru.Maxrss,
-		requests: reqs, connections: px.connections.Load() - conns}, nil
+		requests: reqs, connections: px.connections.Load() - conns, serverCPU: serverCPU}, nil
 }
 
 // cleanup empties both namespaces with one collection delete per

@@ -13,8 +13,8 @@ import (
 // the minimum and median wall times.
 func printTable(w io.Writer, n int, delay time.Duration, rounds int, res results) {
 	fmt.Fprintf(w, "\nN = %d objects, %v added per round trip (%v each way), %d rounds\n\n", n, 2*delay, delay, rounds)
-	fmt.Fprintln(w, "| operation | tool | wall min | wall median | CPU median | peak RSS | requests (last round) | connections | ratio min | ratio median |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| operation | tool | wall min | wall median | CPU median | server CPU median | peak RSS | requests (last round) | connections | ratio min | ratio median |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, o := range ops {
 		byTool := res[o.name]
 		for _, tool := range []string{"perimeter", "kubectl"} {
@@ -28,14 +28,16 @@ func printTable(w io.Writer, n int, delay time.Duration, rounds int, res results
 				ratioMed = fmt.Sprintf("%.2f", float64(median(s, wallOf))/float64(median(k, wallOf)))
 			}
 			last := s[len(s)-1]
-			fmt.Fprintf(w, "| %s | %s | %v | %v | %v | %d MB | %v | %d | %s | %s |\n", o.name, tool,
-				round(minWall(s)), round(median(s, wallOf)), round(median(s, cpuOf)), maxRSS(s)/1024, last.requests, last.connections, ratioMin, ratioMed)
+			fmt.Fprintf(w, "| %s | %s | %v | %v | %v | %v | %d MB | %v | %d | %s | %s |\n", o.name, tool,
+				round(minWall(s)), round(median(s, wallOf)), round(median(s, cpuOf)), round(median(s, serverCPUOf)), maxRSS(s)/1024, last.requests, last.connections, ratioMin, ratioMed)
 		}
 	}
 }
 
 func wallOf(s sample) time.Duration { return s.wall }
 func cpuOf(s sample) time.Duration  { return s.cpu }
+
+func serverCPUOf(s sample) time.Duration { return s.serverCPU }
 
 func minWall(s []sample) time.Duration {
 	m := s[0].wall
