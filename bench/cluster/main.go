@@ -37,14 +37,15 @@ func main() {
 	delays := flag.String("delay", "0,10ms", "one-way delays the proxy adds, comma-separated (10ms = 20 ms more per round trip)")
 	perimeterBin := flag.String("perimeter", "", "perimeter binary to measure (default: built from this tree)")
 	only := flag.String("tools", "perimeter,kubectl", "which tools to run")
+	profiles := flag.String("profiles", "", "write perimeter's CPU and heap profiles of every command into this folder")
 	flag.Parse()
-	if err := run(*ns, *delays, *perimeterBin, *only, *rounds); err != nil {
+	if err := run(*ns, *delays, *perimeterBin, *only, *profiles, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/cluster:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sizes, delays, perimeterBin, tools string, rounds int) error {
+func run(sizes, delays, perimeterBin, tools, profiles string, rounds int) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "perimeter-bench-cluster-")
 	if err != nil {
@@ -77,7 +78,7 @@ func run(sizes, delays, perimeterBin, tools string, rounds int) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools, server: server}
+	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools, server: server, profiles: profiles}
 	if err := b.namespaces(ctx); err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ type bench struct {
 	perimeter, kubectl string
 	tmp, tools         string
 	server             *serverProcs
+	profiles           string // folder for perimeter's CPU and heap profiles ("" = none)
 }
 
 // op is one operation, as each tool does it.
@@ -128,7 +129,12 @@ func (b *bench) measure(ctx context.Context, n int, delay time.Duration, rounds 
 					bin, argsOf = b.kubectl, o.kubectl
 				}
 				args, want := argsOf(s)
-				smp, err := b.one(bin, append(args, "--kubeconfig", kubeconfig), want, px)
+				var env []string
+				if b.profiles != "" && tool == "perimeter" {
+					name := filepath.Join(b.profiles, fmt.Sprintf("n%d-d%v-r%d-%s", n, delay, r+1, strings.NewReplacer(" ", "-", "%", "pct").Replace(o.name)))
+					env = []string{"PERIMETER_CPUPROFILE=" + name + ".cpu", "PERIMETER_MEMPROFILE=" + name + ".mem"}
+				}
+				smp, err := b.one(bin, append(args, "--kubeconfig", kubeconfig), want, px, env)
 				if err != nil {
 					return nil, fmt.Errorf("N=%d delay %v round %d, %s, %s: %v", n, delay, r+1, o.name, tool, err)
 				}
@@ -145,14 +151,14 @@ func (b *bench) measure(ctx context.Context, n int, delay time.Duration, rounds 
 }
 
 // one runs a command and measures it; the exit code must be want.
-func (b *bench) one(bin string, args []string, want int, px *proxy) (sample, error) {
+func (b *bench) one(bin string, args []string, want int, px *proxy, env []string) (sample, error) {
 	if err := b.audit.mark(); err != nil {
 		return sample{}, err
 	}
 	conns := px.connections.Load()
 	serverBefore := b.server.cpu()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "KUBECTL_EXTERNAL_DIFF=diff -u -N")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "KUBECTL_EXTERNAL_DIFF=diff -u -N"), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
