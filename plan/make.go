@@ -362,8 +362,19 @@ func checkUnowned(ctx context.Context, r Reader, req Request, owned map[string]*
 // stamp returns a copy of obj as perimeter sends it: without the source
 // annotation (line numbers stay out of the cluster) and with the digest of
 // its content.
+//
+// Only the maps on the way to the annotations are copied: the rest (the
+// spec) is shared with obj, which neither planning nor apply modifies,
+// and a plan holds one stamped copy of every desired object.
 func stamp(obj *unstructured.Unstructured) *unstructured.Unstructured {
-	out := obj.DeepCopy()
+	out := &unstructured.Unstructured{Object: maps.Clone(obj.Object)}
+	if md, ok := obj.Object["metadata"].(map[string]any); ok {
+		md = maps.Clone(md)
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			md["annotations"] = maps.Clone(ann)
+		}
+		out.Object["metadata"] = md
+	}
 	ownership.DropSource(out)
 	ann := out.GetAnnotations()
 	if ann == nil {

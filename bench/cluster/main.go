@@ -37,15 +37,16 @@ func main() {
 	delays := flag.String("delay", "0,10ms", "one-way delays the proxy adds, comma-separated (10ms = 20 ms more per round trip)")
 	perimeterBin := flag.String("perimeter", "", "perimeter binary to measure (default: built from this tree)")
 	only := flag.String("tools", "perimeter,kubectl", "which tools to run")
+	files := flag.Int("files", 10, "spread the intent over this many HCL files")
 	profiles := flag.String("profiles", "", "write perimeter's CPU and heap profiles of every command into this folder")
 	flag.Parse()
-	if err := run(*ns, *delays, *perimeterBin, *only, *profiles, *rounds); err != nil {
+	if err := run(*ns, *delays, *perimeterBin, *only, *profiles, *rounds, *files); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/cluster:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sizes, delays, perimeterBin, tools, profiles string, rounds int) error {
+func run(sizes, delays, perimeterBin, tools, profiles string, rounds, files int) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "perimeter-bench-cluster-")
 	if err != nil {
@@ -78,7 +79,7 @@ func run(sizes, delays, perimeterBin, tools, profiles string, rounds int) error 
 	if err != nil {
 		return err
 	}
-	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools, server: server, profiles: profiles}
+	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools, server: server, profiles: profiles, files: files}
 	if err := b.namespaces(ctx); err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ type bench struct {
 	perimeter, kubectl string
 	tmp, tools         string
 	server             *serverProcs
+	files              int    // HCL files the intent is spread over
 	profiles           string // folder for perimeter's CPU and heap profiles ("" = none)
 }
 
@@ -98,7 +99,7 @@ func (b *bench) namespaces(ctx context.Context) error {
 // measure runs the rounds for one stack size and delay.
 func (b *bench) measure(ctx context.Context, n int, delay time.Duration, rounds int) (results, error) {
 	dir := filepath.Join(b.tmp, fmt.Sprintf("n%d-d%v", n, delay))
-	s, err := writeStack(dir, b.perimeter, n)
+	s, err := writeStack(dir, b.perimeter, n, b.files)
 	if err != nil {
 		return nil, err
 	}

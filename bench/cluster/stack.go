@@ -23,20 +23,28 @@ const (
 // connection each. With changed, one connection in a hundred has another
 // port: the 1% change. The namespace is not created by the stack
 // (create = false): a deleted namespace stays Terminating on a control
-// plane without controllers, and the next round needs it back.
-func intent(n int, changed bool) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "perimeter {\n  stack = \"bench\"\n  state_namespace = %q\n}\n", perimeterNS)
-	fmt.Fprintf(&b, "namespace %q {\n  create = false\n  default_deny = [\"egress\"]\n}\n", perimeterNS)
+// plane without controllers, and the next round needs it back. The
+// blocks are spread over files round-robin, as a stack this size is
+// written (by many teams, in many files); files = 1 puts all in main.hcl.
+func intent(n, files int, changed bool) map[string][]byte {
+	bodies := make([]strings.Builder, max(files, 1))
+	b := &bodies[0]
+	fmt.Fprintf(b, "perimeter {\n  stack = \"bench\"\n  state_namespace = %q\n}\n", perimeterNS)
+	fmt.Fprintf(b, "namespace %q {\n  create = false\n  default_deny = [\"egress\"]\n}\n", perimeterNS)
 	for i := 0; i < n-2; i++ {
+		b := &bodies[i%len(bodies)]
 		port := 443
 		if changed && i%100 == 0 {
 			port = 8443
 		}
-		fmt.Fprintf(&b, "service \"s%d\" {\n  namespace = %q\n  selector = { app = \"s%d\" }\n  port = 80\n}\n", i, perimeterNS, i)
-		fmt.Fprintf(&b, "allow \"s%d out\" {\n  from = service.s%d\n  to = cidr(\"10.%d.%d.0/24\")\n  ports = [%d]\n}\n", i, i, i/256%256, i%256, port)
+		fmt.Fprintf(b, "service \"s%d\" {\n  namespace = %q\n  selector = { app = \"s%d\" }\n  port = 80\n}\n", i, perimeterNS, i)
+		fmt.Fprintf(b, "allow \"s%d out\" {\n  from = service.s%d\n  to = cidr(\"10.%d.%d.0/24\")\n  ports = [%d]\n}\n", i, i, i/256%256, i%256, port)
 	}
-	return []byte(b.String())
+	out := map[string][]byte{}
+	for i := range bodies {
+		out[fmt.Sprintf("part-%02d.hcl", i)] = []byte(bodies[i].String())
+	}
+	return out
 }
 
 // stackFiles are the inputs of one run: the intent before and after the
@@ -49,7 +57,7 @@ type stackFiles struct {
 	objects        int
 }
 
-func writeStack(dir, perimeter string, n int) (*stackFiles, error) {
+func writeStack(dir, perimeter string, n, files int) (*stackFiles, error) {
 	s := &stackFiles{v1: filepath.Join(dir, "v1"), v2: filepath.Join(dir, "v2"),
 		v1yaml: filepath.Join(dir, "v1.yaml"), v2yaml: filepath.Join(dir, "v2.yaml")}
 	for _, v := range []struct {
@@ -59,8 +67,10 @@ func writeStack(dir, perimeter string, n int) (*stackFiles, error) {
 		if err := os.MkdirAll(v.dir, 0o755); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(v.dir, "main.hcl"), intent(n, v.changed), 0o644); err != nil {
-			return nil, err
+		for name, src := range intent(n, files, v.changed) {
+			if err := os.WriteFile(filepath.Join(v.dir, name), src, 0o644); err != nil {
+				return nil, err
+			}
 		}
 		count, err := kubectlCopy(perimeter, v.dir, v.yaml)
 		if err != nil {
