@@ -38,7 +38,7 @@ func main() {
 	perimeterBin := flag.String("perimeter", "", "perimeter binary to measure (default: built from this tree)")
 	only := flag.String("tools", "perimeter,kubectl", "which tools to run")
 	files := flag.Int("files", 10, "spread the intent over this many HCL files")
-	profiles := flag.String("profiles", "", "write perimeter's CPU and heap profiles of every command into this folder")
+	profiles := flag.String("profiles", "", "write perimeter's CPU and heap profiles, and its output with the garbage collector's trace, of every command into this folder")
 	flag.Parse()
 	if err := run(*ns, *delays, *perimeterBin, *only, *profiles, *rounds, *files); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/cluster:", err)

@@ -133,7 +133,7 @@ func (b *bench) measure(ctx context.Context, n int, delay time.Duration, rounds 
 				var env []string
 				if b.profiles != "" && tool == "perimeter" {
 					name := filepath.Join(b.profiles, fmt.Sprintf("n%d-d%v-r%d-%s", n, delay, r+1, strings.NewReplacer(" ", "-", "%", "pct").Replace(o.name)))
-					env = []string{"PERIMETER_CPUPROFILE=" + name + ".cpu", "PERIMETER_MEMPROFILE=" + name + ".mem"}
+					env = []string{"PERIMETER_CPUPROFILE=" + name + ".cpu", "PERIMETER_MEMPROFILE=" + name + ".mem", "GODEBUG=gctrace=1", "BENCH_OUTPUT=" + name + ".out"}
 				}
 				smp, err := b.one(bin, append(args, "--kubeconfig", kubeconfig), want, px, env)
 				if err != nil {
@@ -172,6 +172,14 @@ func (b *bench) one(bin string, args []string, want int, px *proxy, env []string
 		code = exit.ExitCode()
 	} else if err != nil {
 		return sample{}, err
+	}
+	for _, e := range env {
+		if path, ok := strings.CutPrefix(e, "BENCH_OUTPUT="); ok {
+			// the command's output, with the collector's trace (heap sizes)
+			if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+				return sample{}, err
+			}
+		}
 	}
 	if code != want {
 		tail := out.String()
