@@ -43,3 +43,16 @@ func listAll(ctx context.Context, r Reader, rec *record, req Request, names []st
 	wg.Wait()
 	return out
 }
+
+// dropManagedFields removes the managedFields of the listed members once
+// drift was computed from them: they are often half of a live object, and
+// the boundary summary and the live lints that follow, with everything
+// else a plan holds, set its peak memory. The objects are the plan's own
+// reads (a ListMemo shares them only with the same plan's later reads).
+func dropManagedFields(owned map[string]*unstructured.Unstructured) {
+	for _, o := range owned {
+		if md, ok := o.Object["metadata"].(map[string]any); ok {
+			delete(md, "managedFields")
+		}
+	}
+}

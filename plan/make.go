@@ -151,6 +151,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 		dry, p.CreatesUnvalidated = nil, dry != nil
 	}
 	changes, probs := planAll(ctx, dry, isRendered(r), desired, owned, nsp)
+	dropManagedFields(owned) // read for drift by planAll; the rest of the plan needs none
 	for i := range changes {
 		if probs[i] != nil {
 			problems = append(problems, *probs[i])
