@@ -187,8 +187,9 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 }
 
 // planAll plans each desired object against its live counterpart (owned,
-// or a namespace being adopted), with dry-runs through dry unless it is nil. Objects are planned concurrently (dry-runs
-// are one request each); results keep the order of desired.
+// or a namespace being adopted), with dry-runs through dry unless it is
+// nil. Objects are planned concurrently (dry-runs are one request each);
+// results keep the order of desired.
 func planAll(ctx context.Context, dry DryRunner, whole bool, desired []*unstructured.Unstructured, owned map[string]*unstructured.Unstructured, nsp *namespacePlan) ([]Change, []*Problem) {
 	changes := make([]Change, len(desired))
 	probs := make([]*Problem, len(desired))
