@@ -426,7 +426,10 @@ func sameIntent(desired, live *unstructured.Unstructured) bool {
 }
 
 func annotation(obj *unstructured.Unstructured, name string) string {
-	return obj.GetAnnotations()[name]
+	// read in place: GetAnnotations copies the map, and a plan reads
+	// several annotations of every object
+	s, _, _ := unstructured.NestedString(obj.Object, "metadata", "annotations", name)
+	return s
 }
 
 func id(obj *unstructured.Unstructured) string {
