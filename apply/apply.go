@@ -89,7 +89,14 @@ func Run(ctx context.Context, c Cluster, p *plan.Plan, opts Options) (*Report, e
 		return nil, fmt.Errorf("recording ApplySet parent ConfigMap %s/%s: %s; nothing was changed", p.StateNamespace, ownership.ParentName(p.Stack), explain(err))
 	}
 	for _, batch := range r.batches(false) {
+		if r.undoing() {
+			r.notSent(batch)
+			continue
+		}
 		r.runBatch(ctx, batch)
+	}
+	if r.undoing() {
+		r.undo(ctx)
 	}
 	for _, batch := range r.batches(true) {
 		r.runBatch(ctx, batch)
@@ -107,6 +114,8 @@ type runner struct {
 	opts   Options
 	mu     sync.Mutex
 	report *Report
+	// created are the objects this run created, for undo
+	created []createdObject
 }
 
 // batches groups the plan's writes (or deletions) by kind, in kind order;
@@ -165,6 +174,10 @@ func (r *runner) runBatch(ctx context.Context, batch []plan.Change) {
 
 func (r *runner) one(ctx context.Context, c plan.Change) Result {
 	res := Result{Action: c.Action, Object: c.ID(), Source: c.Source, Block: c.Block}
+	if c.Action == plan.Create && r.undoing() {
+		res.Error = "not sent: another object of this first apply was rejected, so it is undone (see the other results)"
+		return res
+	}
 	if err := r.guard(); err != nil {
 		res.Error = "not sent: " + err.Error()
 		return res

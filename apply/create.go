@@ -31,8 +31,12 @@ const createOnly = "9223372036854775807"
 func (r *runner) create(ctx context.Context, c plan.Change) error {
 	obj := c.DesiredObject().DeepCopy()
 	obj.SetResourceVersion(createOnly)
-	_, err := r.c.ServerSideApply(ctx, obj, r.opts.Force)
-	if err == nil || !apierrors.IsConflict(err) {
+	made, err := r.c.ServerSideApply(ctx, obj, r.opts.Force)
+	if err == nil {
+		r.made(c, made)
+		return nil
+	}
+	if !apierrors.IsConflict(err) {
 		return err
 	}
 	// A field conflict comes before the resourceVersion check: either

@@ -170,5 +170,5 @@ func portList(ps []hclspec.PortSpec) string {
 // userRule keeps redundancy findings the user can act on: rules perimeter
 // derives from routes (admitting a gateway's data plane) are left out.
 func userRule(a, _ *policy) bool {
-	return !strings.Contains(a.obj.GetAnnotations()[ownership.AnnotationBlock], "gateway \"")
+	return !strings.Contains(annotation(a.obj, ownership.AnnotationBlock), "gateway \"")
 }

@@ -129,7 +129,7 @@ func objectID(o *unstructured.Unstructured) string {
 // sourceOf is the last HCL block named by an object's source annotation
 // (for a policy made by a gateway and a route, the route).
 func sourceOf(o *unstructured.Unstructured) string {
-	s := o.GetAnnotations()[ownership.AnnotationSource]
+	s := annotation(o, ownership.AnnotationSource)
 	if i := strings.LastIndex(s, ", "); i >= 0 {
 		s = s[i+2:]
 	}
@@ -139,7 +139,7 @@ func sourceOf(o *unstructured.Unstructured) string {
 // lastBlock is the last HCL block an object names (its own block: the
 // gateway a route admits comes first).
 func lastBlock(o *unstructured.Unstructured) string {
-	b := o.GetAnnotations()[ownership.AnnotationBlock]
+	b := annotation(o, ownership.AnnotationBlock)
 	if i := strings.LastIndex(b, ", "); i >= 0 {
 		b = b[i+2:]
 	}
@@ -169,4 +169,12 @@ func objectFinding(o *unstructured.Unstructured, ranges map[string]hcl.Range, su
 		f.Range, f.Source = &r, generate.Source(r)
 	}
 	return f
+}
+
+// annotation reads an object's annotation in place: GetAnnotations copies
+// the whole map, and the lints read one of every object, often more than
+// once.
+func annotation(o *unstructured.Unstructured, name string) string {
+	s, _, _ := unstructured.NestedString(o.Object, "metadata", "annotations", name)
+	return s
 }

@@ -154,7 +154,7 @@ func withBlockSources(objs []*unstructured.Unstructured, blocks map[string]strin
 // firstBlock is the first HCL block an object names (for an admission
 // policy, the gateway), as firstSource is its line.
 func firstBlock(o *unstructured.Unstructured) string {
-	b := o.GetAnnotations()[ownership.AnnotationBlock]
+	b := annotation(o, ownership.AnnotationBlock)
 	if j := strings.Index(b, ", "); j >= 0 {
 		b = b[:j]
 	}
@@ -162,7 +162,7 @@ func firstBlock(o *unstructured.Unstructured) string {
 }
 
 func firstSource(o *unstructured.Unstructured) string {
-	s := o.GetAnnotations()[ownership.AnnotationSource]
+	s := annotation(o, ownership.AnnotationSource)
 	if i := strings.Index(s, ","); i >= 0 {
 		s = s[:i]
 	}

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -18,20 +19,46 @@ var volatileMetadata = []string{
 // normalize returns a copy of obj without status and server-owned metadata,
 // so two reads of the same object compare equal.
 func normalize(obj map[string]any) map[string]any {
-	out := deepCopy(obj).(map[string]any)
-	delete(out, "status")
-	if md, ok := out["metadata"].(map[string]any); ok {
-		for _, f := range volatileMetadata {
-			delete(md, f)
-		}
-		for _, f := range []string{"labels", "annotations"} {
-			if m, ok := md[f].(map[string]any); ok {
-				delete(m, hashAnnotation)
-				delete(m, ownership.AnnotationSource) // a line number: not part of the object's meaning
-				if len(m) == 0 {
-					delete(md, f)
-				}
+	// Copy only what is kept: a live object's managedFields are often
+	// larger than the rest of it, and a plan normalizes every object.
+	out := make(map[string]any, len(obj))
+	for k, v := range obj {
+		switch k {
+		case "status":
+		case "metadata":
+			if md, ok := v.(map[string]any); ok {
+				out[k] = normalizeMetadata(md)
+			} else {
+				out[k] = deepCopy(v)
 			}
+		default:
+			out[k] = deepCopy(v)
+		}
+	}
+	return out
+}
+
+// normalizeMetadata copies metadata without the fields the server owns,
+// the digest and the source line.
+func normalizeMetadata(md map[string]any) map[string]any {
+	out := make(map[string]any, len(md))
+	for k, v := range md {
+		if slices.Contains(volatileMetadata, k) {
+			continue
+		}
+		m, isMap := v.(map[string]any)
+		if (k != "labels" && k != "annotations") || !isMap {
+			out[k] = deepCopy(v)
+			continue
+		}
+		kept := make(map[string]any, len(m))
+		for name, val := range m {
+			if name != hashAnnotation && name != ownership.AnnotationSource { // a line number: not part of the object's meaning
+				kept[name] = deepCopy(val)
+			}
+		}
+		if len(kept) > 0 {
+			out[k] = kept
 		}
 	}
 	return out

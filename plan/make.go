@@ -84,6 +84,10 @@ type Request struct {
 	// SwitchEnvironment allows planning an environment other than the one
 	// the stack was last applied with (see EnvironmentMismatch).
 	SwitchEnvironment bool
+	// ValidateByWrite lets a first apply that is carried out at once skip
+	// the dry-run of each create (see writeValidated); the plan then says
+	// CreatesUnvalidated.
+	ValidateByWrite bool
 }
 
 // Problem is a reason a plan cannot be made, tied to an object and the HCL
@@ -142,7 +146,12 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	p.Namespaces = nsp.notes
 	desired := append(slices.Clone(nsp.desired), req.Desired...)
 	p.Offline = isRendered(r)
-	changes, probs := planAll(ctx, r, desired, owned, nsp)
+	dry, _ := r.(DryRunner)
+	if writeValidated(req, owned, nsp) {
+		dry, p.CreatesUnvalidated = nil, dry != nil
+	}
+	changes, probs := planAll(ctx, dry, isRendered(r), desired, owned, nsp)
+	dropManagedFields(owned) // read for drift by planAll; the rest of the plan needs none
 	for i := range changes {
 		if probs[i] != nil {
 			problems = append(problems, *probs[i])
@@ -178,11 +187,10 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 }
 
 // planAll plans each desired object against its live counterpart (owned,
-// or a namespace being adopted). Objects are planned concurrently (dry-runs
-// are one request each); results keep the order of desired.
-func planAll(ctx context.Context, r Reader, desired []*unstructured.Unstructured, owned map[string]*unstructured.Unstructured, nsp *namespacePlan) ([]Change, []*Problem) {
-	dry, _ := r.(DryRunner)
-	whole := isRendered(r)
+// or a namespace being adopted), with dry-runs through dry unless it is
+// nil. Objects are planned concurrently (dry-runs are one request each);
+// results keep the order of desired.
+func planAll(ctx context.Context, dry DryRunner, whole bool, desired []*unstructured.Unstructured, owned map[string]*unstructured.Unstructured, nsp *namespacePlan) ([]Change, []*Problem) {
 	changes := make([]Change, len(desired))
 	probs := make([]*Problem, len(desired))
 	sem := make(chan struct{}, planConcurrency)
@@ -240,10 +248,10 @@ func listOwned(ctx context.Context, r Reader, req Request, intentNamespaces []st
 	}
 	m := &members{owned: map[string]*unstructured.Unstructured{}}
 	seen, unread := map[string]bool{}, map[string]bool{}
-	names := namespaceNames(req, rec)
-	for _, gvk := range req.Kinds {
-		for _, sel := range selectors(req) {
-			objs, lost, err := listKind(ctx, r, rec, gvk, sel, names)
+	lists := listAll(ctx, r, rec, req, namespaceNames(req, rec))
+	for i, gvk := range req.Kinds {
+		for _, l := range lists[i] {
+			objs, lost, err := l.objs, l.unread, l.err
 			if meta.IsNoMatchError(err) && !desires(req.Desired, gvk) {
 				break // not served: the stack cannot own any, and wants none
 			}
@@ -288,14 +296,16 @@ func (m *members) add(req Request, rec *record, o *unstructured.Unstructured) {
 	m.owned[key(o)] = o
 }
 
-// selectors select the objects that look like the stack's: its ApplySet
-// label, and its stack label.
+// selectors select the objects that look like the stack's: those with its
+// stack label, then those with its ApplySet label but not that stack
+// label. Together they are every object with either label, and each is
+// listed (and decoded) once: a member, which carries both, comes only in
+// the first LIST, and the second is usually empty.
 func selectors(req Request) []string {
-	out := []string{req.OwnerSelector}
-	if req.Stack != "" {
-		out = append(out, ownership.LabelStack+"="+req.Stack)
+	if req.Stack == "" {
+		return []string{req.OwnerSelector}
 	}
-	return out
+	return []string{ownership.LabelStack + "=" + req.Stack, req.OwnerSelector + "," + ownership.LabelStack + "!=" + req.Stack}
 }
 
 // desires reports whether an object of kind gvk is among the desired ones.
@@ -354,8 +364,19 @@ func checkUnowned(ctx context.Context, r Reader, req Request, owned map[string]*
 // stamp returns a copy of obj as perimeter sends it: without the source
 // annotation (line numbers stay out of the cluster) and with the digest of
 // its content.
+//
+// Only the maps on the way to the annotations are copied: the rest (the
+// spec) is shared with obj, which neither planning nor apply modifies,
+// and a plan holds one stamped copy of every desired object.
 func stamp(obj *unstructured.Unstructured) *unstructured.Unstructured {
-	out := obj.DeepCopy()
+	out := &unstructured.Unstructured{Object: maps.Clone(obj.Object)}
+	if md, ok := obj.Object["metadata"].(map[string]any); ok {
+		md = maps.Clone(md)
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			md["annotations"] = maps.Clone(ann)
+		}
+		out.Object["metadata"] = md
+	}
 	ownership.DropSource(out)
 	ann := out.GetAnnotations()
 	if ann == nil {
@@ -405,7 +426,10 @@ func sameIntent(desired, live *unstructured.Unstructured) bool {
 }
 
 func annotation(obj *unstructured.Unstructured, name string) string {
-	return obj.GetAnnotations()[name]
+	// read in place: GetAnnotations copies the map, and a plan reads
+	// several annotations of every object
+	s, _, _ := unstructured.NestedString(obj.Object, "metadata", "annotations", name)
+	return s
 }
 
 func id(obj *unstructured.Unstructured) string {

@@ -64,6 +64,11 @@ type Plan struct {
 	// Cluster identifies the cluster the plan was made against (absent
 	// for offline plans); apply refuses to run anywhere else.
 	Cluster *ClusterIdentity `json:"cluster,omitempty"`
+	// CreatesUnvalidated is set when the creates were not dry-run while
+	// planning (Request.ValidateByWrite): apply must then undo the run's
+	// creates if the server rejects one. Never saved: a plan file is
+	// always validated object by object.
+	CreatesUnvalidated bool `json:"-"`
 	// IntentDigest is a digest of the HCL files the plan was compiled
 	// from (see IntentDigest), for the reader: apply does not check it.
 	IntentDigest string `json:"intent_digest,omitempty"`

@@ -26,6 +26,8 @@ import (
 // applyFlags are shared by apply and destroy.
 type applyFlags struct {
 	autoApprove, force bool
+	validateFirst      bool // apply DIR: dry-run every object even on a first apply
+	fresh              bool // the plan was made in this run with nothing waiting since
 	format             string
 	wait               time.Duration
 }
@@ -72,6 +74,7 @@ and changes nothing.`,
 				}
 				return execute(cmd, p, "plan file "+arg, kf, af, false, &lk)
 			}
+			kf.validateByWrite = !af.validateFirst
 			p, err := computePlan(cmd, arg, cf, kf, false, &lk)
 			if err != nil {
 				return err
@@ -83,6 +86,7 @@ and changes nothing.`,
 	kf.register(cmd)
 	af.register(cmd)
 	af.registerWait(cmd)
+	af.registerFirstApply(cmd)
 	lk.register(cmd)
 	kf.registerSwitch(cmd)
 	return cmd
@@ -135,6 +139,7 @@ func confirmAndExecute(cmd *cobra.Command, p *plan.Plan, kf clusterFlags, af app
 			return errExit{code: 1}
 		}
 	}
+	af.fresh = freshPlan(af)
 	return execute(cmd, p, verb(destroy), kf, af, destroy, lk)
 }
 
@@ -180,8 +185,10 @@ func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, a
 	if err := lk.take(ctx, client, p.Stack, p.StateNamespace, p.Environment); err != nil {
 		return err
 	}
-	if err := checkCurrent(ctx, p, client); err != nil {
-		return fmt.Errorf("%s refused: %w", origin, err)
+	if !af.fresh {
+		if err := checkCurrent(ctx, p, client); err != nil {
+			return fmt.Errorf("%s refused: %w", origin, err)
+		}
 	}
 	out := cmd.OutOrStdout()
 	opts := apply.Options{Force: af.force, KindOrder: generate.Kinds, DeleteParent: destroy, Guard: lk.guard, SwitchEnvironment: kf.switchEnv}

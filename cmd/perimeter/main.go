@@ -11,7 +11,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	stop := profile()
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
 
 // errDiagnostics means diagnostics were already printed; exit 1 quietly.
 var errDiagnostics = errors.New("the intent has errors")

@@ -28,6 +28,7 @@ type clusterFlags struct {
 	kubeconfig, context string
 	against             string
 	switchEnv           bool
+	validateByWrite     bool // see plan.Request.ValidateByWrite (apply DIR)
 }
 
 // registerSwitch adds --switch-environment (plan, apply, destroy).
@@ -181,7 +182,7 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 		if err != nil {
 			return nil, err
 		}
-		reader, tgt = client, target(client)
+		reader, tgt = newMemoReader(client, in.Stack), target(client)
 		id = identify(ctx, client)
 		if err := lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment); err != nil {
 			return nil, err
@@ -189,6 +190,7 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 	}
 	req := planRequest(in, objs, tgt)
 	req.Cluster, req.IntentDigest, req.SwitchEnvironment = id, intentDigest(src), kf.switchEnv
+	req.ValidateByWrite = kf.validateByWrite
 	// Rendered manifests hold no namespaces (render leaves them to whoever
 	// deploys the tree), and destroy wants none.
 	if kf.against == "" && !destroy {

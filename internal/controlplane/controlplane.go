@@ -18,9 +18,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,8 +61,9 @@ type Options struct {
 	Output io.Writer
 	// StartTimeout bounds the start of each process (default 60s).
 	StartTimeout time.Duration
-	// APIServerFlags are extra kube-apiserver flags (name without "--"),
-	// e.g. advertise-address in a network namespace without a default route.
+	// APIServerFlags are extra kube-apiserver flags, name (without --) to
+	// value: advertise-address in a network namespace without a default
+	// route; an audit log for bench/cluster's request counts.
 	APIServerFlags map[string]string
 }
 
@@ -163,8 +166,8 @@ func start(opts Options) (cp *ControlPlane, err error) {
 		// kube-apiserver >= 1.37 exits when it would advertise a loopback
 		// address through the endpoint reconciler.
 		Set("endpoint-reconciler-type", "none")
-	for k, v := range opts.APIServerFlags {
-		api.Configure().Set(k, v)
+	for _, name := range slices.Sorted(maps.Keys(opts.APIServerFlags)) {
+		api.Configure().Set(name, opts.APIServerFlags[name])
 	}
 	cp.env = &envtest.Environment{
 		ControlPlane: envtest.ControlPlane{

@@ -1,0 +1,85 @@
+package apply
+
+import (
+	"context"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/perimeter-dev/perimeter/plan"
+)
+
+// A first apply carried out right after planning (plan.Plan's
+// CreatesUnvalidated) sends each object once: the write that creates it
+// is also the server's validation of it, instead of a dry-run of every
+// object while planning and the write again. The price is that a
+// rejected object is found after others were written; such a run is
+// therefore all or nothing: once a create fails, no further kind is sent
+// and every object the run created is deleted again (by UID, so only
+// those), and the cluster is left as it was but for the ApplySet parent,
+// which still records the planned members (the next apply narrows it).
+
+// createdObject is an object this run created.
+type createdObject struct {
+	change plan.Change
+	uid    string
+}
+
+// made records an object this run created.
+func (r *runner) made(c plan.Change, obj *unstructured.Unstructured) {
+	if !r.p.CreatesUnvalidated || obj == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.created = append(r.created, createdObject{change: c, uid: string(obj.GetUID())})
+}
+
+// undoing reports whether the run is all or nothing and a create failed.
+func (r *runner) undoing() bool {
+	if !r.p.CreatesUnvalidated {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.report.Failed > 0
+}
+
+// notSent records a batch left out because the run is being undone.
+func (r *runner) notSent(batch []plan.Change) {
+	for _, c := range batch {
+		r.record(Result{Action: c.Action, Object: c.ID(), Source: c.Source, Block: c.Block,
+			Error: "not sent: another object of this first apply was rejected, so it is undone (see the other results)"})
+	}
+}
+
+// undo deletes what the run created, last kind first (policies before
+// the namespaces that hold them), and turns each of those results into
+// a failure that says so.
+func (r *runner) undo(ctx context.Context) {
+	r.mu.Lock()
+	created := slices.Clone(r.created)
+	r.mu.Unlock()
+	slices.SortStableFunc(created, func(a, b createdObject) int { return r.rank(b.change.Kind) - r.rank(a.change.Kind) })
+	outcome := map[string]string{}
+	for _, o := range created {
+		c := o.change
+		err := r.c.Delete(ctx, c.GVK(), c.Namespace, c.Name, o.uid, "")
+		outcome[c.ID()] = "created, then deleted again: another object of this first apply was rejected, and a first apply not validated beforehand is all or nothing"
+		if err != nil {
+			outcome[c.ID()] = "created, but deleting it again failed (" + explain(err) + "): another object of this first apply was rejected; run destroy or fix the intent and apply again"
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, res := range r.report.Results {
+		if msg, ok := outcome[res.Object]; ok && res.Error == "" {
+			r.report.Results[i].Error = msg
+			r.report.Added--
+			r.report.Failed++
+			if r.opts.Progress != nil {
+				r.opts.Progress(r.report.Results[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,117 @@
+// Command cluster measures perimeter against kubectl on a real local
+// control plane (etcd + kube-apiserver, as the tests use), on the same
+// objects, through a TCP proxy that can add round-trip time:
+//
+//	go run ./bench/cluster -n 1000 -rounds 3 -delay 0,10ms
+//
+// For each N and each one-way delay it starts from an empty namespace per
+// tool and runs, per round, each operation with perimeter then kubectl
+// (A B A B): first apply, no-op plan (kubectl diff --server-side), 1% plan,
+// 1% apply, destroy (kubectl delete --wait=false: perimeter does not wait
+// for deletions to finish either). It reports per operation the wall
+// time (min and median), the CPU time and peak RSS of the command's
+// process, the API requests it made (from the API server's audit log, by
+// verb) and the TCP connections it opened, and the ratio perimeter ÷
+// kubectl. The machine's core count is printed with the table.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/perimeter-dev/perimeter/internal/controlplane"
+)
+
+func main() {
+	ns := flag.String("n", "1000", "stack sizes (objects), comma-separated")
+	rounds := flag.Int("rounds", 3, "rounds per stack size and delay (each runs every operation with both tools)")
+	delays := flag.String("delay", "0,10ms", "one-way delays the proxy adds, comma-separated (10ms = 20 ms more per round trip)")
+	perimeterBin := flag.String("perimeter", "", "perimeter binary to measure (default: built from this tree)")
+	only := flag.String("tools", "perimeter,kubectl", "which tools to run")
+	files := flag.Int("files", 10, "spread the intent over this many HCL files")
+	profiles := flag.String("profiles", "", "write perimeter's CPU and heap profiles, and its output with the garbage collector's trace, of every command into this folder")
+	flag.Parse()
+	if err := run(*ns, *delays, *perimeterBin, *only, *profiles, *rounds, *files); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/cluster:", err)
+		os.Exit(1)
+	}
+}
+
+func run(sizes, delays, perimeterBin, tools, profiles string, rounds, files int) error {
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "perimeter-bench-cluster-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if perimeterBin == "" {
+		perimeterBin = filepath.Join(tmp, "perimeter")
+		build := exec.Command("go", "build", "-o", perimeterBin, "./cmd/perimeter")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building perimeter: %v", err)
+		}
+	}
+	binDir, err := controlplane.BinaryDir(ctx, false, os.Stderr)
+	if err != nil {
+		return err
+	}
+	flags, aud, err := auditFlags(tmp)
+	if err != nil {
+		return err
+	}
+	cp, err := controlplane.Start(ctx, controlplane.Options{BinaryDir: binDir, APIServerFlags: flags})
+	if err != nil {
+		return err
+	}
+	defer cp.Stop()
+	stopOnSignal(cp)
+	server, err := findServer(cp.Dir())
+	if err != nil {
+		return err
+	}
+	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools, server: server, profiles: profiles, files: files}
+	if err := b.namespaces(ctx); err != nil {
+		return err
+	}
+	fmt.Printf("cores: %d, %s, perimeter %s, kubectl %s\n", runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 MST"), perimeterBin, b.kubectl)
+	for _, d := range strings.Split(delays, ",") {
+		delay, err := time.ParseDuration(strings.TrimSpace(d))
+		if err != nil {
+			return fmt.Errorf("-delay %q: %v", d, err)
+		}
+		for _, s := range strings.Split(sizes, ",") {
+			var n int
+			if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n < 3 {
+				return fmt.Errorf("-n %q: want a number of objects, at least 3", s)
+			}
+			res, err := b.measure(ctx, n, delay, rounds)
+			if err != nil {
+				return err
+			}
+			printTable(os.Stdout, n, delay, rounds, res)
+		}
+	}
+	return nil
+}
+
+// stopOnSignal stops the control plane on Ctrl-C (its reaper covers a
+// crash).
+func stopOnSignal(cp *controlplane.ControlPlane) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		_ = cp.Stop()
+		os.Exit(130)
+	}()
+}

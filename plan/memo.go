@@ -1,0 +1,100 @@
+package plan
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/perimeter-dev/perimeter/ownership"
+)
+
+// ListMemo lets the reads of one plan reuse each other, so that each
+// object is listed and decoded once per plan: planning LISTs the stack's
+// objects of every kind cluster-wide by its stack label, and later reads
+// (the check for objects in the way, the live lints) LIST a kind in one
+// namespace whole. Such a LIST is answered with the stack-labelled
+// objects already read in that namespace plus a LIST of the others only
+// (selector "perimeter.dev/stack!=STACK"): the two are disjoint and
+// together are the namespace's objects of that kind. A repeated LIST is
+// answered from memory. Use one ListMemo per plan: it never re-reads.
+type ListMemo struct {
+	stack   string
+	mu      sync.Mutex
+	exact   map[listKey][]*unstructured.Unstructured
+	stacked map[schema.GroupVersionKind][]*unstructured.Unstructured // cluster-wide, by stack label
+}
+
+type listKey struct {
+	gvk           schema.GroupVersionKind
+	namespace     string
+	labelSelector string
+}
+
+// NewListMemo returns an empty memo for the reads of a plan of stack.
+func NewListMemo(stack string) *ListMemo {
+	return &ListMemo{stack: stack, exact: map[listKey][]*unstructured.Unstructured{},
+		stacked: map[schema.GroupVersionKind][]*unstructured.Unstructured{}}
+}
+
+// List answers like r.List, from memory where it can. The objects are
+// shared between callers: they must not be modified.
+func (m *ListMemo) List(ctx context.Context, r Reader, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
+	k := listKey{gvk, namespace, selector}
+	m.mu.Lock()
+	objs, done := m.exact[k]
+	stacked, haveStacked := m.stacked[gvk]
+	m.mu.Unlock()
+	if done {
+		return objs, nil
+	}
+	var err error
+	if namespace != "" && selector == "" && haveStacked && m.stack != "" {
+		objs, err = m.namespaceWhole(ctx, r, gvk, namespace, stacked)
+	} else {
+		objs, err = r.List(ctx, gvk, namespace, selector)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.exact[k] = objs
+	if namespace == "" && selector == m.stackSelector() {
+		m.stacked[gvk] = objs
+	}
+	return objs, nil
+}
+
+func (m *ListMemo) stackSelector() string {
+	if m.stack == "" {
+		return "\x00" // matches no selector
+	}
+	return ownership.LabelStack + "=" + m.stack
+}
+
+// namespaceWhole is every object of gvk in namespace: the stack-labelled
+// ones already read there and a LIST of the rest.
+func (m *ListMemo) namespaceWhole(ctx context.Context, r Reader, gvk schema.GroupVersionKind, namespace string, stacked []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	others, err := r.List(ctx, gvk, namespace, ownership.LabelStack+"!="+m.stack)
+	if err != nil {
+		return nil, err
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range stacked {
+		if o.GetNamespace() == namespace {
+			out = append(out, o)
+		}
+	}
+	// the server lists in name order; keep that order for whoever relies on it
+	out = append(out, others...)
+	sortByName(out)
+	return out, nil
+}
+
+func sortByName(objs []*unstructured.Unstructured) {
+	slices.SortFunc(objs, func(a, b *unstructured.Unstructured) int { return strings.Compare(a.GetName(), b.GetName()) })
+}
