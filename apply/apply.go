@@ -116,6 +116,9 @@ type runner struct {
 	report *Report
 	// created are the objects this run created, for undo
 	created []createdObject
+	// rejected is set when the server refused a create of a run whose
+	// creates were not validated beforehand (see undo.go).
+	rejected bool
 }
 
 // batches groups the plan's writes (or deletions) by kind, in kind order;

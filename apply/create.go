@@ -36,6 +36,7 @@ func (r *runner) create(ctx context.Context, c plan.Change) error {
 		r.made(c, made)
 		return nil
 	}
+	r.createFailed(err)
 	if !apierrors.IsConflict(err) {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/plan"
@@ -35,14 +36,35 @@ func (r *runner) made(c plan.Change, obj *unstructured.Unstructured) {
 	r.created = append(r.created, createdObject{change: c, uid: string(obj.GetUID())})
 }
 
-// undoing reports whether the run is all or nothing and a create failed.
+// undoing reports whether the run is all or nothing and the server
+// rejected one of its creates.
 func (r *runner) undoing() bool {
 	if !r.p.CreatesUnvalidated {
 		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.report.Failed > 0
+	return r.rejected
+}
+
+// createFailed notes a failed create. Only the server's refusal of the
+// object (what a dry-run would have found) makes the run all or nothing:
+// an unreachable or unavailable server is an outage, after which the run
+// ends as any apply does (what was written stays, valid, and the next
+// apply converges); deleting again would fail the same way anyway.
+func (r *runner) createFailed(err error) {
+	if !r.p.CreatesUnvalidated || !rejection(err) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rejected = true
+}
+
+// rejection reports whether the server refused the object itself.
+func rejection(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) ||
+		apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsUnsupportedMediaType(err)
 }
 
 // notSent records a batch left out because the run is being undone.
