@@ -275,28 +275,29 @@ func portFact(kind FactKind, p *Pod, name string) Fact {
 
 // direction evaluates the policies selecting subject in one direction;
 // other is the far end, dst the connection's destination (for named ports).
+// A policy that selects subject only if it carries labels it is not known
+// to carry makes the direction unknown where the outcome depends on it.
 func (e *Engine) direction(dir Direction, subject *Pod, other, dst Peer, port Port) DirectionVerdict {
 	d := DirectionVerdict{Applies: true}
+	var unsure []DirectionVerdict
 	for _, c := range e.policies {
-		if c.ref.Namespace != subject.Namespace || !c.selector.Matches(labels.Set(subject.Labels)) {
+		if c.ref.Namespace != subject.Namespace || (dir == Ingress && !c.ingress) || (dir == Egress && !c.egress) {
 			continue
 		}
-		rules := c.inRules
-		if dir == Egress {
-			rules = c.outRules
-		}
-		if (dir == Ingress && !c.ingress) || (dir == Egress && !c.egress) {
-			continue
-		}
-		d.Isolated = true
-		d.IsolatedBy = append(d.IsolatedBy, c.ref)
-		for i, r := range rules {
-			d.addRule(RuleRef{Policy: c.ref, Direction: dir, Rule: i}, e.matchPeers(r.peers, c.ref.Namespace, other), matchPorts(r.ports, dst.Pod, port))
+		sel, facts := matchPod(c.selector, subject)
+		switch sel {
+		case yes:
+			e.addPolicy(&d, c, dir, other, dst, port)
+		case maybe:
+			m := DirectionVerdict{Applies: true, Facts: facts}
+			e.addPolicy(&m, c, dir, other, dst, port)
+			unsure = append(unsure, m)
 		}
 	}
 	if d.Allowed() {
 		d.Undecided, d.Facts = nil, nil
 	}
+	maybeSelected(&d, unsure)
 	d.Tiers = e.tiered(dir, subject, other, dst, port, d)
 	switch {
 	case d.Tiers == nil:
@@ -306,6 +307,65 @@ func (e *Engine) direction(dir Direction, subject *Pod, other, dst Peer, port Po
 		d.Facts = addFacts(d.Tiers.facts, d.Facts...)
 	}
 	return d
+}
+
+// addPolicy records a policy selecting the pod: it isolates the direction
+// and its rules may admit the connection.
+func (e *Engine) addPolicy(d *DirectionVerdict, c *compiled, dir Direction, other, dst Peer, port Port) {
+	rules := c.inRules
+	if dir == Egress {
+		rules = c.outRules
+	}
+	d.Isolated = true
+	d.IsolatedBy = append(d.IsolatedBy, c.ref)
+	for i, r := range rules {
+		d.addRule(RuleRef{Policy: c.ref, Direction: dir, Rule: i}, e.matchPeers(r.peers, c.ref.Namespace, other), matchPorts(r.ports, dst.Pod, port))
+	}
+}
+
+// admits is how surely the rules of a direction admit the connection.
+func (d DirectionVerdict) admits() tri {
+	switch {
+	case len(d.AllowedBy) > 0:
+		return yes
+	case len(d.Undecided) > 0:
+		return maybe
+	}
+	return no
+}
+
+// maybeSelected folds in the policies that may select the pod (each with
+// its selection facts and rules). The pod may be selected by any subset of
+// them: without them the outcome is d's; with a nonempty subset the
+// direction is isolated and admits if d's or the subset's rules do, which
+// is least for one policy and most for all. Where these outcomes differ,
+// or one is unknown, the direction is unknown.
+func maybeSelected(d *DirectionVerdict, unsure []DirectionVerdict) {
+	if len(unsure) == 0 {
+		return
+	}
+	base := d.admits()
+	outcomes := []tri{d.state()}
+	all := base
+	for _, m := range unsure {
+		outcomes = append(outcomes, max(base, m.admits()))
+		all = max(all, m.admits())
+	}
+	outcomes = append(outcomes, all)
+	definite := outcomes[0] != maybe
+	for _, o := range outcomes {
+		definite = definite && o == outcomes[0]
+	}
+	if definite {
+		return
+	}
+	for _, m := range unsure {
+		d.MaybeIsolatedBy = append(d.MaybeIsolatedBy, m.IsolatedBy...)
+		d.Undecided = append(d.Undecided, m.Undecided...)
+		d.Undecided = append(d.Undecided, m.AllowedBy...)
+		d.Facts = addFacts(d.Facts, m.Facts...)
+	}
+	d.AllowedBy = nil
 }
 
 // addRule records a rule by how its peers and ports match.
@@ -371,14 +431,19 @@ func (e *Engine) matchPeer(p peer, policyNS string, other Peer) match {
 	if other.Pod == nil {
 		return match{}
 	}
-	if p.pods != nil && !p.pods.Matches(labels.Set(other.Pod.Labels)) {
+	pods, podFacts := matchPod(p.pods, other.Pod)
+	if pods == no {
 		return match{}
 	}
 	if p.namespaces == nil {
-		return match{is: triOf(other.Pod.Namespace == policyNS)}
+		ns := triOf(other.Pod.Namespace == policyNS)
+		return match{is: min(pods, ns), facts: podFacts}
 	}
 	is, facts := matchNamespace(p.namespaces, other.Pod.Namespace, e.namespace(other.Pod.Namespace))
-	return match{is: is, facts: facts}
+	if is == no {
+		return match{}
+	}
+	return match{is: min(pods, is), facts: addFacts(podFacts, facts...)}
 }
 
 // matchBlock matches an ipBlock against an address or a pod's addresses.

@@ -45,6 +45,10 @@ const (
 	// FactNameAddresses: the addresses a domain name (Subject) resolves
 	// to, against the ipBlock or network CIDR.
 	FactNameAddresses FactKind = "name-addresses"
+	// FactPodLabels: whether the pod (of a set whose labels are only partly
+	// known, Pod.LabelsOpen) meets the selector requirements Keys, e.g.
+	// "team=x" or "!tier", on labels it is not known to carry.
+	FactPodLabels FactKind = "pod-labels"
 )
 
 // Fact is a fact a verdict depends on that the evaluator does not have.
@@ -52,7 +56,7 @@ type Fact struct {
 	Kind      FactKind
 	Namespace string   // the namespace (FactNamespaceLabels) or the pod's
 	Pod       string   // the pod's name; "" for FactNamespaceLabels
-	Keys      []string // FactNamespaceLabels: the label keys asked about
+	Keys      []string // FactNamespaceLabels: the label keys asked about; FactPodLabels: the requirements
 	Port      string   // FactPortName, FactPortNumber: the port name
 	CIDR      string   // FactPodIPs: the ipBlock
 	// Subject names the pod or namespace for the user; "" means
@@ -82,6 +86,8 @@ func (f Fact) String() string {
 		return fmt.Sprintf("%s: the number of its container port %q is not known", subject, f.Port)
 	case FactOtherNamespaces:
 		return fmt.Sprintf("%s: whether namespaces other than the declared ones carry %s %s is not known", subject, plural(len(f.Keys), "label", "labels"), strings.Join(f.Keys, ", "))
+	case FactPodLabels:
+		return fmt.Sprintf("%s: whether its pods meet %s %s is not known", subject, plural(len(f.Keys), "label requirement", "label requirements"), strings.Join(f.Keys, ", "))
 	case FactNameAddresses:
 		return fmt.Sprintf("%s: the addresses it resolves to are not known, so whether %s contains them is not", f.Subject, f.CIDR)
 	}
@@ -131,24 +137,56 @@ type nsInfo struct {
 // labels may be only partly known: a requirement on a key that is not known
 // matches "maybe".
 func matchNamespace(sel labels.Selector, name string, ns nsInfo) (tri, []Fact) {
-	if !ns.open {
-		return triOf(sel.Matches(ns.labels)), nil
+	is, missing := matchOpen(sel, ns.labels, ns.open)
+	if is == maybe {
+		keys := make([]string, len(missing))
+		for i, r := range missing {
+			keys[i] = r.Key()
+		}
+		return maybe, []Fact{{Kind: FactNamespaceLabels, Namespace: name, Keys: keys}}
+	}
+	return is, nil
+}
+
+// matchPod evaluates a pod selector against a pod whose labels may be only
+// partly known (Pod.LabelsOpen): the keys of its Labels are facts, any
+// other label may or may not be there. A nil selector matches every pod.
+func matchPod(sel labels.Selector, p *Pod) (tri, []Fact) {
+	if sel == nil {
+		return yes, nil
+	}
+	is, missing := matchOpen(sel, labels.Set(p.Labels), p.LabelsOpen)
+	if is != maybe {
+		return is, nil
+	}
+	reqs := make([]string, len(missing))
+	for i, r := range missing {
+		reqs[i] = r.String()
+	}
+	return maybe, []Fact{{Kind: FactPodLabels, Namespace: p.Namespace, Pod: p.Name, Keys: reqs}}
+}
+
+// matchOpen evaluates a selector against labels that, when open, are only
+// partly known: a requirement on a key the labels hold is decided by them
+// (a failing one makes the match "no" whatever the rest), one on any other
+// key (In, NotIn, Exists, DoesNotExist alike) is "maybe" and returned.
+func matchOpen(sel labels.Selector, l labels.Set, open bool) (tri, []labels.Requirement) {
+	if !open {
+		return triOf(sel.Matches(l)), nil
 	}
 	reqs, _ := sel.Requirements()
-	out := yes
-	var missing []string
+	var missing []labels.Requirement
 	for _, r := range reqs {
-		if ns.labels.Has(r.Key()) {
-			if !r.Matches(ns.labels) {
-				return no, nil
-			}
+		if !l.Has(r.Key()) {
+			missing = append(missing, r)
 			continue
 		}
-		out = maybe
-		missing = append(missing, r.Key())
+		if !r.Matches(l) {
+			return no, nil
+		}
 	}
-	if out == maybe {
-		return maybe, []Fact{{Kind: FactNamespaceLabels, Namespace: name, Keys: missing}}
+	if len(missing) > 0 {
+		return maybe, missing
 	}
 	return yes, nil
 }

@@ -36,7 +36,11 @@ import (
 //
 // A namespace the intent manages carries exactly its declared labels (and
 // kubernetes.io/metadata.name); any other namespace only its name, its other
-// labels unknown. Representative pods' IPs are unknown. A verdict that
+// labels unknown. A service's, a pods(...) endpoint's and a data plane's
+// pods are known to carry their selector's labels, their other labels
+// unknown (Pod.LabelsOpen): a selector requiring another key matches them
+// "unknown" unless live pods settle it. Representative pods' IPs are
+// unknown. A verdict that
 // depends on an unknown fact is Unknown, its Facts saying how to settle
 // them. A connection between two ends that stand for the same pods is
 // evaluated between two distinct pods of that set, not as loopback.
@@ -152,7 +156,7 @@ func (w *Intent) pod(key string, mk func() (*Pod, string, podOrigin)) *Pod {
 
 func (w *Intent) servicePod(s *hclspec.Service) *Pod {
 	return w.pod("service/"+s.Label, func() (*Pod, string, podOrigin) {
-		p := &Pod{Namespace: s.Namespace, Name: s.Name, Labels: s.Selector, Ports: ServicePorts(s), PortsOpen: s.Ports == nil}
+		p := &Pod{Namespace: s.Namespace, Name: s.Name, Labels: s.Selector, Ports: ServicePorts(s), PortsOpen: s.Ports == nil, LabelsOpen: true}
 		return p, fmt.Sprintf("service.%s (%s, pods %s; %s)", s.Label, s.Namespace, selectorString(s.Selector), source(s.Range)),
 			podOrigin{label: "service." + s.Label, service: s}
 	})
@@ -189,7 +193,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func (w *Intent) GatewayPeer(g *hclspec.Gateway) Peer {
 	return PodPeer(w.pod("gateway/"+g.Label, func() (*Pod, string, podOrigin) {
 		dp := g.DataPlane
-		p := &Pod{Namespace: dp.Namespace, Name: "gateway-" + g.Label, Labels: dp.Selector, PortsOpen: true}
+		p := &Pod{Namespace: dp.Namespace, Name: "gateway-" + g.Label, Labels: dp.Selector, PortsOpen: true, LabelsOpen: true}
 		return p, fmt.Sprintf("gateway.%s data plane (%s, pods %s; %s)", g.Label, dp.Namespace, selectorString(dp.Selector), source(g.Range)),
 			podOrigin{label: "gateway." + g.Label + " data plane"}
 	}))
@@ -202,7 +206,7 @@ func (w *Intent) Peer(e hclspec.Endpoint) (Peer, error) {
 		return PodPeer(w.servicePod(e.Service)), nil
 	case hclspec.EndpointPods:
 		return PodPeer(w.pod("pods/"+e.Namespace+"/"+selectorString(e.PodSelector), func() (*Pod, string, podOrigin) {
-			p := &Pod{Namespace: e.Namespace, Name: "pods-" + selectorString(e.PodSelector), Labels: e.PodSelector, PortsOpen: true}
+			p := &Pod{Namespace: e.Namespace, Name: "pods-" + selectorString(e.PodSelector), Labels: e.PodSelector, PortsOpen: true, LabelsOpen: true}
 			desc := fmt.Sprintf("pods(%q, %s)", e.Namespace, selectorString(e.PodSelector))
 			return p, desc, podOrigin{label: desc}
 		})), nil
@@ -467,6 +471,8 @@ func (w *Intent) settle(f Fact) Fact {
 	switch {
 	case f.Kind == FactPodIPs:
 		f.Settle = "pod IPs are assigned at run time: use --live to evaluate against the cluster's pods"
+	case f.Kind == FactPodLabels:
+		f.Settle = settlePodLabels(o)
 	case o.service != nil:
 		s := o.service
 		f.Settle = fmt.Sprintf("declare the pods' named ports in service %q (%s): ports = { %s = NUMBER }, or use --live",
@@ -475,6 +481,16 @@ func (w *Intent) settle(f Fact) Fact {
 		f.Settle = "only the cluster knows these pods' container ports: use --live"
 	}
 	return f
+}
+
+// settlePodLabels says how to learn whether the pods an end stands for
+// carry labels besides the ones the intent gives them.
+func settlePodLabels(o podOrigin) string {
+	if o.service != nil {
+		return fmt.Sprintf("only the cluster knows which labels besides its selector the pods of %s carry: use --live, or if every pod of it carries the label, add it to the selector of service %q (%s)",
+			o.label, o.service.Label, source(o.service.Range))
+	}
+	return fmt.Sprintf("only the cluster knows which labels besides %s the pods carry: use --live", o.label)
 }
 
 func (w *Intent) settleNamespace(f Fact) Fact {

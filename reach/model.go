@@ -75,6 +75,10 @@ type Pod struct {
 	// IPsUnknown is set when the pod's addresses are not known (IPs is then
 	// ignored): whether an ipBlock contains them is unknown.
 	IPsUnknown bool
+	// LabelsOpen is set when the pod's labels are only partly known: it
+	// carries Labels, and may or may not carry any label of another key, so
+	// a selector requirement on such a key matches "unknown".
+	LabelsOpen bool
 }
 
 // Key is "namespace/name".
@@ -204,6 +208,12 @@ type DirectionVerdict struct {
 	Isolated bool
 	// IsolatedBy lists those policies, sorted.
 	IsolatedBy []PolicyRef
+	// MaybeIsolatedBy lists, sorted, the policies that select the pod only
+	// if it carries labels it is not known to carry (Pod.LabelsOpen), when
+	// the outcome depends on them; the direction is then unknown, their
+	// rules that may admit the connection are in Undecided and the label
+	// facts in Facts.
+	MaybeIsolatedBy []PolicyRef
 	// AllowedBy lists every rule admitting the connection, sorted.
 	AllowedBy []RuleRef
 	// Undecided lists the rules that may admit the connection, depending
@@ -223,6 +233,9 @@ func (d DirectionVerdict) Allowed() bool {
 	if d.Tiers != nil {
 		return d.Tiers.state == yes
 	}
+	if len(d.MaybeIsolatedBy) > 0 {
+		return false
+	}
 	return !d.Applies || !d.Isolated || len(d.AllowedBy) > 0
 }
 
@@ -232,8 +245,12 @@ func (d DirectionVerdict) Unknown() bool {
 	if d.Tiers != nil {
 		return d.Tiers.state == maybe
 	}
-	return !d.Allowed() && len(d.Undecided) > 0
+	return !d.Allowed() && (len(d.Undecided) > 0 || len(d.MaybeIsolatedBy) > 0)
 }
+
+// isolating reports whether the NetworkPolicy tier decides this direction:
+// some policy surely or maybe selects the pod for it.
+func (d DirectionVerdict) isolating() bool { return d.Isolated || len(d.MaybeIsolatedBy) > 0 }
 
 func (d DirectionVerdict) state() tri {
 	switch {

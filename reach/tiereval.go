@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	cnp "sigs.k8s.io/network-policy-api/apis/v1beta1"
 )
 
@@ -90,7 +89,7 @@ func outcomes(steps []step, npAt int, np DirectionVerdict) []tri {
 		s := steps[i]
 		if s.np {
 			res[i] = res[i+1]
-			if np.Isolated {
+			if np.isolating() {
 				res[i] = np.state()
 			}
 			continue
@@ -127,7 +126,7 @@ func walk(steps []step, np DirectionVerdict) *TierVerdict {
 	for i := 0; i < len(steps); i++ {
 		s := steps[i]
 		switch {
-		case s.np && np.Isolated:
+		case s.np && np.isolating():
 			v.DecidedBy = TierNetworkPolicy
 			return v
 		case s.np || s.m.is == no:
@@ -203,11 +202,17 @@ func (e *Engine) matchTierRule(r tierRule, other, dst Peer, port Port) match {
 }
 
 // matchPodSel matches a namespaces or pods selector against a pod.
+// The pod's labels may be only partly known, as the namespace's.
 func (e *Engine) matchPodSel(s podSel, p *Pod) (tri, []Fact) {
-	if s.pods != nil && !s.pods.Matches(labels.Set(p.Labels)) {
+	pods, podFacts := matchPod(s.pods, p)
+	if pods == no {
 		return no, nil
 	}
-	return matchNamespace(s.namespaces, p.Namespace, e.namespace(p.Namespace))
+	ns, nsFacts := matchNamespace(s.namespaces, p.Namespace, e.namespace(p.Namespace))
+	if ns == no {
+		return no, nil
+	}
+	return min(pods, ns), addFacts(podFacts, nsFacts...)
 }
 
 // matchTierPeer matches one peer against the far end of a connection.

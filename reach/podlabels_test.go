@@ -1,0 +1,222 @@
+package reach
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/perimeter-dev/perimeter/hclspec"
+)
+
+// A pod selector against a pod known to carry only app=users (its other
+// labels unknown): every selector form, on the fixed key and on other keys.
+// Besides the expected answer, each definite answer must hold in every
+// world (the pod with or without team=x or team=y), and each "maybe" must
+// really differ between two of them.
+func TestMatchPodOpen(t *testing.T) {
+	pod := &Pod{Namespace: "a", Name: "users", Labels: map[string]string{"app": "users"}, LabelsOpen: true}
+	op := func(key string, o metav1.LabelSelectorOperator, vals ...string) *metav1.LabelSelector {
+		return exprSel(key, o, vals...)
+	}
+	for _, c := range []struct {
+		name string
+		sel  *metav1.LabelSelector
+		want tri
+		reqs []string
+	}{
+		{"empty", sel(), yes, nil},
+		{"fixed key equal", sel("app", "users"), yes, nil},
+		{"fixed key other value", sel("app", "orders"), no, nil},
+		{"unfixed key", sel("team", "x"), maybe, []string{"team=x"}},
+		{"fixed equal and unfixed", sel("app", "users", "team", "x"), maybe, []string{"team=x"}},
+		{"fixed other value beats unfixed", sel("app", "orders", "team", "x"), no, nil},
+		{"In fixed, value listed", op("app", metav1.LabelSelectorOpIn, "users", "web"), yes, nil},
+		{"In fixed, value not listed", op("app", metav1.LabelSelectorOpIn, "web"), no, nil},
+		{"In unfixed", op("team", metav1.LabelSelectorOpIn, "x"), maybe, []string{"team in (x)"}},
+		{"NotIn fixed, value listed", op("app", metav1.LabelSelectorOpNotIn, "users"), no, nil},
+		{"NotIn fixed, value not listed", op("app", metav1.LabelSelectorOpNotIn, "web"), yes, nil},
+		{"NotIn unfixed", op("team", metav1.LabelSelectorOpNotIn, "x"), maybe, []string{"team notin (x)"}},
+		{"Exists fixed", op("app", metav1.LabelSelectorOpExists), yes, nil},
+		{"Exists unfixed", op("team", metav1.LabelSelectorOpExists), maybe, []string{"team"}},
+		{"DoesNotExist fixed", op("app", metav1.LabelSelectorOpDoesNotExist), no, nil},
+		{"DoesNotExist unfixed", op("team", metav1.LabelSelectorOpDoesNotExist), maybe, []string{"!team"}},
+	} {
+		s, err := metav1.LabelSelectorAsSelector(c.sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, facts := matchPod(s, pod)
+		var reqs []string
+		for _, f := range facts {
+			if f.Kind != FactPodLabels || f.Namespace != "a" || f.Pod != "users" {
+				t.Errorf("%s: fact %+v is not about the pod's labels", c.name, f)
+			}
+			reqs = append(reqs, f.Keys...)
+		}
+		if got != c.want || strings.Join(reqs, ";") != strings.Join(c.reqs, ";") {
+			t.Errorf("%s: got %v %v, want %v %v", c.name, got, reqs, c.want, c.reqs)
+		}
+		checkWorlds(t, c.name, s, got)
+		closed := &Pod{Labels: pod.Labels}
+		if is, _ := matchPod(s, closed); is != triOf(s.Matches(labels.Set(pod.Labels))) {
+			t.Errorf("%s: a pod with known labels got %v", c.name, is)
+		}
+	}
+}
+
+// checkWorlds checks a three-valued match against the pod app=users with
+// no other label, with team=x, and with team=y.
+func checkWorlds(t *testing.T, name string, s labels.Selector, got tri) {
+	t.Helper()
+	seen := map[bool]bool{}
+	for _, team := range []string{"", "x", "y"} {
+		l := labels.Set{"app": "users"}
+		if team != "" {
+			l["team"] = team
+		}
+		m := s.Matches(l)
+		seen[m] = true
+		if got != maybe && m != (got == yes) {
+			t.Errorf("%s: definite %v, but the pod with labels %v matches %v", name, got, l, m)
+		}
+	}
+	if got == maybe && len(seen) < 2 {
+		t.Errorf("%s: maybe, but every world agrees", name)
+	}
+}
+
+// The reported bug: a policy admitting pods("a", {team = "x"}) must not
+// give a definite verdict for the pods of a service that fixes only app.
+const podLabelsIntent = `
+perimeter {
+  stack = "s"
+}
+namespace "a" {
+  default_deny = ["ingress"]
+}
+service "users" {
+  namespace = "a"
+  selector  = { app = "users" }
+  port      = 8080
+}
+service "orders" {
+  namespace = "a"
+  selector  = { app = "orders" }
+  port      = 8080
+}
+service "billing" {
+  namespace = "a"
+  selector  = { app = "billing", team = "y" }
+  port      = 8080
+}
+allow "team x calls users" {
+  from  = pods("a", { team = "x" })
+  to    = service.users
+  ports = ["8080"]
+}
+`
+
+func TestIntentPodLabelsUnknown(t *testing.T) {
+	in, objs, ok := loadIntent(t, podLabelsIntent)
+	if !ok {
+		t.Fatal("does not compile")
+	}
+	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := func(name string) Peer {
+		for _, s := range in.Services {
+			if s.Label == name {
+				return PodPeer(w.servicePod(s))
+			}
+		}
+		t.Fatalf("no service %s", name)
+		return Peer{}
+	}
+	q := Port{Number: 8080, Protocol: corev1.ProtocolTCP}
+	v := w.Evaluate(svc("orders"), svc("users"), q)
+	if !v.Unknown || len(v.Facts) != 1 || v.Facts[0].Kind != FactPodLabels || v.Facts[0].Subject != "service.orders" ||
+		strings.Join(v.Facts[0].Keys, ",") != "team=x" || !strings.Contains(v.Facts[0].Settle, "--live") {
+		t.Errorf("orders -> users: allowed %v unknown %v facts %+v; want unknown on whether service.orders' pods carry team=x", v.Allowed, v.Unknown, v.Facts)
+	}
+	if v := w.Evaluate(svc("billing"), svc("users"), q); v.Unknown || v.Allowed {
+		t.Errorf("billing (team=y fixed) -> users: allowed %v unknown %v; want denied", v.Allowed, v.Unknown)
+	}
+	if v := w.Evaluate(svc("orders"), svc("users"), Port{Number: 9090, Protocol: corev1.ProtocolTCP}); v.Unknown || v.Allowed {
+		t.Errorf("orders -> users 9090: allowed %v unknown %v; want denied whatever the labels", v.Allowed, v.Unknown)
+	}
+	if v := w.Evaluate(svc("users"), svc("orders"), q); v.Unknown || v.Allowed {
+		t.Errorf("users -> orders: allowed %v unknown %v; want denied (no rule names orders' ingress)", v.Allowed, v.Unknown)
+	}
+	// --live settles it: an orders pod with team=x is admitted, one without
+	// is not.
+	live := Objects{Namespaces: []Namespace{{Name: "a"}}, Pods: []*Pod{
+		{Namespace: "a", Name: "orders-0", Labels: map[string]string{"app": "orders", "team": "x"}},
+		{Namespace: "a", Name: "orders-1", Labels: map[string]string{"app": "orders"}},
+		{Namespace: "a", Name: "users-0", Labels: map[string]string{"app": "users"}},
+	}}
+	lw, err := FromLive(in, objs.Policies, live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := lw.Peer(hclspec.Endpoint{Kind: hclspec.EndpointService, Service: in.Services[1]})
+	to, _ := lw.Peer(hclspec.Endpoint{Kind: hclspec.EndpointService, Service: in.Services[0]})
+	if v := lw.Evaluate(from, to, q); v.Unknown || v.Pairs != (PairCounts{Allowed: 1, Denied: 1}) {
+		t.Errorf("live orders -> users: unknown %v pairs %+v; want orders-0 allowed, orders-1 denied", v.Unknown, v.Pairs)
+	}
+}
+
+// A policy that may select a service's pods (pods("a", {team = "x"}) as a
+// destination isolates them if they carry team=x) makes their ingress
+// unknown only where the outcome depends on it.
+func TestIntentPodLabelsMaybeIsolated(t *testing.T) {
+	src := `
+perimeter {
+  stack = "s"
+}
+namespace "a" {}
+namespace "b" {}
+service "users" {
+  namespace = "a"
+  selector  = { app = "users" }
+  port      = 8080
+}
+service "orders" {
+  namespace = "b"
+  selector  = { app = "orders" }
+  port      = 8080
+}
+allow "orders calls team x" {
+  from  = service.orders
+  to    = pods("a", { team = "x" })
+  ports = ["8080"]
+}
+`
+	in, objs, ok := loadIntent(t, src)
+	if !ok {
+		t.Fatal("does not compile")
+	}
+	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, orders := PodPeer(w.servicePod(in.Services[0])), PodPeer(w.servicePod(in.Services[1]))
+	// orders' egress reaches users only if users carries team=x: unknown.
+	v := w.Evaluate(orders, users, Port{Number: 8080, Protocol: corev1.ProtocolTCP})
+	if !v.Unknown || !v.Egress.Unknown() || len(v.Facts) != 1 || v.Facts[0].Subject != "service.users" {
+		t.Errorf("orders -> users 8080: allowed %v unknown %v facts %v; want unknown on users' labels", v.Allowed, v.Unknown, v.Facts)
+	}
+	// users' ingress on 8080 admits orders whether or not it is selected.
+	if !v.Ingress.Allowed() || v.Ingress.Unknown() {
+		t.Errorf("users ingress 8080: %+v; want allowed either way", v.Ingress)
+	}
+	// On 9090 it is open if users lacks team=x, closed if it carries it.
+	v = w.Evaluate(orders, users, Port{Number: 9090, Protocol: corev1.ProtocolTCP})
+	if v.Unknown || v.Allowed || !v.Ingress.Unknown() || len(v.Ingress.MaybeIsolatedBy) != 1 || v.Ingress.Isolated {
+		t.Errorf("orders -> users 9090: allowed %v unknown %v ingress %+v; want denied (egress), ingress maybe isolated", v.Allowed, v.Unknown, v.Ingress)
+	}
+}
