@@ -117,6 +117,8 @@ func directionReason(e *reach.Engine, dir string, d reach.DirectionVerdict) stri
 		return tierReason(e, dir, d)
 	case !d.Applies:
 		return ""
+	case len(d.MaybeIsolatedBy) > 0:
+		return fmt.Sprintf("%s unknown: %s select%s it only if its pods carry labels not known", dir, policyList(e, d.MaybeIsolatedBy), plural1(len(d.MaybeIsolatedBy)))
 	case !d.Isolated:
 		return dir + " open (no policy isolates it)"
 	case d.Allowed():
@@ -221,15 +223,16 @@ func writeDirection(w io.Writer, e *reach.Engine, dir, prep, subject string, d r
 	case !d.Applies:
 		fmt.Fprintf(w, "%s %s %s: not governed (outside the cluster)\n", dir, prep, subject)
 		return
-	case !d.Isolated:
+	case !d.Isolated && len(d.MaybeIsolatedBy) == 0:
 		fmt.Fprintf(w, "%s %s %s: allowed\n  no NetworkPolicy selects it for %s, so all %s is open\n", dir, prep, subject, lower, lower)
 		return
 	}
-	fmt.Fprintf(w, "%s %s %s: %s\n  isolated for %s by:\n", dir, prep, subject, directionState(d), lower)
-	for _, r := range d.IsolatedBy {
-		fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r), PolicyLabel(e, r))
-	}
+	fmt.Fprintf(w, "%s %s %s: %s\n", dir, prep, subject, directionState(d))
+	writePolicies(w, e, "  isolated for "+lower+" by:", d.IsolatedBy)
+	writePolicies(w, e, "  isolated for "+lower+", if its pods carry labels they are not known to carry, by:", d.MaybeIsolatedBy)
 	switch {
+	case d.Unknown() && len(d.Undecided) == 0:
+		fmt.Fprintf(w, "  no %s rule of these policies admits %s on %s: it is denied if they select it\n", lower, other, port)
 	case d.Unknown():
 		fmt.Fprintf(w, "  no %s rule of these policies surely admits %s on %s; these may, depending on facts listed below:\n", lower, other, port)
 		for _, r := range d.Undecided {
@@ -243,6 +246,25 @@ func writeDirection(w io.Writer, e *reach.Engine, dir, prep, subject string, d r
 			fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r.Policy), ruleDetail(e, r))
 		}
 	}
+}
+
+// writePolicies lists policies under a heading, if there are any.
+func writePolicies(w io.Writer, e *reach.Engine, heading string, refs []reach.PolicyRef) {
+	if len(refs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, heading)
+	for _, r := range refs {
+		fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r), PolicyLabel(e, r))
+	}
+}
+
+// plural1 is the verb ending for a subject of n things: "s" for one.
+func plural1(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
 }
 
 func ruleDetail(e *reach.Engine, r reach.RuleRef) string {
