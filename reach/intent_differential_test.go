@@ -39,7 +39,10 @@ var (
 // randIntent writes a random intent: managed namespaces a and b (random
 // labels), an unmanaged namespace ext, services, at times a gateway with
 // routes to them, allow blocks between random endpoints. It returns the HCL and the endpoint expressions.
-func randIntent(r *rand.Rand) (string, []string) {
+func randIntent(r *rand.Rand) (string, []string) { return randIntentWith(r) }
+
+// randIntentWith is randIntent with extra endpoints to pick from.
+func randIntentWith(r *rand.Rand, extra ...string) (string, []string) {
 	var b strings.Builder
 	b.WriteString("perimeter {\n  stack = \"diff\"\n}\n")
 	for _, ns := range []string{"a", "b"} {
@@ -51,6 +54,7 @@ func randIntent(r *rand.Rand) (string, []string) {
 	}
 	ends := []string{`namespace.a`, `pods("ext", { app = "x" })`, fmt.Sprintf(`namespaces({ team = %q })`, pick(r, diffTeams...)),
 		fmt.Sprintf(`cidr(%q)`, pick(r, diffCIDRs...))}
+	ends = append(ends, extra...)
 	for i := 0; i < 2+r.Intn(2); i++ {
 		writeService(&b, r, i)
 		ends = append(ends, fmt.Sprintf("service.s%d", i))
@@ -150,6 +154,9 @@ type truth struct {
 	namespaces map[string]Namespace
 	pods       []*Pod
 	ip         byte
+	// open marks the pods made for a representative whose other labels
+	// are unknown (Pod.LabelsOpen).
+	open map[*Pod]bool
 }
 
 // podsFor builds two concrete pods (a source and a destination, so that an
@@ -164,6 +171,12 @@ func (t *truth) podsFor(p *Pod) [2]*Pod {
 		ip := netip.AddrFrom4([4]byte{10, byte(t.r.Intn(3)), 0, t.ip})
 		out[i] = &Pod{Namespace: p.Namespace, Name: fmt.Sprintf("%s-%d", p.Name, i), Labels: p.Labels, IPs: []netip.Addr{ip}, Ports: ports}
 		t.pods = append(t.pods, out[i])
+		if p.LabelsOpen {
+			if t.open == nil {
+				t.open = map[*Pod]bool{}
+			}
+			t.open[out[i]] = true
+		}
 	}
 	if _, ok := t.namespaces[p.Namespace]; !ok {
 		l := map[string]string{}

@@ -332,6 +332,6 @@ func (t *truth) gatewayEnd(g *hclspec.Gateway, peer Peer) end {
 			l[k] = v
 		}
 	}
-	pods := t.podsFor(&Pod{Namespace: ns, Name: "gateway-" + g.Label, Labels: l, PortsOpen: true})
+	pods := t.podsFor(&Pod{Namespace: ns, Name: "gateway-" + g.Label, Labels: l, PortsOpen: true, LabelsOpen: true})
 	return end{expr: "gateway." + g.Label + " data plane", peer: peer, truth: [][2]Peer{{PodPeer(pods[0]), PodPeer(pods[1])}}}
 }

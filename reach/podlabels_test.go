@@ -1,6 +1,7 @@
 package reach
 
 import (
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -219,4 +220,173 @@ allow "orders calls team x" {
 	if v.Unknown || v.Allowed || !v.Ingress.Unknown() || len(v.Ingress.MaybeIsolatedBy) != 1 || v.Ingress.Isolated {
 		t.Errorf("orders -> users 9090: allowed %v unknown %v ingress %+v; want denied (egress), ingress maybe isolated", v.Allowed, v.Unknown, v.Ingress)
 	}
+}
+
+// extraLabels are the labels the pods(...) endpoints of the property below
+// select by besides app, which no service's selector fixes.
+var extraLabels = map[string]string{"team": "x", "tier": "web"}
+
+// TestIntentDifferentialExtraLabels: for random intents whose pods(...)
+// endpoints select by labels services do not fix, the pods of services,
+// endpoints and data planes are built twice, without and with every extra
+// label they are not known to lack. A definite intent verdict must hold in
+// both worlds (for ends standing for several pods, as its pair counts
+// claim); where the worlds differ on a single pair, it must be unknown.
+func TestIntentDifferentialExtraLabels(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	extra := []string{`pods("a", { team = "x" })`, `pods("b", { app = "s0", tier = "web" })`, `pods("a", { tier = "web" })`}
+	compiled, decided, unknown, differ := 0, 0, 0, 0
+	for n := 0; n < 300; n++ {
+		src, ends := randIntentWith(r, extra...)
+		in, objs, ok := loadIntent(t, src)
+		if !ok {
+			continue
+		}
+		compiled++
+		d, u, x := compareWorlds(t, r, n, src, in, objs, ends)
+		decided, unknown, differ = decided+d, unknown+u, differ+x
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("%d intents, %d verdicts decided and confirmed in both worlds, %d unknown, %d of them differing between the worlds", compiled, decided, unknown, differ)
+	if compiled < 100 || decided == 0 || differ == 0 {
+		t.Fatalf("too few cases: %d intents, %d decided, %d differing", compiled, decided, differ)
+	}
+}
+
+// compareWorlds evaluates every pair of ends on every probe port at the
+// intent level and in the two worlds; it returns the verdicts decided, the
+// unknown ones, and the unknown ones whose worlds differ.
+func compareWorlds(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.Intent, objs Objects, exprs []string) (int, int, int) {
+	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &truth{r: r, namespaces: map[string]Namespace{}}
+	for _, ns := range in.Namespaces {
+		tr.namespaces[ns.Name] = Namespace{Name: ns.Name, Labels: ns.Labels}
+	}
+	var ends []end
+	for _, x := range exprs {
+		e, _, diags := in.EvalEndpoint(x, "test")
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", x, diags)
+		}
+		p, err := w.Peer(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, tr.endFor(in, e, x, p))
+	}
+	for _, g := range in.Gateways {
+		ends = append(ends, tr.gatewayEnd(g, w.GatewayPeer(g)))
+	}
+	if nsw, ok := openNamespaceOf(w); ok {
+		for _, ns := range nsw {
+			tr.namespaceFor(ns)
+		}
+	}
+	without := tr.engine(t, objs)
+	other, moved := tr.withExtraLabels()
+	with := other.engine(t, objs)
+	decided, unknown, differ := 0, 0, 0
+	for _, f := range ends {
+		for _, to := range ends {
+			if f.peer.Pod == nil && to.peer.Pod == nil {
+				continue
+			}
+			for _, q := range diffQueries {
+				v := w.Evaluate(f.peer, to.peer, q)
+				f2, to2 := remap(f, moved), remap(to, moved)
+				a, b := outcomesIn(without, f, to, q), outcomesIn(with, f2, to2, q)
+				if v.Unknown {
+					unknown++
+					differ += b2i(a != b)
+					continue
+				}
+				decided++
+				if a != b && v.Pairs.Total() == 0 {
+					t.Errorf("intent %d: %s -> %s on %s: definite (allowed %v), but the worlds differ: without extra labels %s, with them %s\n%s",
+						n, f.expr, to.expr, q, v.Allowed, a, b, src)
+					return decided, unknown, differ
+				}
+				msg := confirm(v, without, f, to, q)
+				if msg == "" {
+					msg = confirm(v, with, f2, to2, q)
+				}
+				if msg != "" {
+					t.Errorf("intent %d: %s -> %s on %s: %s\n%s", n, f.expr, to.expr, q, msg, src)
+					return decided, unknown, differ
+				}
+			}
+		}
+	}
+	return decided, unknown, differ
+}
+
+// engine builds the concrete engine of a world.
+func (t *truth) engine(tt *testing.T, objs Objects) *Engine {
+	e, err := New(objs.Policies, t.namespaceList(), t.pods)
+	if err == nil {
+		err = e.AddClusterPolicies(objs.ClusterPolicies)
+	}
+	if err != nil {
+		tt.Fatal(err)
+	}
+	return e
+}
+
+// withExtraLabels is the same world with every pod made for an open
+// representative carrying the extra labels its own labels do not fix. The
+// pods are copies; moved maps the first world's pods to them.
+func (t *truth) withExtraLabels() (*truth, map[*Pod]*Pod) {
+	out := &truth{r: t.r, namespaces: t.namespaces}
+	moved := map[*Pod]*Pod{}
+	for _, p := range t.pods {
+		q := *p
+		if t.open[p] {
+			q.Labels = map[string]string{}
+			for k, v := range extraLabels {
+				q.Labels[k] = v
+			}
+			for k, v := range p.Labels {
+				q.Labels[k] = v
+			}
+		}
+		out.pods = append(out.pods, &q)
+		moved[p] = &q
+	}
+	return out, moved
+}
+
+// remap is an end with its concrete pods replaced by their copies.
+func remap(e end, moved map[*Pod]*Pod) end {
+	out := end{expr: e.expr, peer: e.peer}
+	swap := func(p Peer) Peer {
+		if q := moved[p.Pod]; q != nil {
+			return PodPeer(q)
+		}
+		return p
+	}
+	for _, pair := range e.truth {
+		out.truth = append(out.truth, [2]Peer{swap(pair[0]), swap(pair[1])})
+	}
+	return out
+}
+
+// outcomesIn renders the concrete outcome of every pair of an end's pods in
+// one world, e.g. "AD" for an allowed and a denied pair.
+func outcomesIn(e *Engine, from, to end, q Port) string {
+	var b strings.Builder
+	for _, f := range from.truth {
+		for _, t := range to.truth {
+			if e.Evaluate(f[0], t[1], q).Allowed {
+				b.WriteByte('A')
+			} else {
+				b.WriteByte('D')
+			}
+		}
+	}
+	return b.String()
 }
