@@ -51,7 +51,8 @@ func egressOpen(in *hclspec.Intent, w *reach.Intent) []Finding {
 }
 
 // egressWithoutDNS warns at each service whose egress the compiled
-// policies restrict without admitting cluster DNS. A namespace denying
+// policies restrict without admitting cluster DNS (not where that depends
+// on labels its pods may or may not carry). A namespace denying
 // egress with dns = false is already reported by hclspec.
 func egressWithoutDNS(in *hclspec.Intent, w *reach.Intent) []Finding {
 	dns, err := w.Peer(hclspec.Endpoint{Kind: hclspec.EndpointPods, Namespace: in.ClusterDNS.Namespace, PodSelector: in.ClusterDNS.Selector})
@@ -68,8 +69,8 @@ func egressWithoutDNS(in *hclspec.Intent, w *reach.Intent) []Finding {
 		}
 		from, _ := w.Peer(hclspec.Endpoint{Kind: hclspec.EndpointService, Service: s, Namespace: s.Namespace})
 		v := w.Evaluate(from, dns, reach.Port{Number: 53, Protocol: corev1.ProtocolUDP})
-		if v.Egress.Allowed() {
-			continue
+		if v.Egress.Allowed() || len(v.Egress.MaybeIsolatedBy) > 0 {
+			continue // open, or decided by labels its pods may carry
 		}
 		r := s.Range
 		out = append(out, Finding{Summary: "Egress denied without DNS", Source: generate.Source(r), Range: &r, Block: s.Block,

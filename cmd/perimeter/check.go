@@ -32,7 +32,9 @@ would settle it. The exit status is 1 when any expectation fails, and with
 --strict also when any is unknown.
 
 Each endpoint stands for one representative pod (a service for a pod with
-its selector's labels and its target port); an IP block for its first
+its selector's labels and its target port, its other labels unknown: a
+policy selecting by another label makes a verdict that depends on it
+UNKNOWN); an IP block for its first
 usable address. A check without a port uses the destination service's
 target port; a port range or a bare protocol ("udp") expects every port of
 it to have the verdict.
