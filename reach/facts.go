@@ -28,7 +28,7 @@ func triOf(b bool) tri {
 type FactKind string
 
 // The facts an evaluation can miss. They only arise for pods and
-// namespaces marked open (Namespace.Open, Pod.PortsOpen, Pod.IPsUnknown).
+// namespaces marked open (Namespace.Open, Pod.PortsOpen, Pod.IPsUnknown, Pod.LabelsOpen).
 const (
 	// FactNamespaceLabels: labels (Keys) of a namespace a namespaceSelector
 	// asks about.

@@ -390,3 +390,56 @@ func outcomesIn(e *Engine, from, to end, q Port) string {
 	}
 	return b.String()
 }
+
+// A guardrail whose subject selects by a label a service does not fix may
+// or may not apply to the service's pods: its Deny makes the verdict
+// unknown, named by the pod-label fact; for a service whose selector
+// contradicts it, the guardrail surely does not apply.
+func TestIntentPodLabelsTier(t *testing.T) {
+	src := `
+perimeter {
+  stack = "s"
+}
+namespace "a" {}
+service "users" {
+  namespace = "a"
+  selector  = { app = "users" }
+  port      = 8080
+}
+service "billing" {
+  namespace = "a"
+  selector  = { app = "billing", team = "y" }
+  port      = 8080
+}
+service "orders" {
+  namespace = "a"
+  selector  = { app = "orders" }
+  port      = 8080
+}
+guardrail "g" {
+  priority = 1
+  subject  = pods("a", { team = "x" })
+  ingress "r" {
+    action = "deny"
+    from   = service.orders
+  }
+}
+`
+	in, objs, ok := loadIntent(t, src)
+	if !ok || len(objs.ClusterPolicies) == 0 {
+		t.Fatal("does not compile to a ClusterNetworkPolicy")
+	}
+	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, billing, orders := PodPeer(w.servicePod(in.Services[0])), PodPeer(w.servicePod(in.Services[1])), PodPeer(w.servicePod(in.Services[2]))
+	q := Port{Number: 8080, Protocol: corev1.ProtocolTCP}
+	v := w.Evaluate(orders, users, q)
+	if !v.Unknown || len(v.Facts) != 1 || v.Facts[0].Kind != FactPodLabels || v.Facts[0].Subject != "service.users" {
+		t.Errorf("orders -> users: allowed %v unknown %v facts %v; want unknown on whether users' pods carry team=x", v.Allowed, v.Unknown, v.Facts)
+	}
+	if v := w.Evaluate(orders, billing, q); v.Unknown || !v.Allowed {
+		t.Errorf("orders -> billing: allowed %v unknown %v; want allowed (team=y: the guardrail does not apply)", v.Allowed, v.Unknown)
+	}
+}

@@ -70,11 +70,17 @@ func tierReason(e *reach.Engine, dir string, d reach.DirectionVerdict) string {
 	case reach.TierDefault:
 		return fmt.Sprintf("%s open (no policy of any tier decides it%s)", dir, passed)
 	}
-	s := fmt.Sprintf("%s depends on whether %s match", dir, tierRuleList(e, t.Undecided))
-	if len(d.Undecided) > 0 {
-		s += " and whether " + ruleList(e, d.Undecided) + " admits it"
+	var parts []string
+	if len(t.Undecided) > 0 {
+		parts = append(parts, "whether "+tierRuleList(e, t.Undecided)+" match")
 	}
-	return s
+	if len(d.MaybeIsolatedBy) > 0 {
+		parts = append(parts, "whether "+policyList(e, d.MaybeIsolatedBy)+" select it (by labels not known)")
+	}
+	if len(d.Undecided) > 0 {
+		parts = append(parts, "whether "+ruleList(e, d.Undecided)+" admits it")
+	}
+	return dir + " depends on " + strings.Join(parts, " and ")
 }
 
 func actionVerb(action string) string {
@@ -94,6 +100,9 @@ func writeTierDirection(w io.Writer, e *reach.Engine, dir, prep, subject string,
 		fmt.Fprintf(w, "  depends on rules whose match is not known (facts below):\n")
 		for _, r := range t.Undecided {
 			fmt.Fprintf(w, "    %s (%s)\n", TierRuleLabel(e, r), strings.ToLower(r.Action))
+		}
+		for _, r := range d.MaybeIsolatedBy {
+			fmt.Fprintf(w, "    %s %s (selects it only if its pods carry labels not known)\n", e.PolicyKind(r), PolicyLabel(e, r))
 		}
 		for _, r := range d.Undecided {
 			fmt.Fprintf(w, "    %s %s\n", e.PolicyKind(r.Policy), ruleDetail(e, r))
