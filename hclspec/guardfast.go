@@ -49,6 +49,13 @@ type fastScan struct {
 // (no two literal pieces in a row). False means "not known": checkShape
 // then lexes the file.
 func shallow(src []byte) bool {
+	ok, _ := shallowDepth(src)
+	return ok
+}
+
+// shallowDepth is shallow's scan; it also returns the deepest nesting
+// seen, which is checkShape's when the scan succeeds.
+func shallowDepth(src []byte) (bool, int) {
 	s := &fastScan{src: src, stack: make([]fastLevel, 1, 16)}
 	for s.i < len(s.src) {
 		var ok bool
@@ -58,10 +65,10 @@ func shallow(src []byte) bool {
 			ok = s.step()
 		}
 		if !ok || s.maxDepth > shallowLimit {
-			return false
+			return false, s.maxDepth
 		}
 	}
-	return len(s.stack) == 1
+	return len(s.stack) == 1, s.maxDepth
 }
 
 func (s *fastScan) top() *fastLevel { return &s.stack[len(s.stack)-1] }

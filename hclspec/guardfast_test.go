@@ -29,9 +29,13 @@ func FuzzShallow(f *testing.F) {
 	f.Add([]byte(strings.Repeat("(", 200) + strings.Repeat(")", 200)))
 	f.Add([]byte("a = " + strings.Repeat("b.", 200) + "c\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		if shallow(src) {
-			if d := checkShape("f.hcl", src); d != nil {
+		if ok, depth := shallowDepth(src); ok {
+			d, exact := shapeScan("f.hcl", src)
+			if d != nil {
 				t.Fatalf("shallow accepted what checkShape refuses: %s: %s", d.Summary, d.Detail)
+			}
+			if depth != exact {
+				t.Fatalf("shallow counted %d levels, checkShape %d", depth, exact)
 			}
 		}
 	})
@@ -46,8 +50,10 @@ func TestShallowAgreesWithCheckShape(t *testing.T) {
 			"a = \""+strings.Repeat("${\"", n)+strings.Repeat("\"}", n)+"\"\n")
 	}
 	for _, c := range cases {
-		if shallow([]byte(c)) && checkShape("f.hcl", []byte(c)) != nil {
-			t.Errorf("shallow accepted %q, which checkShape refuses", c)
+		ok, depth := shallowDepth([]byte(c))
+		d, exact := shapeScan("f.hcl", []byte(c))
+		if ok && (d != nil || depth != exact) {
+			t.Errorf("shallow accepted %q at %d levels; checkShape counts %d (%v)", c, depth, exact, d)
 		}
 	}
 	if shallow([]byte(strings.Repeat("[", shallowLimit+1) + strings.Repeat("]", shallowLimit+1))) {
@@ -65,12 +71,12 @@ func TestShallowTakesRealIntents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ok := shallow(src)
+		ok, depth := shallowDepth(src)
 		if ok {
 			fast++
 		}
-		if ok && checkShape(f, src) != nil {
-			t.Errorf("%s: shallow accepted what checkShape refuses", f)
+		if d, exact := shapeScan(f, src); ok && (d != nil || depth != exact) {
+			t.Errorf("%s: shallow accepted it at %d levels; checkShape counts %d (%v)", f, depth, exact, d)
 		}
 	}
 	if len(files) == 0 || fast == 0 {
