@@ -57,6 +57,9 @@ func CheckSource(name string, src []byte) *hcl.Diagnostic {
 	if d := checkEncoding(name, src); d != nil {
 		return d
 	}
+	if shallow(src) {
+		return nil // certainly within the bounds (guardfast.go)
+	}
 	return checkShape(name, src)
 }
 
@@ -199,7 +202,15 @@ var operandEnds = map[hclsyntax.TokenType]bool{
 // comments and heredocs are seen exactly as the parser sees them) for
 // nesting deeper than MaxNesting and for templates too costly to parse.
 func checkShape(name string, src []byte) *hcl.Diagnostic {
+	d, _ := shapeScan(name, src)
+	return d
+}
+
+// shapeScan is checkShape's scan; it also returns the deepest nesting seen
+// (what shallow is tested against).
+func shapeScan(name string, src []byte) (*hcl.Diagnostic, int) {
 	toks, _ := hclsyntax.LexConfig(src, name, hcl.InitialPos)
+	deepest := 0
 	stack := []*level{{}}
 	depth := 0 // len(stack)-1 + the sum of the chains
 	var work float64
@@ -233,6 +244,7 @@ func checkShape(name string, src []byte) *hcl.Diagnostic {
 		}
 	}
 	for _, t := range toks {
+		deepest = max(deepest, depth)
 		top := stack[len(stack)-1]
 		if t.Type == hclsyntax.TokenComment {
 			// Transparent, but a line comment ends its line.
@@ -254,7 +266,7 @@ func checkShape(name string, src []byte) *hcl.Diagnostic {
 			stack = append(stack, &level{kind: t.Type, open: t.Range})
 			depth++
 			if depth > MaxNesting {
-				return tooDeep(t.Range)
+				return tooDeep(t.Range), deepest
 			}
 			continue
 		}
@@ -262,7 +274,7 @@ func checkShape(name string, src []byte) *hcl.Diagnostic {
 		case len(stack) > 1 && t.Type == closers[top.kind]:
 			if top.template() {
 				if d := closeTemplate(top, t.Range.End.Byte); d != nil {
-					return d
+					return d, deepest
 				}
 			}
 			depth -= 1 + top.chain
@@ -292,7 +304,7 @@ func checkShape(name string, src []byte) *hcl.Diagnostic {
 				parent.chain++
 				depth++
 				if depth > MaxNesting {
-					return tooDeep(t.Range)
+					return tooDeep(t.Range), deepest
 				}
 			case "endif", "endfor":
 				if parent.chain > 0 {
@@ -304,7 +316,7 @@ func checkShape(name string, src []byte) *hcl.Diagnostic {
 			top.chain++
 			depth++
 			if depth > MaxNesting {
-				return tooDeep(t.Range)
+				return tooDeep(t.Range), deepest
 			}
 		case t.Type == hclsyntax.TokenComma || t.Type == hclsyntax.TokenNewline && top.lineSeparated() && top.operand:
 			depth -= top.chain
@@ -315,11 +327,11 @@ func checkShape(name string, src []byte) *hcl.Diagnostic {
 	for _, l := range stack[1:] {
 		if l.template() {
 			if d := closeTemplate(l, len(src)); d != nil {
-				return d
+				return d, deepest
 			}
 		}
 	}
-	return nil
+	return nil, max(deepest, depth)
 }
 
 // byteRange is the range of src[start:end] in file name.

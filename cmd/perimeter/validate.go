@@ -42,7 +42,7 @@ result for editors and CI annotations (see docs/plan-format.md).`,
 			}
 			var results []envResult
 			for _, env := range envs {
-				results = append(results, validateEnv(dirArg(args), env, f))
+				results = append(results, validateEnv(dirArg(args), src, diags, env, f))
 			}
 			return reportValidation(cmd, f, src, results)
 		},
@@ -54,21 +54,22 @@ result for editors and CI annotations (see docs/plan-format.md).`,
 	return cmd
 }
 
-// validateEnvironments lists the environments to check: the one --env
-// names, or every declared one (none declared: the defaults, "").
+// validateEnvironments reads and parses the intent once and lists the
+// environments to check: the one --env names, or every declared one (none
+// declared: the defaults, ""). The diagnostics are the parser's.
 func validateEnvironments(dir string, f validateFlags) ([]string, *hclspec.Sources, hcl.Diagnostics) {
 	src, diags := hclspec.ReadDirMax(dir, maxFileSize)
 	if diags.HasErrors() {
 		return nil, src, diags
 	}
 	if f.env != "" && !f.all {
-		return []string{f.env}, src, nil
+		return []string{f.env}, src, diags
 	}
 	envs := hclspec.EnvironmentNames(src)
 	if len(envs) == 0 {
 		envs = []string{""}
 	}
-	return envs, src, nil
+	return envs, src, diags
 }
 
 // envResult is validate's verdict on one environment.
@@ -79,14 +80,17 @@ type envResult struct {
 	checks   string // check results, as text
 }
 
-func validateEnv(dir, env string, f validateFlags) envResult {
+// validateEnv compiles the parsed intent src in environment env;
+// parseDiags are the parser's findings, reported with each environment's
+// (as if it had been parsed for it).
+func validateEnv(dir string, src *hclspec.Sources, parseDiags hcl.Diagnostics, env string, f validateFlags) envResult {
 	opts, diags := f.options(dir)
 	if diags.HasErrors() {
 		return envResult{env: env, diags: diags}
 	}
 	opts.Env = env
-	in, src, d := hclspec.Load(dir, opts)
-	diags = append(diags, d...)
+	in, d := hclspec.Decode(src, opts)
+	diags = append(append(diags, parseDiags...), d...)
 	if in != nil {
 		_, d := generate.Objects(in)
 		diags = append(diags, d...)
