@@ -16,7 +16,7 @@ import (
 // input must produce diagnostics, never a panic, and a successful compile
 // must be deterministic.
 //
-//	go test ./generate -run '^$' -fuzz FuzzCompile -fuzztime 5m
+//	go test ./generate -run '^$' -fuzz FuzzCompile -fuzztime 5m -fuzzminimizetime 1s
 func FuzzCompile(f *testing.F) {
 	seeds, _ := filepath.Glob("../examples/*/*.hcl")
 	for _, p := range seeds {

@@ -21,7 +21,7 @@ var shallowCases = []string{
 // FuzzShallow checks shallow against checkShape: whatever shallow accepts,
 // the exact scan accepts.
 //
-//	go test ./hclspec -run '^$' -fuzz FuzzShallow -fuzztime 60s
+//	go test ./hclspec -run '^$' -fuzz FuzzShallow -fuzztime 60s -fuzzminimizetime 1s
 func FuzzShallow(f *testing.F) {
 	for _, c := range shallowCases {
 		f.Add([]byte(c))

@@ -18,7 +18,7 @@ import (
 // it accepts in every format of perimeter show: a file that is not a plan
 // must end in an error, never in a panic.
 //
-//	go test ./cmd/perimeter -run '^$' -fuzz FuzzShow -fuzztime 3m
+//	go test ./cmd/perimeter -run '^$' -fuzz FuzzShow -fuzztime 3m -fuzzminimizetime 1s
 func FuzzShow(f *testing.F) {
 	seed, err := os.ReadFile("../../views/testdata/plan.json")
 	if err != nil {
@@ -55,7 +55,7 @@ func budgetSeed(expr string) string {
 // overflow, and the printer shows at most hclspec.MaxErrors diagnostics.
 // The seeds include the shapes that crashed or hung before the bounds.
 //
-//	go test ./cmd/perimeter -run '^$' -fuzz FuzzReadIntent -fuzztime 3m
+//	go test ./cmd/perimeter -run '^$' -fuzz FuzzReadIntent -fuzztime 3m -fuzzminimizetime 1s
 func FuzzReadIntent(f *testing.F) {
 	examples, _ := filepath.Glob("../../examples/*/*.hcl")
 	for _, p := range examples {
