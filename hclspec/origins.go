@@ -36,5 +36,8 @@ func (in *Intent) BlockRanges() map[string]hcl.Range {
 	for _, p := range in.Passthrough {
 		add(p.Origin)
 	}
+	for _, c := range in.ClusterPolicies {
+		add(c.Origin)
+	}
 	return out
 }
