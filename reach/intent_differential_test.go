@@ -284,34 +284,7 @@ func loadIntent(t *testing.T, src string) (*hclspec.Intent, Objects, bool) {
 // the intent level and in a concrete world, and returns how many verdicts
 // were decided and how many unknown.
 func compareIntent(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.Intent, objs Objects, exprs []string, queries []Port) (int, int) {
-	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &truth{r: r, namespaces: map[string]Namespace{}}
-	for _, ns := range in.Namespaces {
-		tr.namespaces[ns.Name] = Namespace{Name: ns.Name, Labels: ns.Labels}
-	}
-	var ends []end
-	for _, x := range exprs {
-		e, _, diags := in.EvalEndpoint(x, "test")
-		if diags.HasErrors() {
-			t.Fatalf("%s: %s", x, diags)
-		}
-		p, err := w.Peer(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ends = append(ends, tr.endFor(in, e, x, p))
-	}
-	for _, g := range in.Gateways {
-		ends = append(ends, tr.gatewayEnd(g, w.GatewayPeer(g)))
-	}
-	if nsw, ok := openNamespaceOf(w); ok {
-		for _, ns := range nsw {
-			tr.namespaceFor(ns)
-		}
-	}
+	w, tr, ends := intentWorld(t, r, in, objs, exprs)
 	e, err := New(objs.Policies, tr.namespaceList(), tr.pods)
 	if err == nil {
 		err = e.AddClusterPolicies(objs.ClusterPolicies)
@@ -454,4 +427,39 @@ func confirm(v Verdict, e *Engine, from, to end, q Port) string {
 		return "intent counts allowed pairs, no concrete pair is"
 	}
 	return ""
+}
+
+// intentWorld builds the intent-level evaluator and a concrete world with
+// one end per endpoint expression and per gateway.
+func intentWorld(t *testing.T, r *rand.Rand, in *hclspec.Intent, objs Objects, exprs []string) (*Intent, *truth, []end) {
+	t.Helper()
+	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &truth{r: r, namespaces: map[string]Namespace{}}
+	for _, ns := range in.Namespaces {
+		tr.namespaces[ns.Name] = Namespace{Name: ns.Name, Labels: ns.Labels}
+	}
+	var ends []end
+	for _, x := range exprs {
+		e, _, diags := in.EvalEndpoint(x, "test")
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", x, diags)
+		}
+		p, err := w.Peer(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, tr.endFor(in, e, x, p))
+	}
+	for _, g := range in.Gateways {
+		ends = append(ends, tr.gatewayEnd(g, w.GatewayPeer(g)))
+	}
+	if nsw, ok := openNamespaceOf(w); ok {
+		for _, ns := range nsw {
+			tr.namespaceFor(ns)
+		}
+	}
+	return w, tr, ends
 }

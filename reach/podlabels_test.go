@@ -259,34 +259,7 @@ func TestIntentDifferentialExtraLabels(t *testing.T) {
 // intent level and in the two worlds; it returns the verdicts decided, the
 // unknown ones, and the unknown ones whose worlds differ.
 func compareWorlds(t *testing.T, r *rand.Rand, n int, src string, in *hclspec.Intent, objs Objects, exprs []string) (int, int, int) {
-	w, err := FromIntent(in, objs.Policies, objs.ClusterPolicies...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &truth{r: r, namespaces: map[string]Namespace{}}
-	for _, ns := range in.Namespaces {
-		tr.namespaces[ns.Name] = Namespace{Name: ns.Name, Labels: ns.Labels}
-	}
-	var ends []end
-	for _, x := range exprs {
-		e, _, diags := in.EvalEndpoint(x, "test")
-		if diags.HasErrors() {
-			t.Fatalf("%s: %s", x, diags)
-		}
-		p, err := w.Peer(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ends = append(ends, tr.endFor(in, e, x, p))
-	}
-	for _, g := range in.Gateways {
-		ends = append(ends, tr.gatewayEnd(g, w.GatewayPeer(g)))
-	}
-	if nsw, ok := openNamespaceOf(w); ok {
-		for _, ns := range nsw {
-			tr.namespaceFor(ns)
-		}
-	}
+	w, tr, ends := intentWorld(t, r, in, objs, exprs)
 	without := tr.engine(t, objs)
 	other, moved := tr.withExtraLabels()
 	with := other.engine(t, objs)
