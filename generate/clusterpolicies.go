@@ -1,6 +1,7 @@
 package generate
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cnp "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
@@ -174,4 +175,19 @@ func (c *compiler) fqdnAllows() {
 			c.add(ClusterPolicyObject(p), origins{a.Origin})
 		}
 	}
+}
+
+// TierProtocol splits a ClusterNetworkPolicy protocol entry into its
+// protocol and destination port (nil: every port of it); ok is false for a
+// named port (DestinationNamedPort) or an empty entry.
+func TierProtocol(p cnp.ClusterNetworkPolicyProtocol) (proto corev1.Protocol, port *cnp.Port, ok bool) {
+	switch {
+	case p.TCP != nil:
+		return corev1.ProtocolTCP, p.TCP.DestinationPort, true
+	case p.UDP != nil:
+		return corev1.ProtocolUDP, p.UDP.DestinationPort, true
+	case p.SCTP != nil:
+		return corev1.ProtocolSCTP, p.SCTP.DestinationPort, true
+	}
+	return "", nil, false
 }

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	cnp "sigs.k8s.io/network-policy-api/apis/v1beta1"
 
+	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
 )
 
@@ -145,25 +146,18 @@ func egressTokens(x cnp.ClusterNetworkPolicyEgressPeer) (out []hclwrite.Tokens, 
 func portStrings(protos []cnp.ClusterNetworkPolicyProtocol) ([]string, string) {
 	var out []string
 	for _, p := range protos {
-		var proto string
-		var port *cnp.Port
-		switch {
-		case p.TCP != nil:
-			proto, port = "tcp", p.TCP.DestinationPort
-		case p.UDP != nil:
-			proto, port = "udp", p.UDP.DestinationPort
-		case p.SCTP != nil:
-			proto, port = "sctp", p.SCTP.DestinationPort
-		default:
+		proto, port, ok := generate.TierProtocol(p)
+		if !ok {
 			return nil, fmt.Sprintf("named port %q (experimental) has no standard-channel form", p.DestinationNamedPort)
 		}
+		lower := strings.ToLower(string(proto))
 		switch {
 		case port == nil || port.Range != nil && port.Range.Start == 1 && port.Range.End == 65535:
-			out = append(out, proto)
+			out = append(out, lower)
 		case port.Range != nil:
-			out = append(out, fmt.Sprintf("%d-%d/%s", port.Range.Start, port.Range.End, proto))
+			out = append(out, fmt.Sprintf("%d-%d/%s", port.Range.Start, port.Range.End, lower))
 		default:
-			out = append(out, fmt.Sprintf("%d/%s", port.Number, proto))
+			out = append(out, fmt.Sprintf("%d/%s", port.Number, lower))
 		}
 	}
 	return out, ""

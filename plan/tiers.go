@@ -7,6 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	cnp "sigs.k8s.io/network-policy-api/apis/v1beta1"
+
+	"github.com/perimeter-dev/perimeter/generate"
 )
 
 // tierStatements are the boundary statements of a ClusterNetworkPolicy:
@@ -99,26 +101,17 @@ func tierNamespaceText(sel map[string]any) string {
 func tierPorts(protos []cnp.ClusterNetworkPolicyProtocol) []string {
 	var out []string
 	for _, p := range protos {
-		var proto string
-		var port *cnp.Port
+		proto, port, ok := generate.TierProtocol(p)
+		lower := strings.ToLower(string(proto))
 		switch {
-		case p.TCP != nil:
-			proto, port = "tcp", p.TCP.DestinationPort
-		case p.UDP != nil:
-			proto, port = "udp", p.UDP.DestinationPort
-		case p.SCTP != nil:
-			proto, port = "sctp", p.SCTP.DestinationPort
-		default:
+		case !ok:
 			out = append(out, p.DestinationNamedPort)
-			continue
-		}
-		switch {
 		case port == nil:
-			out = append(out, "all/"+proto)
+			out = append(out, "all/"+lower)
 		case port.Range != nil:
-			out = append(out, fmt.Sprintf("%d-%d/%s", port.Range.Start, port.Range.End, proto))
+			out = append(out, fmt.Sprintf("%d-%d/%s", port.Range.Start, port.Range.End, lower))
 		default:
-			out = append(out, fmt.Sprintf("%d/%s", port.Number, proto))
+			out = append(out, fmt.Sprintf("%d/%s", port.Number, lower))
 		}
 	}
 	return out

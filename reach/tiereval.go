@@ -5,8 +5,9 @@ import (
 	"net/netip"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	cnp "sigs.k8s.io/network-policy-api/apis/v1beta1"
+
+	"github.com/perimeter-dev/perimeter/generate"
 )
 
 // TierRuleRef names a ClusterNetworkPolicy rule that took part in a
@@ -258,19 +259,8 @@ func matchProtocol(p cnp.ClusterNetworkPolicyProtocol, dst *Pod, q Port) match {
 	if p.DestinationNamedPort != "" {
 		return matchNamed(p.DestinationNamedPort, dst, q)
 	}
-	var proto corev1.Protocol
-	var port *cnp.Port
-	switch {
-	case p.TCP != nil:
-		proto, port = corev1.ProtocolTCP, p.TCP.DestinationPort
-	case p.UDP != nil:
-		proto, port = corev1.ProtocolUDP, p.UDP.DestinationPort
-	case p.SCTP != nil:
-		proto, port = corev1.ProtocolSCTP, p.SCTP.DestinationPort
-	default:
-		return match{}
-	}
-	if proto != q.proto() {
+	proto, port, ok := generate.TierProtocol(p)
+	if !ok || proto != q.proto() {
 		return match{}
 	}
 	if port == nil {
