@@ -5,24 +5,49 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/perimeter-dev/perimeter/hclspec"
 	"github.com/perimeter-dev/perimeter/manifest"
 )
 
-func run(t *testing.T, yaml string) string {
+// run is doctor's report on the cluster objects in yaml, without an intent.
+func run(t *testing.T, yaml string) string { return runWith(t, yaml, nil) }
+
+// runWith is doctor's report on the cluster objects in yaml for an intent.
+func runWith(t *testing.T, yaml string, in *hclspec.Intent) string {
+	t.Helper()
+	var b strings.Builder
+	for _, f := range findings(t, yaml, in) {
+		b.WriteString(f.String() + "\n")
+	}
+	return b.String()
+}
+
+// findings runs doctor on the cluster objects in yaml for an intent.
+func findings(t *testing.T, yaml string, in *hclspec.Intent) []Finding {
 	t.Helper()
 	objs, err := manifest.Decode([]byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := Run(context.Background(), manifest.Objects(objs), nil)
+	fs, err := Run(context.Background(), manifest.Objects(objs), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b strings.Builder
-	for _, f := range fs {
-		b.WriteString(f.String() + "\n")
+	return fs
+}
+
+// intentOf decodes one HCL file as an intent.
+func intentOf(t *testing.T, src string) *hclspec.Intent {
+	t.Helper()
+	files, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(src)})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
 	}
-	return b.String()
+	in, diags := hclspec.Decode(files, hclspec.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	return in
 }
 
 const canal = `apiVersion: apps/v1

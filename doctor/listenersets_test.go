@@ -1,12 +1,8 @@
 package doctor
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/perimeter-dev/perimeter/hclspec"
-	"github.com/perimeter-dev/perimeter/manifest"
 )
 
 const setIntent = `
@@ -88,22 +84,7 @@ status:
 // that selects the set's namespace by label allows it, and a missing
 // Gateway is reported.
 func TestListenerSetFindings(t *testing.T) {
-	files, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(setIntent)})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	in, diags := hclspec.Decode(files, hclspec.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	objs, err := manifest.Decode([]byte(setCluster))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := Run(context.Background(), manifest.Objects(objs), in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := findings(t, setCluster, intentOf(t, setIntent))
 	var got []string
 	for _, f := range fs {
 		if f.Topic == "listenerset" {

@@ -1,12 +1,8 @@
 package doctor
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/perimeter-dev/perimeter/hclspec"
-	"github.com/perimeter-dev/perimeter/manifest"
 )
 
 const routeKindsIntent = `
@@ -114,22 +110,7 @@ status:
 // "unknown" for a class that publishes none, reads a live Gateway's
 // listener supportedKinds, and stays quiet about HTTPRoute-only gateways.
 func TestRouteKindSupport(t *testing.T) {
-	files, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(routeKindsIntent)})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	in, diags := hclspec.Decode(files, hclspec.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	objs, err := manifest.Decode([]byte(routeKindsCluster))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := Run(context.Background(), manifest.Objects(objs), in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := findings(t, routeKindsCluster, intentOf(t, routeKindsIntent))
 	var got []string
 	for _, f := range fs {
 		if strings.HasPrefix(f.Message, "gateway.") {

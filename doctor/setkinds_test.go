@@ -1,12 +1,8 @@
 package doctor
 
 import (
-	"context"
 	"strings"
 	"testing"
-
-	"github.com/perimeter-dev/perimeter/hclspec"
-	"github.com/perimeter-dev/perimeter/manifest"
 )
 
 const setKindsIntent = `
@@ -108,22 +104,7 @@ status:
 // nothing, and a set listener named like one of the Gateway's is judged by
 // the set's status, not the Gateway's.
 func TestSetListenerKinds(t *testing.T) {
-	files, diags := hclspec.Parse(map[string][]byte{"main.hcl": []byte(setKindsIntent)})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	in, diags := hclspec.Decode(files, hclspec.Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags.Error())
-	}
-	objs, err := manifest.Decode([]byte(setKindsCluster))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := Run(context.Background(), manifest.Objects(objs), in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fs := findings(t, setKindsCluster, intentOf(t, setKindsIntent))
 	var got []string
 	for _, f := range fs {
 		if strings.Contains(f.Message, "supportedKinds") || strings.Contains(f.Message, "GatewayClass") {

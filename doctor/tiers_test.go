@@ -1,12 +1,10 @@
 package doctor
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/perimeter-dev/perimeter/hclspec"
-	"github.com/perimeter-dev/perimeter/manifest"
 )
 
 const cnpCRD = `apiVersion: apiextensions.k8s.io/v1
@@ -42,23 +40,6 @@ spec:
       containers:
       - {name: kube-network-policies, image: registry.k8s.io/networking/kube-network-policies:v1.1.1}
 `
-
-func runWith(t *testing.T, yaml string, in *hclspec.Intent) string {
-	t.Helper()
-	objs, err := manifest.Decode([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs, err := Run(context.Background(), manifest.Objects(objs), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, f := range fs {
-		b.WriteString(f.String() + "\n")
-	}
-	return b.String()
-}
 
 func TestClusterTiers(t *testing.T) {
 	tiers := &hclspec.Intent{Stack: "p", ClusterPolicies: []*hclspec.ClusterPolicy{{Label: "g", Name: "g", Tier: hclspec.TierAdmin}}}
