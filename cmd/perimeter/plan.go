@@ -221,16 +221,20 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 // every YAML file below dir.
 func readAgainst(dir, env string) ([]*unstructured.Unstructured, error) {
 	exists := func(p string) bool { _, err := os.Stat(filepath.Join(p, "kustomization.yaml")); return err == nil }
+	build := func(d string) ([]*unstructured.Unstructured, error) {
+		objs, err := overlay.BuildLocalDir(d, overlay.Limits{MaxFileSize: manifestLimit(), MaxTotal: 4 * manifestLimit()})
+		return objs, inputError(err)
+	}
 	overlayDir := filepath.Join(dir, "overlays", env)
 	_, err := os.Stat(filepath.Join(dir, "overlays"))
 	hasOverlays := err == nil
 	switch {
 	case exists(dir):
-		return overlay.BuildDir(dir)
+		return build(dir)
 	case env != "" && exists(overlayDir):
-		return overlay.BuildDir(overlayDir)
+		return build(overlayDir)
 	case env == "" && exists(filepath.Join(dir, "base")) && !hasOverlays:
-		return overlay.BuildDir(filepath.Join(dir, "base"))
+		return build(filepath.Join(dir, "base"))
 	case exists(filepath.Join(dir, "base")) && env != "":
 		return nil, fmt.Errorf("%s has no overlay for environment %q (no %s)", dir, env, filepath.Join(overlayDir, "kustomization.yaml"))
 	case exists(filepath.Join(dir, "base")):

@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -15,6 +16,11 @@ func BuildDir(dir string) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
+	return objects(res)
+}
+
+// objects are the resources of a build as unstructured objects.
+func objects(res resmap.ResMap) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for _, r := range res.Resources() {
 		b, err := r.MarshalJSON()

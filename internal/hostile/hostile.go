@@ -220,6 +220,22 @@ func Cases() []Case {
 				return map[string][]byte{"in.yaml": bytes.Repeat([]byte("# comment\n"), 2<<10)}
 			},
 			Want: `Error: .*in.yaml is 20 KiB, more than 16 KiB, the limit for one input file; raise it with --max-file-size`},
+		{Name: "plan --against: a kustomize resource over 16 times --max-file-size", Args: []string{"plan", "--max-file-size", "1KiB", "--against", "DIR/tree", "DIR"},
+			Files: func() map[string][]byte {
+				return map[string][]byte{"main.hcl": []byte(head), "tree/kustomization.yaml": []byte("resources:\n- big.yaml\n"),
+					"tree/big.yaml": bytes.Repeat([]byte("# comment\n"), 2<<10)}
+			},
+			Want: `Error: kustomize build .*tree: .*big.yaml is 20 KiB, more than 16 KiB, the limit for one input file; raise it with --max-file-size`},
+		{Name: "plan --against: a kustomize resource from a URL", Args: []string{"plan", "--against", "DIR/tree", "DIR"},
+			Files: func() map[string][]byte {
+				return map[string][]byte{"main.hcl": []byte(head), "tree/kustomization.yaml": []byte("resources:\n- https://127.0.0.1:9/x.yaml\n")}
+			},
+			Want: `Error: kustomize tree .*tree refers to remote content; plan --against reads local files only`},
+		{Name: "plan --against: a kustomize base in a git repository", Args: []string{"plan", "--against", "DIR/tree", "DIR"},
+			Files: func() map[string][]byte {
+				return map[string][]byte{"main.hcl": []byte(head), "tree/kustomization.yaml": []byte("resources:\n- github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v3.3.1\n")}
+			},
+			Want: `Error: kustomize tree .*tree refers to remote content; plan --against reads local files only`},
 		{Name: "show: 1 MB of random bytes as a plan", Args: []string{"show", "DIR/p.plan"},
 			Files: func() map[string][]byte { return map[string][]byte{"p.plan": Random(1<<20, 2)} }, Want: `Error: .*p.plan: reading plan: not a saved plan`},
 		{Name: "show: 100,000 nested [ as a plan", Args: []string{"show", "DIR/p.plan"},

@@ -1,0 +1,206 @@
+package overlay
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/perimeter-dev/perimeter/internal/readlimit"
+)
+
+// Limits bound what one kustomize build may read.
+type Limits struct {
+	// MaxFileSize is the largest file read (<= 0: no limit).
+	MaxFileSize int64
+	// MaxTotal is the most bytes all reads of the build may add up to
+	// (<= 0: no limit). A file read twice counts twice: a tree that names
+	// one patch a thousand times is as costly as a thousand patches.
+	MaxTotal int64
+}
+
+// ErrRemote says a kustomize tree refers to content that is not on the
+// local disk: a remote file (http, https) or a remote base (a git URL).
+var ErrRemote = errors.New("refers to remote content; plan --against reads local files only (run kustomize build yourself and give plan --against the directory of its output)")
+
+// BuildLocalDir is BuildDir for a tree perimeter did not write and must not
+// trust (plan --against on a pull request's tree): every file kustomize
+// reads is bounded by lim, nothing is written, and remote files and bases
+// are refused before any connection is made or git is run against a
+// remote: kustomize fetches remote files with a client on
+// http.DefaultTransport and clones remote bases with the git program, so
+// for the build the transport refuses every request and git every
+// protocol (GIT_ALLOW_PROTOCOL).
+func BuildLocalDir(dir string, lim Limits) ([]*unstructured.Unstructured, error) {
+	fs := &boundedFS{FileSystem: filesys.MakeFsOnDisk(), lim: lim, left: lim.MaxTotal}
+	var res []*unstructured.Unstructured
+	fetched, err := offline(func() error {
+		built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, dir)
+		if err != nil {
+			return err
+		}
+		res, err = objects(built)
+		return err
+	})
+	switch {
+	case err == nil:
+		return res, nil
+	case fs.limitErr != nil:
+		// kustomize flattens the errors of its reads into text: report the
+		// limit that was hit as itself, so the caller can say how to raise it.
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, fs.limitErr)
+	case len(fetched) > 0:
+		return nil, fmt.Errorf("kustomize tree %s %w; it names %s", dir, ErrRemote, strings.Join(fetched, ", "))
+	case isGitRefusal(err):
+		return nil, fmt.Errorf("kustomize tree %s %w:\n  %v", dir, ErrRemote, err)
+	}
+	return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+}
+
+// isGitRefusal recognises git's answer to a protocol GIT_ALLOW_PROTOCOL
+// does not allow ("transport 'https' not allowed").
+func isGitRefusal(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "transport '") && strings.Contains(s, "not allowed")
+}
+
+// offlineMu serialises builds that swap the process's default transport
+// and git environment.
+var offlineMu sync.Mutex
+
+// offline runs f with http.DefaultTransport refusing every request and
+// git refusing every protocol, restores both after, and returns the URLs
+// refused (kustomize flattens the transport's errors into its own text).
+// Nothing else in perimeter uses http.DefaultTransport while a tree is
+// built: plan --against talks to no cluster.
+func offline(f func() error) ([]string, error) {
+	offlineMu.Lock()
+	defer offlineMu.Unlock()
+	refuse := &refuseTransport{}
+	saved := http.DefaultTransport
+	http.DefaultTransport = refuse
+	defer func() { http.DefaultTransport = saved }()
+	old, had := os.LookupEnv("GIT_ALLOW_PROTOCOL")
+	// git allows only the protocols listed; no protocol has this name.
+	if err := os.Setenv("GIT_ALLOW_PROTOCOL", "perimeter-refuses-remote-bases"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if had {
+			os.Setenv("GIT_ALLOW_PROTOCOL", old)
+		} else {
+			os.Unsetenv("GIT_ALLOW_PROTOCOL")
+		}
+	}()
+	err := f()
+	return refuse.urls(), err
+}
+
+// refuseTransport answers every request with an error, sends nothing, and
+// keeps the URLs asked for.
+type refuseTransport struct {
+	mu      sync.Mutex
+	refused []string
+}
+
+func (t *refuseTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	u := r.URL.Redacted()
+	t.mu.Lock()
+	t.refused = append(t.refused, u)
+	t.mu.Unlock()
+	return nil, fmt.Errorf("perimeter refused to fetch %s", u)
+}
+
+// urls are the URLs refused, sorted, each once.
+func (t *refuseTransport) urls() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Compact(slices.Sorted(slices.Values(t.refused)))
+}
+
+// boundedFS is the disk as a kustomize build may see it: reads bounded by
+// lim, writes refused (a build reads; only a remote clone's clean-up
+// removes, and remote clones are refused).
+type boundedFS struct {
+	filesys.FileSystem
+	lim Limits
+
+	mu       sync.Mutex
+	left     int64
+	limitErr error // the first read refused by a limit
+}
+
+// ReadFile reads path within the limits; every file kustomize loads
+// (kustomizations, resources, patches, generator inputs) comes through it.
+func (b *boundedFS) ReadFile(path string) ([]byte, error) {
+	data, err := readlimit.ReadFile(path, b.lim.MaxFileSize)
+	var tooLarge *readlimit.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, b.refused(err)
+	}
+	if err != nil || b.lim.MaxTotal <= 0 {
+		return data, err
+	}
+	b.mu.Lock()
+	b.left -= int64(len(data))
+	left := b.left
+	b.mu.Unlock()
+	if left < 0 {
+		return nil, b.refused(fmt.Errorf("reading %s: the tree's files add up to more than %s, the limit for one build", path, readlimit.Bytes(b.lim.MaxTotal)))
+	}
+	return data, nil
+}
+
+// refused records the first read a limit refused and returns err.
+func (b *boundedFS) refused(err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.limitErr == nil {
+		b.limitErr = err
+	}
+	return err
+}
+
+// Open is refused: kustomize reads files with ReadFile; a reader from Open
+// would escape the bound.
+func (b *boundedFS) Open(path string) (filesys.File, error) {
+	return nil, fmt.Errorf("open %s: not allowed while building a tree perimeter reads", path)
+}
+
+func (b *boundedFS) refuseWrite(path string) error {
+	return fmt.Errorf("write %s: a tree perimeter reads is not written", path)
+}
+
+// Create is refused: see boundedFS.
+func (b *boundedFS) Create(path string) (filesys.File, error) { return nil, b.refuseWrite(path) }
+
+// Mkdir is refused: see boundedFS.
+func (b *boundedFS) Mkdir(path string) error { return b.refuseWrite(path) }
+
+// MkdirAll is refused: see boundedFS.
+func (b *boundedFS) MkdirAll(path string) error { return b.refuseWrite(path) }
+
+// RemoveAll removes only what a refused remote clone left: kustomize's
+// cloner makes a kustomize-* directory in the temporary directory (and runs
+// git init there) before git refuses the fetch, and cleans it up with this.
+func (b *boundedFS) RemoveAll(path string) error {
+	tmp, err := filepath.EvalSymlinks(os.TempDir())
+	if err == nil && filepath.Dir(path) == tmp && strings.HasPrefix(filepath.Base(path), "kustomize-") {
+		return b.FileSystem.RemoveAll(path)
+	}
+	return b.refuseWrite(path)
+}
+
+// WriteFile is refused: see boundedFS.
+func (b *boundedFS) WriteFile(path string, _ []byte) error { return b.refuseWrite(path) }
