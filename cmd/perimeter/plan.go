@@ -29,6 +29,7 @@ type clusterFlags struct {
 	against             string
 	switchEnv           bool
 	validateByWrite     bool // see plan.Request.ValidateByWrite (apply DIR)
+	session             *session
 }
 
 // registerSwitch adds --switch-environment (plan, apply, destroy).
@@ -37,12 +38,9 @@ func (f *clusterFlags) registerSwitch(cmd *cobra.Command) {
 }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
+	f.session = &session{}
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context to use (default: the current context)")
-}
-
-func (f *clusterFlags) connect() (*cluster.Client, error) {
-	return cluster.Connect(cluster.Options{Kubeconfig: f.kubeconfig, Context: f.context})
 }
 
 // target describes a client for the plan header.
@@ -183,8 +181,12 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 			return nil, err
 		}
 		reader, tgt = newMemoReader(client, in.Stack), target(client)
-		id = identify(ctx, client)
-		if err := lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment); err != nil {
+		// the cluster's identity and the lock are independent requests:
+		// one round trip, not two
+		ids := make(chan *plan.ClusterIdentity, 1)
+		go func() { ids <- kf.identity(ctx, client) }()
+		err = lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment)
+		if id = <-ids; err != nil {
 			return nil, err
 		}
 	}
