@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/perimeter-dev/perimeter/plan"
 )
@@ -27,7 +27,7 @@ type createdObject struct {
 }
 
 // made records an object this run created.
-func (r *runner) made(c plan.Change, obj *unstructured.Unstructured) {
+func (r *runner) made(c plan.Change, obj *metav1.PartialObjectMetadata) {
 	if !r.p.CreatesUnvalidated || obj == nil {
 		return
 	}
