@@ -159,6 +159,10 @@ func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.I
 // cluster; the caller releases it.
 func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlags, destroy bool, lk *locking) (*plan.Plan, error) {
 	ctx := cmd.Context()
+	var early *connecting
+	if kf.against == "" {
+		early = kf.connectEarly(ctx)
+	}
 	in, objs, src, warnings, err := compileSources(cmd, dir, cf)
 	if err != nil {
 		return nil, err
@@ -176,17 +180,14 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 		}
 		reader, tgt = manifest.Objects(live), "rendered manifests in "+kf.against
 	} else {
-		client, err := kf.connect()
+		client, err := early.client()
 		if err != nil {
 			return nil, err
 		}
 		reader, tgt = newMemoReader(client, in.Stack), target(client)
-		// the cluster's identity and the lock are independent requests:
-		// one round trip, not two
-		ids := make(chan *plan.ClusterIdentity, 1)
-		go func() { ids <- kf.identity(ctx, client) }()
+		// the lock is taken while the cluster's identity is read
 		err = lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment)
-		if id = <-ids; err != nil {
+		if id = early.identity(); err != nil {
 			return nil, err
 		}
 	}
