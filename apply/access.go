@@ -3,8 +3,10 @@ package apply
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/perimeter-dev/perimeter/ownership"
@@ -48,27 +50,61 @@ func (e *DeniedError) Error() string {
 		who, strings.Join(e.Denied, "\n  cannot "))
 }
 
-// checkAccess asks c, when it can tell, whether every request of the run
-// is allowed, and refuses the run before any write when one is not.
-func (r *runner) checkAccess(ctx context.Context) error {
+// preflight reads the ApplySet parent and, when c can tell, asks whether
+// every request of the run is allowed, all at once (one round trip, not
+// three); it refuses the run before any write when a request is not
+// allowed. It returns the parent as read, for checkEnvironment and the
+// parent's first write: a missing permission is reported before an
+// error reading it.
+func (r *runner) preflight(ctx context.Context) (parentRead, error) {
+	parent := make(chan parentRead, 1)
+	go func() {
+		obj, err := r.c.Get(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack))
+		parent <- parentRead{obj, err}
+	}()
 	az, ok := r.c.(Authorizer)
 	if !ok {
-		return nil
+		return <-parent, nil
 	}
-	denied, err := az.Denied(ctx, r.accesses(ctx))
+	// Creating the parent needs create, but only when it does not exist
+	// yet: that review is asked alongside and counts only then.
+	create := make(chan deniedOrErr, 1)
+	go func() {
+		d, err := az.Denied(ctx, []Access{with(Access{GVK: ownership.ParentGVK, Namespace: r.p.StateNamespace}, "create")})
+		create <- deniedOrErr{d, err}
+	}()
+	denied, err := az.Denied(ctx, r.accesses())
+	cur, cr := <-parent, <-create
+	if err == nil && (cur.err != nil || cur.obj == nil) {
+		denied, err = append(denied, cr.denied...), cr.err
+		sort.Strings(denied)
+	}
 	if err != nil {
-		return fmt.Errorf("checking permissions before any write: %w; nothing was changed", err)
+		return parentRead{}, fmt.Errorf("checking permissions before any write: %w; nothing was changed", err)
 	}
 	if len(denied) == 0 {
-		return nil
+		return cur, nil
 	}
-	return &DeniedError{Identity: az.Identity(ctx), Denied: denied}
+	return parentRead{}, &DeniedError{Identity: az.Identity(ctx), Denied: denied}
+}
+
+// parentRead is the ApplySet parent as read before any write: nil when
+// it does not exist, or the error reading it.
+type parentRead struct {
+	obj *unstructured.Unstructured
+	err error
+}
+
+type deniedOrErr struct {
+	denied []string
+	err    error
 }
 
 // accesses are the requests the run makes: server-side apply (patch, and
 // create for an object that does not exist yet) for creates and updates,
-// delete for deletes, and reading and writing the ApplySet parent.
-func (r *runner) accesses(ctx context.Context) []Access {
+// delete for deletes, and reading and writing the ApplySet parent
+// (creating it is asked apart, in preflight).
+func (r *runner) accesses() []Access {
 	var out []Access
 	for _, c := range r.p.Changes {
 		a := Access{GVK: c.GVK(), Namespace: c.Namespace}
@@ -83,11 +119,6 @@ func (r *runner) accesses(ctx context.Context) []Access {
 	}
 	parent := Access{GVK: ownership.ParentGVK, Namespace: r.p.StateNamespace}
 	out = append(out, with(parent, "get"), with(parent, "patch"))
-	// creating the parent needs create; whether it exists is read here
-	// (when it cannot be read, it may have to be created)
-	if cur, err := r.c.Get(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack)); err != nil || cur == nil {
-		out = append(out, with(parent, "create"))
-	}
 	if r.opts.DeleteParent {
 		out = append(out, with(parent, "delete"))
 	}

@@ -86,3 +86,33 @@ func TestFirstApplyValidatedByWrite(t *testing.T) {
 		t.Fatalf("a stack with members must have its creates dry-run; got %v", err)
 	}
 }
+
+// A field the installed schema does not declare (what a newer perimeter
+// would send to a cluster with an older CRD) is refused by the field
+// manager with a 500, not a 400: a first apply validated by its writes
+// undoes itself all the same.
+func TestFirstApplyUnknownFieldUndone(t *testing.T) {
+	s := newStack(t)
+	s.write(usersEgress)
+	ctx := context.Background()
+	req := s.request(false)
+	unknown := req.Desired[len(req.Desired)-1].DeepCopy()
+	unknown.SetName("unknown-field")
+	if err := unstructured.SetNestedField(unknown.Object, true, "spec", "noSuchField"); err != nil {
+		t.Fatal(err)
+	}
+	req.Desired = append(req.Desired, unknown)
+	req.ValidateByWrite = true
+	p, err := plan.Make(ctx, s.client, req)
+	if err != nil || !p.CreatesUnvalidated {
+		t.Fatalf("plan: %v", err)
+	}
+	r := s.apply(p, s.client, apply.Options{})
+	if r.Added != 0 || r.Failed != len(p.Changes) {
+		t.Fatalf("want every create failed or undone: %+v", r)
+	}
+	left, err := s.dyn.Resource(netpolGVR).Namespace(s.ns).List(ctx, metav1.ListOptions{})
+	if err != nil || len(left.Items) != 0 {
+		t.Fatalf("the refused first apply left %d policies (%v)", len(left.Items), err)
+	}
+}

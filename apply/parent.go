@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/ownership"
@@ -14,39 +15,42 @@ import (
 
 // parent records the ApplySet parent before members change. Following
 // KEP-3659, its group-kinds and namespaces are first widened to cover both
-// the current members and the planned ones, so an interrupted apply never
+// the current members (current, the parent read before any write, under
+// the stack's lock) and the planned ones, so an interrupted apply never
 // leaves a member that the parent does not account for.
-func (r *runner) parent(ctx context.Context, widen bool) error {
-	desired := ownership.Parent(r.p.Stack, r.p.StateNamespace, r.members(true))
-	ann := desired.GetAnnotations()
-	ann[ownership.AnnotationEnvironment] = r.p.Environment
-	desired.SetAnnotations(ann)
-	if widen {
-		current, err := r.c.Get(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack))
-		if err != nil {
-			return err
-		}
-		if current != nil {
-			mergeAnnotation(desired, current, ownership.AnnotationApplySetGroupKinds)
-			mergeAnnotation(desired, current, ownership.AnnotationApplySetNamespaces)
-		}
+func (r *runner) parent(ctx context.Context, current *unstructured.Unstructured) error {
+	desired := r.desiredParent()
+	if current != nil {
+		mergeAnnotation(desired, current, ownership.AnnotationApplySetGroupKinds)
+		mergeAnnotation(desired, current, ownership.AnnotationApplySetNamespaces)
 	}
 	if err := r.guard(); err != nil {
 		return err
 	}
-	_, err := r.c.ServerSideApply(ctx, desired, r.opts.Force)
-	return err
+	if _, err := r.c.ServerSideApply(ctx, desired, r.opts.Force); err != nil {
+		return err
+	}
+	r.recorded = desired
+	return nil
+}
+
+// desiredParent is the parent recording the members after the plan.
+func (r *runner) desiredParent() *unstructured.Unstructured {
+	desired := ownership.Parent(r.p.Stack, r.p.StateNamespace, r.members(true))
+	ann := desired.GetAnnotations()
+	ann[ownership.AnnotationEnvironment] = r.p.Environment
+	desired.SetAnnotations(ann)
+	return desired
 }
 
 // checkEnvironment refuses, before any write, to apply over a stack last
 // applied with another environment (the plan checked it too, but a saved
 // plan may be older than the last apply).
-func (r *runner) checkEnvironment(ctx context.Context) error {
-	current, err := r.c.Get(ctx, ownership.ParentGVK, r.p.StateNamespace, ownership.ParentName(r.p.Stack))
-	if err != nil {
-		return fmt.Errorf("reading ApplySet parent ConfigMap %s/%s: %s; nothing was changed", r.p.StateNamespace, ownership.ParentName(r.p.Stack), explain(err))
+func (r *runner) checkEnvironment(current parentRead) error {
+	if current.err != nil {
+		return fmt.Errorf("reading ApplySet parent ConfigMap %s/%s: %s; nothing was changed", r.p.StateNamespace, ownership.ParentName(r.p.Stack), explain(current.err))
 	}
-	if msg := plan.EnvironmentMismatch(current, r.p.Stack, r.p.Environment, r.p.SwitchEnvironment || r.opts.SwitchEnvironment); msg != "" {
+	if msg := plan.EnvironmentMismatch(current.obj, r.p.Stack, r.p.Environment, r.p.SwitchEnvironment || r.opts.SwitchEnvironment); msg != "" {
 		return fmt.Errorf("%s Nothing was changed", msg)
 	}
 	return nil
@@ -90,7 +94,15 @@ func (r *runner) finishParent(ctx context.Context) error {
 	if r.report.Failed > 0 {
 		return nil // keep the widened record until an apply succeeds
 	}
-	return r.parent(ctx, false)
+	desired := r.desiredParent()
+	if r.recorded != nil && equality.Semantic.DeepEqual(desired.Object, r.recorded.Object) {
+		return nil // the widened record is already the final one (nothing left the stack)
+	}
+	if err := r.guard(); err != nil {
+		return err
+	}
+	_, err := r.c.ServerSideApply(ctx, desired, r.opts.Force)
+	return err
 }
 
 // members are the objects the stack owns after the plan (or before it).

@@ -2,10 +2,12 @@ package apply
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/perimeter-dev/perimeter/plan"
 )
@@ -27,7 +29,7 @@ type createdObject struct {
 }
 
 // made records an object this run created.
-func (r *runner) made(c plan.Change, obj *unstructured.Unstructured) {
+func (r *runner) made(c plan.Change, obj *metav1.PartialObjectMetadata) {
 	if !r.p.CreatesUnvalidated || obj == nil {
 		return
 	}
@@ -61,10 +63,25 @@ func (r *runner) createFailed(err error) {
 	r.rejected = true
 }
 
-// rejection reports whether the server refused the object itself.
+// rejection reports whether the server refused the object itself. An
+// internal error counts too: that is how the field manager refuses a
+// field the installed schema does not declare ("field not declared in
+// schema", code 500, kube-apiserver v1.37), which a newer perimeter
+// meets against an older CRD; a 500 the server gave for another reason
+// undoes the run as well, which keeps it all or nothing. An outage is
+// what never reached the server or came back unavailable, throttled or
+// timed out.
 func rejection(err error) bool {
 	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) ||
-		apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsUnsupportedMediaType(err)
+		apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsUnsupportedMediaType(err) ||
+		apierrors.IsInternalError(err) || internalStatus(err)
+}
+
+// internalStatus reports a 500 answer without a reason, as the field
+// manager gives it.
+func internalStatus(err error) bool {
+	var status apierrors.APIStatus
+	return errors.As(err, &status) && status.Status().Code == http.StatusInternalServerError
 }
 
 // notSent records a batch left out because the run is being undone.

@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -229,4 +230,17 @@ func (l *Lock) Err() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.lost
+}
+
+// NoNamespace reports whether err from Acquire says the namespace that
+// would hold the Lease does not exist (the API server's NotFound for the
+// namespace itself, not for the Lease): a caller that learns this from
+// Acquire needs no read of the namespace beforehand.
+func NoNamespace(err error) bool {
+	var status apierrors.APIStatus
+	if err == nil || !errors.As(err, &status) || !apierrors.IsNotFound(err) {
+		return false
+	}
+	d := status.Status().Details
+	return d != nil && d.Kind == "namespaces"
 }

@@ -36,17 +36,28 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds per stack size and delay (each runs every operation with both tools)")
 	delays := flag.String("delay", "0,10ms", "one-way delays the proxy adds, comma-separated (10ms = 20 ms more per round trip)")
 	perimeterBin := flag.String("perimeter", "", "perimeter binary to measure (default: built from this tree)")
+	baseline := flag.String("baseline", "", "a second perimeter binary (say, built from main) to run before perimeter in every round, on its own stack, as tool \"baseline\"")
+	timeline := flag.Bool("timeline", false, "print each perimeter command's requests in the order the server received them, with times from the command's start")
 	only := flag.String("tools", "perimeter,kubectl", "which tools to run")
 	files := flag.Int("files", 10, "spread the intent over this many HCL files")
 	profiles := flag.String("profiles", "", "write perimeter's CPU and heap profiles, and its output with the garbage collector's trace, of every command into this folder")
 	flag.Parse()
-	if err := run(*ns, *delays, *perimeterBin, *only, *profiles, *rounds, *files); err != nil {
+	if *baseline != "" && !strings.Contains(*only, "baseline") {
+		*only = "baseline," + *only
+	}
+	if err := run(*ns, *delays, *perimeterBin, *only, *profiles, *rounds, *files, extra{baseline: *baseline, timeline: *timeline}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/cluster:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sizes, delays, perimeterBin, tools, profiles string, rounds, files int) error {
+// extra are the options for comparing builds and seeing a command's requests.
+type extra struct {
+	baseline string
+	timeline bool
+}
+
+func run(sizes, delays, perimeterBin, tools, profiles string, rounds, files int, x extra) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "perimeter-bench-cluster-")
 	if err != nil {
@@ -79,11 +90,15 @@ func run(sizes, delays, perimeterBin, tools, profiles string, rounds, files int)
 	if err != nil {
 		return err
 	}
-	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools, server: server, profiles: profiles, files: files}
+	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools, server: server, profiles: profiles, files: files,
+		baseline: x.baseline, timeline: x.timeline}
 	if err := b.namespaces(ctx); err != nil {
 		return err
 	}
 	fmt.Printf("cores: %d, %s, perimeter %s, kubectl %s\n", runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 MST"), perimeterBin, b.kubectl)
+	if x.baseline != "" {
+		fmt.Printf("baseline %s\n", x.baseline)
+	}
 	for _, d := range strings.Split(delays, ",") {
 		delay, err := time.ParseDuration(strings.TrimSpace(d))
 		if err != nil {

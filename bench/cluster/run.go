@@ -27,6 +27,8 @@ type bench struct {
 	cp                 *controlplane.ControlPlane
 	audit              *audit
 	perimeter, kubectl string
+	baseline           string // a second perimeter binary, run before perimeter on its own stack ("" = none)
+	timeline           bool   // print each perimeter command's requests in time order
 	tmp, tools         string
 	server             *serverProcs
 	files              int    // HCL files the intent is spread over
@@ -87,7 +89,7 @@ func (b *bench) namespaces(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{perimeterNS, kubectlNS} {
+	for _, name := range []string{perimeterNS, kubectlNS, baselineNS} {
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
@@ -126,16 +128,19 @@ func (b *bench) measure(ctx context.Context, n int, delay time.Duration, rounds 
 		for _, o := range ops {
 			for _, tool := range strings.Split(b.tools, ",") {
 				bin, argsOf := b.perimeter, o.perimeter
-				if tool == "kubectl" {
+				switch tool {
+				case "kubectl":
 					bin, argsOf = b.kubectl, o.kubectl
+				case "baseline":
+					bin = b.baseline
 				}
-				args, want := argsOf(s)
+				args, want := argsOf(s.forTool(tool))
 				var env []string
-				if b.profiles != "" && tool == "perimeter" {
-					name := filepath.Join(b.profiles, fmt.Sprintf("n%d-d%v-r%d-%s", n, delay, r+1, strings.NewReplacer(" ", "-", "%", "pct").Replace(o.name)))
+				if b.profiles != "" && tool != "kubectl" {
+					name := filepath.Join(b.profiles, fmt.Sprintf("n%d-d%v-r%d-%s-%s", n, delay, r+1, strings.NewReplacer(" ", "-", "%", "pct").Replace(o.name), tool))
 					env = []string{"PERIMETER_CPUPROFILE=" + name + ".cpu", "PERIMETER_MEMPROFILE=" + name + ".mem", "GODEBUG=gctrace=1", "BENCH_OUTPUT=" + name + ".out"}
 				}
-				smp, err := b.one(bin, append(args, "--kubeconfig", kubeconfig), want, px, env)
+				smp, err := b.one(bin, append(args, "--kubeconfig", kubeconfig), want, px, env, b.timeline && tool != "kubectl")
 				if err != nil {
 					return nil, fmt.Errorf("N=%d delay %v round %d, %s, %s: %v", n, delay, r+1, o.name, tool, err)
 				}
@@ -152,7 +157,7 @@ func (b *bench) measure(ctx context.Context, n int, delay time.Duration, rounds 
 }
 
 // one runs a command and measures it; the exit code must be want.
-func (b *bench) one(bin string, args []string, want int, px *proxy, env []string) (sample, error) {
+func (b *bench) one(bin string, args []string, want int, px *proxy, env []string, timeline bool) (sample, error) {
 	if err := b.audit.mark(); err != nil {
 		return sample{}, err
 	}
@@ -194,6 +199,14 @@ func (b *bench) one(bin string, args []string, want int, px *proxy, env []string
 	if err != nil {
 		return sample{}, err
 	}
+	if timeline {
+		all, err := b.audit.requestsSince(filepath.Base(bin)+"/", start)
+		if err != nil {
+			return sample{}, err
+		}
+		fmt.Fprintf(os.Stderr, "%s %s\n", filepath.Base(bin), strings.Join(args[:1], " "))
+		printTimeline(os.Stderr, all, wall)
+	}
 	return sample{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), rssKB: ru.Maxrss,
 		requests: reqs, connections: px.connections.Load() - conns, serverCPU: serverCPU}, nil
 }
@@ -206,14 +219,17 @@ func (b *bench) cleanup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, ns := range []string{perimeterNS, kubectlNS} {
+	for _, ns := range []string{perimeterNS, kubectlNS, baselineNS} {
 		if err := cs.NetworkingV1().NetworkPolicies(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
 			return err
 		}
 	}
-	err = cs.CoreV1().ConfigMaps(perimeterNS).Delete(ctx, ownership.ParentName("bench"), metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err
+	for _, tool := range []string{"perimeter", "baseline"} {
+		stack, ns := stackOf(tool)
+		err = cs.CoreV1().ConfigMaps(ns).Delete(ctx, ownership.ParentName(stack), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
 	}
 	return nil
 }

@@ -17,13 +17,13 @@ func printTable(w io.Writer, n int, delay time.Duration, rounds int, res results
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, o := range ops {
 		byTool := res[o.name]
-		for _, tool := range []string{"perimeter", "kubectl"} {
+		for _, tool := range []string{"baseline", "perimeter", "kubectl"} {
 			s := byTool[tool]
 			if len(s) == 0 {
 				continue
 			}
 			ratioMin, ratioMed := "", ""
-			if k := byTool["kubectl"]; tool == "perimeter" && len(k) > 0 {
+			if k := byTool["kubectl"]; tool != "kubectl" && len(k) > 0 {
 				ratioMin = fmt.Sprintf("%.2f", float64(minWall(s))/float64(minWall(k)))
 				ratioMed = fmt.Sprintf("%.2f", float64(median(s, wallOf))/float64(median(k, wallOf)))
 			}

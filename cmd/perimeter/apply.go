@@ -173,11 +173,11 @@ func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, a
 	if err := checkFile(p); err != nil {
 		return fmt.Errorf("%s refused: %w", origin, err)
 	}
-	client, err := kf.connect()
+	client, err := kf.connect() // apply DIR: the client it planned with
 	if err != nil {
 		return err
 	}
-	if err := plan.CheckCluster(p, *identify(ctx, client)); err != nil {
+	if err := plan.CheckCluster(p, *kf.identity(ctx, client)); err != nil {
 		return fmt.Errorf("%s refused: %w", origin, err)
 	}
 	// A saved plan takes the lock here (a directory's, before planning),

@@ -14,7 +14,7 @@ import (
 // reused by the later reads of the same plan (the live lints), so each
 // object is decoded once (see plan.ListMemo). Everything but List goes to
 // the cluster. Apply's checks that the cluster did not move read through
-// a client of their own, never through this one.
+// the client itself, never through the memo.
 type memoReader struct {
 	*cluster.Client
 	memo *plan.ListMemo

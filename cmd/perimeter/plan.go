@@ -29,6 +29,7 @@ type clusterFlags struct {
 	against             string
 	switchEnv           bool
 	validateByWrite     bool // see plan.Request.ValidateByWrite (apply DIR)
+	session             *session
 }
 
 // registerSwitch adds --switch-environment (plan, apply, destroy).
@@ -37,12 +38,9 @@ func (f *clusterFlags) registerSwitch(cmd *cobra.Command) {
 }
 
 func (f *clusterFlags) register(cmd *cobra.Command) {
+	f.session = &session{}
 	cmd.Flags().StringVar(&f.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	cmd.Flags().StringVar(&f.context, "context", "", "kubeconfig context to use (default: the current context)")
-}
-
-func (f *clusterFlags) connect() (*cluster.Client, error) {
-	return cluster.Connect(cluster.Options{Kubeconfig: f.kubeconfig, Context: f.context})
 }
 
 // target describes a client for the plan header.
@@ -161,6 +159,10 @@ func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.I
 // cluster; the caller releases it.
 func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlags, destroy bool, lk *locking) (*plan.Plan, error) {
 	ctx := cmd.Context()
+	var early *connecting
+	if kf.against == "" {
+		early = kf.connectEarly(ctx)
+	}
 	in, objs, src, warnings, err := compileSources(cmd, dir, cf)
 	if err != nil {
 		return nil, err
@@ -178,13 +180,14 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 		}
 		reader, tgt = manifest.Objects(live), "rendered manifests in "+kf.against
 	} else {
-		client, err := kf.connect()
+		client, err := early.client()
 		if err != nil {
 			return nil, err
 		}
 		reader, tgt = newMemoReader(client, in.Stack), target(client)
-		id = identify(ctx, client)
-		if err := lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment); err != nil {
+		// the lock is taken while the cluster's identity is read
+		err = lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment)
+		if id = early.identity(); err != nil {
 			return nil, err
 		}
 	}

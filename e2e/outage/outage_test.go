@@ -333,6 +333,9 @@ func TestAPIServerStopsMidApply(t *testing.T) {
 	began := time.Now()
 	r, err := apply.Run(context.Background(), c, p, apply.Options{
 		KindOrder: generate.Kinds,
+		// fewer in flight than objects (the default, 64, is about all of
+		// them), so that requests are still to be sent when the server stops
+		Concurrency: 16,
 		Progress: func(res apply.Result) {
 			seen++ // Progress calls are serialised by apply
 			if seen != stopAfter {
@@ -453,10 +456,11 @@ func cliOutage(t *testing.T, cp *controlplane.ControlPlane, bin, kubeconfig stri
 	}
 
 	// Watch the namespace's NetworkPolicies; stop the API server at the
-	// stopAfter-th creation. This races with the CLI, which applies 16 at
-	// a time: kube-apiserver refuses connections some 20ms after SIGTERM,
-	// by when a few dozen more objects exist (measured: up to ~45), so
-	// with 202 objects most are still to come.
+	// stopAfter-th creation. This races with the CLI, which applies 64 at
+	// a time (16 when this was measured): kube-apiserver refuses
+	// connections some 20ms after SIGTERM, by when a few dozen more
+	// objects exist (measured: up to ~45 at 16), so with 202 objects many
+	// are still to come; a run that finishes first is attempted again.
 	const stopAfter = 5
 	cs, err := kubernetes.NewForConfig(cp.Config)
 	if err != nil {
