@@ -153,6 +153,13 @@ func (e notServedError) Unwrap() error { return e.err }
 // List returns the objects of a kind in namespace ("" = all namespaces)
 // matching the label selector, following pagination.
 func (c *Client) List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
+	return c.ListPaged(ctx, gvk, namespace, selector, nil)
+}
+
+// ListPaged is List that calls trim (unless nil) on each object of a
+// page before it requests the next: what trim drops of a large LIST is
+// never all in memory at once (plan.PagedLister).
+func (c *Client) ListPaged(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string, trim func(*unstructured.Unstructured)) ([]*unstructured.Unstructured, error) {
 	res, err := c.resource(gvk)
 	if err != nil {
 		return nil, err
@@ -165,6 +172,9 @@ func (c *Client) List(ctx context.Context, gvk schema.GroupVersionKind, namespac
 			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
 		}
 		for i := range list.Items {
+			if trim != nil {
+				trim(&list.Items[i])
+			}
 			out = append(out, &list.Items[i])
 		}
 		if list.GetContinue() == "" {

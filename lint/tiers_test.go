@@ -80,3 +80,42 @@ func TestTierLints(t *testing.T) {
 		}
 	}
 }
+
+// TestShadowedAllowsShortcut: shadowedAllows skips evaluating when no
+// Admin-tier rule denies; with an Admin rule that accepts or passes, a
+// Baseline deny, or no cluster policy at all, evaluating every allow
+// finds nothing either, and with an Admin deny the finding stays.
+func TestShadowedAllowsShortcut(t *testing.T) {
+	noGuardrail := strings.Replace(tiersHCL, "guardrail \"no-metadata\"", "baseline \"no-metadata\"", 1)
+	for name, tc := range map[string]struct {
+		hcl  string
+		want int
+	}{
+		"admin deny":    {tiersHCL, 1},
+		"admin pass":    {strings.Replace(tiersHCL, `action = "deny"`, `action = "pass"`, 1), 0},
+		"admin accept":  {strings.Replace(tiersHCL, `action = "deny"`, `action = "accept"`, 1), 0},
+		"baseline deny": {noGuardrail, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			in, _ := load(t, tc.hcl)
+			objs, diags := generate.Objects(in)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			w := engineFor(in, objs)
+			if w == nil {
+				t.Fatal("no engine")
+			}
+			var slow []Finding
+			for _, a := range in.Allows {
+				if f, ok := shadowedAllow(a, w); ok {
+					slow = append(slow, f)
+				}
+			}
+			fast := shadowedAllows(in, w)
+			if len(fast) != tc.want || render(fast) != render(slow) {
+				t.Errorf("shortcut found %d (want %d):\n%s\nevaluating every allow found:\n%s", len(fast), tc.want, render(fast), render(slow))
+			}
+		})
+	}
+}

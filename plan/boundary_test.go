@@ -157,3 +157,28 @@ spec:
 		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
 }
+
+// withBlockSources adds the block's line to live objects without one,
+// whatever metadata they have, and never changes the objects it is given.
+func TestWithBlockSourcesCopiesOnlyMetadata(t *testing.T) {
+	spec := map[string]any{"podSelector": map[string]any{}}
+	bare := &unstructured.Unstructured{Object: map[string]any{"kind": "NetworkPolicy", "spec": spec}}
+	live := &unstructured.Unstructured{Object: map[string]any{"kind": "NetworkPolicy", "spec": spec, "metadata": map[string]any{
+		"name": "a", "annotations": map[string]any{"perimeter.dev/block": `allow "x"`, "other": "1"}}}}
+	sourced := &unstructured.Unstructured{Object: map[string]any{"kind": "NetworkPolicy", "metadata": map[string]any{
+		"annotations": map[string]any{"perimeter.dev/block": `allow "x"`, "perimeter.dev/source": "old.hcl:1"}}}}
+	before := live.DeepCopy()
+	out := withBlockSources([]*unstructured.Unstructured{bare, live, sourced}, map[string]string{`allow "x"`: "main.hcl:7", "": "none.hcl:1"})
+	if !reflect.DeepEqual(live, before) {
+		t.Errorf("the live object changed: %v", live.Object)
+	}
+	if got := out[1].GetAnnotations(); got["perimeter.dev/source"] != "main.hcl:7" || got["other"] != "1" || out[1].GetName() != "a" {
+		t.Errorf("annotations %v, name %q", got, out[1].GetName())
+	}
+	if out[2] != sourced {
+		t.Error("an object with a source was copied")
+	}
+	if got := out[0].GetAnnotations()["perimeter.dev/source"]; got != "none.hcl:1" {
+		t.Errorf("an object without metadata got source %q", got)
+	}
+}

@@ -95,7 +95,7 @@ func effectiveTypes(o *unstructured.Unstructured) []string {
 	types, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "policyTypes")
 	if len(types) == 0 {
 		types = []string{"Ingress"}
-		if rules, _, _ := unstructured.NestedSlice(o.Object, "spec", "egress"); len(rules) > 0 {
+		if rules, _, _ := sliceAt(o.Object, "spec", "egress"); len(rules) > 0 {
 			types = append(types, "Egress")
 		}
 	}
@@ -110,7 +110,7 @@ func policyIsolation(o *unstructured.Unstructured, dir string) isolation {
 	sel := nested(o.Object, "spec", "podSelector")
 	labels, _, _ := unstructured.NestedStringMap(sel, "matchLabels")
 	s := isolation{direction: dir, namespace: o.GetNamespace(), labels: labels, source: firstSource(o), block: firstBlock(o)}
-	if exprs, _, _ := unstructured.NestedSlice(sel, "matchExpressions"); len(exprs) > 0 {
+	if exprs, _, _ := sliceAt(sel, "matchExpressions"); len(exprs) > 0 {
 		s.exprs = selectorText(map[string]any{"matchExpressions": exprs})
 	}
 	s.subject = selectorText(sel)

@@ -34,7 +34,7 @@ func (idx listenerIndex) port(ref ParentRef) (int64, bool) {
 	if gw == nil || ref.Section == "" {
 		return 0, false
 	}
-	listeners, _, _ := unstructured.NestedSlice(gw.Object, "spec", "listeners")
+	listeners, _, _ := sliceAt(gw.Object, "spec", "listeners")
 	for _, l := range listeners {
 		lm, _ := l.(map[string]any)
 		if lm["name"] == ref.Section {
@@ -52,7 +52,7 @@ func (idx listenerIndex) port(ref ParentRef) (int64, bool) {
 func l4Exposures(o *unstructured.Unstructured, gateways listenerIndex) []statement {
 	scheme := l4Kinds[o.GetKind()]
 	hosts, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "hostnames")
-	rules, _, _ := unstructured.NestedSlice(o.Object, "spec", "rules")
+	rules, _, _ := sliceAt(o.Object, "spec", "rules")
 	var out []statement
 	for _, ref := range ParentRefs(o) {
 		port, known := gateways.port(ref)
@@ -125,7 +125,7 @@ func wholePort(v any) (int64, bool) {
 // kindRefused explains why a listener does not accept a route kind (its
 // allowedRoutes.kinds, or else its protocol's kinds), or returns "".
 func kindRefused(listener map[string]any, kind string) string {
-	kinds, found, _ := unstructured.NestedSlice(listener, "allowedRoutes", "kinds")
+	kinds, found, _ := sliceAt(listener, "allowedRoutes", "kinds")
 	if found && len(kinds) > 0 {
 		for _, k := range kinds {
 			if km, _ := k.(map[string]any); km["kind"] == kind {

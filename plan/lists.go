@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // listConcurrency bounds the ownership LISTs in flight: on a cluster tens
@@ -55,4 +56,51 @@ func dropManagedFields(owned map[string]*unstructured.Unstructured) {
 			delete(md, "managedFields")
 		}
 	}
+}
+
+// Trimmer is a Reader that lets planning trim the objects of its LISTs
+// of the stack's members (see trimManagedFields), page by page where it
+// reads through a PagedLister. A reader opts in by implementing it: one
+// that wraps another (a ListMemo's, say) must see every LIST.
+type Trimmer interface {
+	// ListTrimmed is List that calls trim on every object it returns.
+	ListTrimmed(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string, trim func(*unstructured.Unstructured)) ([]*unstructured.Unstructured, error)
+}
+
+// PagedLister lists page by page and calls trim on each object of a page
+// before it reads the next, so that what trim drops of thousands of
+// objects is never all in memory at once (a live cluster).
+type PagedLister interface {
+	ListPaged(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string, trim func(*unstructured.Unstructured)) ([]*unstructured.Unstructured, error)
+}
+
+// listMembers is a LIST of the stack's objects: trimmed when the reader
+// opts in, else whole (a reader of rendered manifests holds no
+// managedFields to trim).
+func listMembers(ctx context.Context, r Reader, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
+	if t, ok := r.(Trimmer); ok {
+		return t.ListTrimmed(ctx, gvk, namespace, selector, trimManagedFields)
+	}
+	return r.List(ctx, gvk, namespace, selector)
+}
+
+// trimManagedFields drops an object's managedFields at once when the
+// drift walk would find nothing in them: every entry is perimeter's own
+// (and decodes), a subresource's, or another manager's outside spec.
+// Objects perimeter applied and nobody else touched, the common case at
+// scale, then no longer carry their managedFields (about a third of a
+// decoded NetworkPolicy) from the LIST to the end of planning. Whatever
+// managedSpecs would report (another manager's spec fields, an entry
+// that does not decode) keeps the managedFields for planAll, which
+// decides exactly as before; a trimmed object plans as it would have
+// (foreignFields of no other manager is empty whatever perimeter owns).
+func trimManagedFields(o *unstructured.Unstructured) {
+	md, ok := o.Object["metadata"].(map[string]any)
+	if !ok || md["managedFields"] == nil {
+		return
+	}
+	if _, others, err := managedSpecs(o); err != nil || len(others) > 0 {
+		return
+	}
+	delete(md, "managedFields")
 }

@@ -43,6 +43,15 @@ func NewListMemo(stack string) *ListMemo {
 // List answers like r.List, from memory where it can. The objects are
 // shared between callers: they must not be modified.
 func (m *ListMemo) List(ctx context.Context, r Reader, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
+	return m.ListTrimmed(ctx, r, gvk, namespace, selector, nil)
+}
+
+// ListTrimmed is List for a Trimmer: a LIST the memo sends to r is
+// trimmed (page by page when r is a PagedLister) and kept trimmed, so
+// later reads of the same objects share the trimmed objects. Only
+// planning's LISTs of its members trim (see trimManagedFields), and
+// nothing after them reads what they drop.
+func (m *ListMemo) ListTrimmed(ctx context.Context, r Reader, gvk schema.GroupVersionKind, namespace, selector string, trim func(*unstructured.Unstructured)) ([]*unstructured.Unstructured, error) {
 	k := listKey{gvk, namespace, selector}
 	m.mu.Lock()
 	objs, done := m.exact[k]
@@ -55,7 +64,7 @@ func (m *ListMemo) List(ctx context.Context, r Reader, gvk schema.GroupVersionKi
 	if namespace != "" && selector == "" && haveStacked && m.stack != "" {
 		objs, err = m.namespaceWhole(ctx, r, gvk, namespace, stacked)
 	} else {
-		objs, err = r.List(ctx, gvk, namespace, selector)
+		objs, err = listPaged(ctx, r, gvk, namespace, selector, trim)
 	}
 	if err != nil {
 		return nil, err
@@ -97,4 +106,19 @@ func (m *ListMemo) namespaceWhole(ctx context.Context, r Reader, gvk schema.Grou
 
 func sortByName(objs []*unstructured.Unstructured) {
 	slices.SortFunc(objs, func(a, b *unstructured.Unstructured) int { return strings.Compare(a.GetName(), b.GetName()) })
+}
+
+// listPaged lists through r, trimming each object (unless trim is nil):
+// page by page when r can.
+func listPaged(ctx context.Context, r Reader, gvk schema.GroupVersionKind, namespace, selector string, trim func(*unstructured.Unstructured)) ([]*unstructured.Unstructured, error) {
+	if p, ok := r.(PagedLister); ok && trim != nil {
+		return p.ListPaged(ctx, gvk, namespace, selector, trim)
+	}
+	objs, err := r.List(ctx, gvk, namespace, selector)
+	if trim != nil {
+		for _, o := range objs {
+			trim(o)
+		}
+	}
+	return objs, err
 }

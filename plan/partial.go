@@ -24,7 +24,7 @@ import (
 var clusterNetworkPolicy = schema.GroupKind{Group: "policy.networking.k8s.io", Kind: "ClusterNetworkPolicy"}
 
 func listKind(ctx context.Context, r Reader, rec *record, gvk schema.GroupVersionKind, sel string, names []string) (objs []*unstructured.Unstructured, unread string, err error) {
-	objs, err = r.List(ctx, gvk, "", sel)
+	objs, err = listMembers(ctx, r, gvk, "", sel)
 	if !apierrors.IsForbidden(err) || rec.all {
 		return objs, "", err
 	}
@@ -43,7 +43,7 @@ func listKind(ctx context.Context, r Reader, rec *record, gvk schema.GroupVersio
 		return nil, "", fmt.Errorf("this identity may not list ClusterNetworkPolicies, which are cluster-scoped and which the stack's ApplySet records it owns (guardrails and baselines); grant it list on clusternetworkpolicies.policy.networking.k8s.io with a ClusterRole, or plan with the platform team's identity: %w", err)
 	}
 	for _, ns := range rec.sortedNamespaces() {
-		part, err := r.List(ctx, gvk, ns, sel)
+		part, err := listMembers(ctx, r, gvk, ns, sel)
 		if err != nil {
 			// a plan that cannot see every member would forget some: the
 			// parent, narrowed after apply, would no longer record them

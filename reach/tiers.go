@@ -79,6 +79,26 @@ func (e *Engine) AddClusterPolicies(ps []cnp.ClusterNetworkPolicy) error {
 	return nil
 }
 
+// HasTierAction reports whether a ClusterNetworkPolicy of the tier has a
+// rule with the action (Accept, Deny or Pass). A verdict is decided by
+// such a rule only if one exists, so a caller looking for one (a lint
+// evaluating every allow) can skip evaluating when there is none.
+func (e *Engine) HasTierAction(tier Tier, action string) bool {
+	for _, c := range e.cluster {
+		if c.tier != tier {
+			continue
+		}
+		for _, rs := range [][]tierRule{c.inRules, c.outRules} {
+			for _, r := range rs {
+				if r.action == action {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 func compileCluster(p *cnp.ClusterNetworkPolicy) (*clusterPolicy, error) {
 	c := &clusterPolicy{obj: p, name: p.Name, tier: Tier(p.Spec.Tier), priority: p.Spec.Priority}
 	if c.tier != TierAdmin && c.tier != TierBaseline {

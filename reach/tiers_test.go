@@ -75,3 +75,37 @@ func TestTierUnknownOnlyWhereItMatters(t *testing.T) {
 		}
 	}
 }
+
+// TestHasTierAction: an engine reports the tiers and actions of its
+// ClusterNetworkPolicies' rules, ingress and egress alike.
+func TestHasTierAction(t *testing.T) {
+	e, err := New(nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.HasTierAction(TierAdmin, "Deny") {
+		t.Error("an engine without cluster policies has an Admin Deny")
+	}
+	admin := cnp.ClusterNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Spec: cnp.ClusterNetworkPolicySpec{
+		Tier: cnp.AdminTier, Priority: 1, Subject: cnp.ClusterNetworkPolicySubject{Namespaces: &metav1.LabelSelector{}},
+		Ingress: []cnp.ClusterNetworkPolicyIngressRule{{Action: cnp.ClusterNetworkPolicyRuleActionPass,
+			From: []cnp.ClusterNetworkPolicyIngressPeer{{Namespaces: &metav1.LabelSelector{}}}}},
+	}}
+	baseline := cnp.ClusterNetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "b"}, Spec: cnp.ClusterNetworkPolicySpec{
+		Tier: cnp.BaselineTier, Priority: 1, Subject: cnp.ClusterNetworkPolicySubject{Namespaces: &metav1.LabelSelector{}},
+		Egress: []cnp.ClusterNetworkPolicyEgressRule{{Action: cnp.ClusterNetworkPolicyRuleActionDeny,
+			To: []cnp.ClusterNetworkPolicyEgressPeer{{Namespaces: &metav1.LabelSelector{}}}}},
+	}}
+	if err := e.AddClusterPolicies([]cnp.ClusterNetworkPolicy{admin, baseline}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		tier   Tier
+		action string
+		want   bool
+	}{{TierAdmin, "Pass", true}, {TierAdmin, "Deny", false}, {TierBaseline, "Deny", true}, {TierBaseline, "Pass", false}} {
+		if got := e.HasTierAction(c.tier, c.action); got != c.want {
+			t.Errorf("HasTierAction(%s, %s) = %v, want %v", c.tier, c.action, got, c.want)
+		}
+	}
+}

@@ -28,3 +28,9 @@ func newMemoReader(c *cluster.Client, stack string) memoReader {
 func (r memoReader) List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
 	return r.memo.List(ctx, r.Client, gvk, namespace, selector)
 }
+
+// ListTrimmed is List for planning's LISTs of the stack's members, which
+// trim each page as it is decoded (plan.Trimmer).
+func (r memoReader) ListTrimmed(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string, trim func(*unstructured.Unstructured)) ([]*unstructured.Unstructured, error) {
+	return r.memo.ListTrimmed(ctx, r.Client, gvk, namespace, selector, trim)
+}
