@@ -135,7 +135,7 @@ func (d *decoder) decode(opts Options, srcBytes int64) *Intent {
 	for _, phase := range []func(){
 		func() { d.decodeNamespaces(in); d.ctx.Variables["namespace"] = namespaceRefs(in.Namespaces) },
 		func() { d.decodeGateways(in); d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways) },
-		func() { d.decodeServices(in); d.ctx.Variables["service"] = serviceRefs(in.Services) },
+		func() { d.decodeServices(in); d.ctx.Variables["service"] = d.serviceRefs(in.Services) },
 		func() { d.decodeGatewayClients(in) },
 		func() { d.decodeListenerSets(in) },
 		func() { d.decodeHTTPRoutes(in) },

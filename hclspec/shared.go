@@ -1,9 +1,11 @@
 package hclspec
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Shared lets the environments compiled from one parse decode once the
@@ -19,6 +21,12 @@ import (
 type Shared struct {
 	src     *Sources
 	entries map[hcl.Body]*sharedEntry // only the blocks found independent
+
+	// mu guards the value of service.* built for the first environment
+	// (refs), kept with the services it was built from.
+	mu       sync.Mutex
+	services []*Service
+	refs     cty.Value
 }
 
 // sharedEntry is one block's decoding, done by the first environment that
@@ -128,4 +136,25 @@ func (d *decoder) measure(e *sharedEntry, decode func() any) {
 		c := *diag
 		e.diags[i] = &c
 	}
+}
+
+// serviceRefs is the value of service.* for ss, an environment's services:
+// built once when every environment has the same (shared) services, as
+// it is ten thousand objects for a large stack. The services are never
+// modified after decoding, so the same pointers mean the same value.
+func (d *decoder) serviceRefs(ss []*Service) cty.Value {
+	s := d.shared
+	if s == nil || s.src != d.src {
+		return serviceRefs(ss)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.services != nil && slices.Equal(s.services, ss) {
+		return s.refs
+	}
+	v := serviceRefs(ss)
+	if s.services == nil {
+		s.services, s.refs = slices.Clone(ss), v
+	}
+	return v
 }

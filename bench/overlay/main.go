@@ -90,6 +90,9 @@ func main() {
 // render compiles every environment and writes the tree; it returns the
 // number of objects in one environment.
 func render(src map[string][]byte, out, memprofile string) int {
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	cpuBefore := cpuTime()
 	began := time.Now()
 	sources, diags := hclspec.Parse(src)
 	checkDiags(diags.HasErrors(), diags.Error())
@@ -98,6 +101,10 @@ func render(src map[string][]byte, out, memprofile string) int {
 	checkDiags(diags.HasErrors(), diags.Error())
 	check(err)
 	built := time.Now()
+	cpu := cpuTime() - cpuBefore
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	inMemoryRSS := peakRSS()
 	if memprofile != "" {
 		f, err := os.Create(memprofile)
 		check(err)
@@ -109,6 +116,8 @@ func render(src map[string][]byte, out, memprofile string) int {
 	check(err)
 	fmt.Printf("  parse %v, compile x3 and lay out overlays %v, compare and write %d of %d files %v\n", start.Sub(began).Round(time.Millisecond),
 		built.Sub(start).Round(time.Millisecond), len(changes.Write), len(tree), time.Since(built).Round(time.Millisecond))
+	fmt.Printf("  in memory (parse, compile x3, layout, YAML) %v, CPU %v, allocated %d MB, peak RSS %d MB by then\n", built.Sub(began).Round(time.Millisecond),
+		cpu.Round(time.Millisecond), (after.TotalAlloc-before.TotalAlloc)>>20, inMemoryRSS)
 	return objectsIn(tree, "dev")
 }
 
@@ -123,6 +132,13 @@ func objectsIn(t manifest.Tree, env string) int {
 		}
 	}
 	return n
+}
+
+// cpuTime is the user and system CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	check(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func peakRSS() int64 {
