@@ -41,12 +41,8 @@ result for editors and CI annotations (see docs/plan-format.md).`,
 				return reportValidation(cmd, f, src, []envResult{{diags: diags}})
 			}
 			var results []envResult
-			var shared *hclspec.Shared
-			if len(envs) > 1 {
-				shared = hclspec.NewShared(src) // most blocks are the same in every environment
-			}
 			for _, env := range envs {
-				results = append(results, validateEnv(dirArg(args), src, diags, env, shared, f))
+				results = append(results, validateEnv(dirArg(args), src, diags, env, f))
 			}
 			return reportValidation(cmd, f, src, results)
 		},
@@ -86,14 +82,13 @@ type envResult struct {
 
 // validateEnv compiles the parsed intent src in environment env;
 // parseDiags are the parser's findings, reported with each environment's
-// (as if it had been parsed for it). shared, when not nil, decodes the
-// blocks that are the same in every environment once for all of them.
-func validateEnv(dir string, src *hclspec.Sources, parseDiags hcl.Diagnostics, env string, shared *hclspec.Shared, f validateFlags) envResult {
+// (as if it had been parsed for it).
+func validateEnv(dir string, src *hclspec.Sources, parseDiags hcl.Diagnostics, env string, f validateFlags) envResult {
 	opts, diags := f.options(dir)
 	if diags.HasErrors() {
 		return envResult{env: env, diags: diags}
 	}
-	opts.Env, opts.Shared = env, shared
+	opts.Env = env
 	in, d := hclspec.Decode(src, opts)
 	diags = append(append(diags, parseDiags...), d...)
 	if in != nil {
