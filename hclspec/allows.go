@@ -15,16 +15,36 @@ func (d *decoder) decodeAllows(in *Intent) {
 		if !d.unique(b) {
 			continue
 		}
-		r := open(b.Body, allowSchema, d.ctx, b.DefRange)
-		a := &Allow{Label: b.Labels[0], Origin: origin(b)}
-		r.str("description", "")
-		a.From = r.endpoints("from", &d.refs)
-		a.To = r.endpoints("to", &d.refs)
-		a.Ports = r.ports("ports")
-		checkAllow(r, a, in.FQDNEgress)
-		d.diags = append(d.diags, r.diags...)
+		a := shareBlock(d, b, d.namesSharedServices, func() *Allow { return d.decodeAllow(b, in.FQDNEgress) })
 		in.Allows = append(in.Allows, a)
 	}
+}
+
+// decodeAllow reads one allow block.
+func (d *decoder) decodeAllow(b *hcl.Block, fqdnEgress string) *Allow {
+	r := open(b.Body, allowSchema, d.ctx, b.DefRange)
+	a := &Allow{Label: b.Labels[0], Origin: origin(b)}
+	r.str("description", "")
+	a.From = r.endpoints("from", &d.refs)
+	a.To = r.endpoints("to", &d.refs)
+	a.Ports = r.ports("ports")
+	checkAllow(r, a, fqdnEgress)
+	d.diags = append(d.diags, r.diags...)
+	return a
+}
+
+// namesSharedServices reports whether the services a shared allow points
+// to are this environment's: they are unless one was decoded here
+// instead of shared (its budget could not pay for the shared one).
+func (d *decoder) namesSharedServices(a *Allow) bool {
+	for _, ends := range [][]Endpoint{a.From, a.To} {
+		for _, e := range ends {
+			if e.Service != nil && d.refs.services[e.Service.Label] != e.Service {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkAllow rejects connections NetworkPolicy cannot express and warns

@@ -290,41 +290,47 @@ func (d *decoder) decodeServices(in *Intent) {
 		if !d.unique(b) || !d.referable(b) {
 			continue
 		}
-		r := open(b.Body, serviceSchema, d.ctx, b.DefRange)
-		s := &Service{Label: b.Labels[0], Origin: origin(b)}
-		s.Name = r.str("name", s.Label)
-		s.Namespace = d.namespaceAttr(r)
-		if errs := validation.IsDNS1035Label(s.Name); len(errs) > 0 {
-			r.errorf(r.attrRange("name"), "Invalid service name", "%q is not a valid Service name: %s.", s.Name, strings.Join(errs, "; "))
-		}
-		s.Selector = r.strMap("selector")
-		d.checkSelector(r, "selector", s.Selector, true)
-		s.Port = int32(r.integer("port", 0, 1, 65535))
-		s.Protocol = "TCP"
-		if r.has("protocol") {
-			if p, err := parseProtocol(r.str("protocol", "")); err != nil {
-				r.errorf(r.attrRange("protocol"), "Invalid protocol", "%s.", err)
-			} else {
-				s.Protocol = p
-			}
-		}
-		s.TargetPort = d.targetPort(r, s.Port)
-		s.Ports = d.servicePorts(r)
-		checkTargetPortDeclared(r, s)
-		s.DenyIngress, s.DenyEgress = r.directions("default_deny")
-		s.DNSSet = r.has("dns")
-		s.DNS = r.boolean("dns", true)
-		for i, blk := range r.blocks {
-			if i > 0 {
-				r.errorf(blk.DefRange, "Duplicate backend_tls block", "A service has at most one backend_tls block.")
-				continue
-			}
-			s.BackendTLS = d.backendTLS(r, blk)
-		}
-		d.diags = append(d.diags, r.diags...)
+		s := shareBlock(d, b, nil, func() *Service { return d.decodeService(b) })
 		d.refs.services[s.Label] = s
 		in.Services = append(in.Services, s)
 	}
+}
+
+// decodeService reads one service block.
+func (d *decoder) decodeService(b *hcl.Block) *Service {
+	r := open(b.Body, serviceSchema, d.ctx, b.DefRange)
+	s := &Service{Label: b.Labels[0], Origin: origin(b)}
+	s.Name = r.str("name", s.Label)
+	s.Namespace = d.namespaceAttr(r)
+	if errs := validation.IsDNS1035Label(s.Name); len(errs) > 0 {
+		r.errorf(r.attrRange("name"), "Invalid service name", "%q is not a valid Service name: %s.", s.Name, strings.Join(errs, "; "))
+	}
+	s.Selector = r.strMap("selector")
+	d.checkSelector(r, "selector", s.Selector, true)
+	s.Port = int32(r.integer("port", 0, 1, 65535))
+	s.Protocol = "TCP"
+	if r.has("protocol") {
+		if p, err := parseProtocol(r.str("protocol", "")); err != nil {
+			r.errorf(r.attrRange("protocol"), "Invalid protocol", "%s.", err)
+		} else {
+			s.Protocol = p
+		}
+	}
+	s.TargetPort = d.targetPort(r, s.Port)
+	s.Ports = d.servicePorts(r)
+	checkTargetPortDeclared(r, s)
+	s.DenyIngress, s.DenyEgress = r.directions("default_deny")
+	s.DNSSet = r.has("dns")
+	s.DNS = r.boolean("dns", true)
+	for i, blk := range r.blocks {
+		if i > 0 {
+			r.errorf(blk.DefRange, "Duplicate backend_tls block", "A service has at most one backend_tls block.")
+			continue
+		}
+		s.BackendTLS = d.backendTLS(r, blk)
+	}
+	d.diags = append(d.diags, r.diags...)
+	return s
 }
 
 // namespaceAttr reads `namespace`, given as a string or as namespace.NAME.

@@ -65,6 +65,43 @@ func (b *Budget) Used() int64 {
 	return b.used.Load()
 }
 
+// remaining is what is left of the budget: 0 once it is spent.
+func (b *Budget) remaining() int64 {
+	if b == nil {
+		return DefaultMaxEvalWork
+	}
+	if b.spent.Load() {
+		return 0
+	}
+	return max(b.limit-b.used.Load(), 0)
+}
+
+// tryCharge takes n units if they are left, all or nothing: the charge of
+// a block decoded once for every environment (shared.go), which must fail
+// wherever decoding the block itself would have.
+func (b *Budget) tryCharge(n int64) bool {
+	if b == nil {
+		return true
+	}
+	for {
+		used := b.used.Load()
+		if b.spent.Load() || used+n > b.limit {
+			return false
+		}
+		if b.used.CompareAndSwap(used, used+n) {
+			return true
+		}
+	}
+}
+
+// reset makes b a fresh budget of limit units, for measuring one block's
+// cost; only the goroutine that owns b may call it.
+func (b *Budget) reset(limit int64) {
+	b.limit = limit
+	b.used.Store(0)
+	b.spent.Store(false)
+}
+
 // budgetError is the error of the charge that spent the budget (first),
 // and of every later one.
 type budgetError struct {

@@ -23,6 +23,10 @@ type Options struct {
 	// before the allowance for the intent's size; <= 0 means
 	// DefaultMaxEvalWork.
 	MaxEvalWork int64
+	// Shared, when made by NewShared from the same Sources, decodes the
+	// blocks that do not depend on the environment once for every Decode
+	// given it; nil decodes everything per environment.
+	Shared *Shared
 }
 
 var rootSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
@@ -60,7 +64,7 @@ func Load(dir string, opts Options) (*Intent, *Sources, hcl.Diagnostics) {
 // one environment. It returns a nil Intent when there are errors.
 func Decode(src *Sources, opts Options) (*Intent, hcl.Diagnostics) {
 	d := &decoder{blocks: map[string]hcl.Blocks{}, seen: map[string]hcl.Range{}, gatewayBodies: map[*Gateway]*body{}, files: src.files,
-		listenerSets: map[string]*ListenerSet{}}
+		listenerSets: map[string]*ListenerSet{}, src: src, shared: opts.Shared}
 	for i, b := range src.bodies() {
 		if i == 0 {
 			d.firstFile = hcl.Range{Filename: src.names[0], Start: hcl.InitialPos, End: hcl.InitialPos}
@@ -98,6 +102,12 @@ type decoder struct {
 	files map[string]*hcl.File
 	// budget is charged by every evaluation (budget.go).
 	budget *Budget
+	// src and shared find the blocks decoded once for every environment;
+	// meter and meterCtx measure their cost (shared.go).
+	src      *Sources
+	shared   *Shared
+	meter    *Budget
+	meterCtx *hcl.EvalContext
 }
 
 // decode resolves the blocks. The evaluation budget is the options' plus
@@ -125,7 +135,7 @@ func (d *decoder) decode(opts Options, srcBytes int64) *Intent {
 	for _, phase := range []func(){
 		func() { d.decodeNamespaces(in); d.ctx.Variables["namespace"] = namespaceRefs(in.Namespaces) },
 		func() { d.decodeGateways(in); d.ctx.Variables["gateway"] = gatewayRefs(in.Gateways) },
-		func() { d.decodeServices(in); d.ctx.Variables["service"] = serviceRefs(in.Services) },
+		func() { d.decodeServices(in); d.ctx.Variables["service"] = d.serviceRefs(in.Services) },
 		func() { d.decodeGatewayClients(in) },
 		func() { d.decodeListenerSets(in) },
 		func() { d.decodeHTTPRoutes(in) },

@@ -17,10 +17,10 @@ import (
 	"path"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/perimeter-dev/perimeter/bench/overlay/benchintent"
 	"github.com/perimeter-dev/perimeter/generate/overlay"
 	"github.com/perimeter-dev/perimeter/hclspec"
 	"github.com/perimeter-dev/perimeter/manifest"
@@ -35,7 +35,7 @@ func main() {
 	keep := flag.String("out", "", "render into this directory and keep it (default: a temporary one)")
 	writeIntent := flag.String("write-intent", "", "only write the intent's HCL files into this directory (to time the CLI on it)")
 	flag.Parse()
-	src := intent(*services, *files)
+	src := benchintent.Intent(*services, *files)
 	if *writeIntent != "" {
 		check(os.MkdirAll(*writeIntent, 0o755))
 		for name, b := range src {
@@ -90,6 +90,9 @@ func main() {
 // render compiles every environment and writes the tree; it returns the
 // number of objects in one environment.
 func render(src map[string][]byte, out, memprofile string) int {
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	cpuBefore := cpuTime()
 	began := time.Now()
 	sources, diags := hclspec.Parse(src)
 	checkDiags(diags.HasErrors(), diags.Error())
@@ -98,6 +101,10 @@ func render(src map[string][]byte, out, memprofile string) int {
 	checkDiags(diags.HasErrors(), diags.Error())
 	check(err)
 	built := time.Now()
+	cpu := cpuTime() - cpuBefore
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	inMemoryRSS := peakRSS()
 	if memprofile != "" {
 		f, err := os.Create(memprofile)
 		check(err)
@@ -109,6 +116,8 @@ func render(src map[string][]byte, out, memprofile string) int {
 	check(err)
 	fmt.Printf("  parse %v, compile x3 and lay out overlays %v, compare and write %d of %d files %v\n", start.Sub(began).Round(time.Millisecond),
 		built.Sub(start).Round(time.Millisecond), len(changes.Write), len(tree), time.Since(built).Round(time.Millisecond))
+	fmt.Printf("  in memory (parse, compile x3, layout, YAML) %v, CPU %v, allocated %d MB, peak RSS %d MB by then\n", built.Sub(began).Round(time.Millisecond),
+		cpu.Round(time.Millisecond), (after.TotalAlloc-before.TotalAlloc)>>20, inMemoryRSS)
 	return objectsIn(tree, "dev")
 }
 
@@ -125,35 +134,11 @@ func objectsIn(t manifest.Tree, env string) int {
 	return n
 }
 
-// intent writes n services in 10 namespaces; every tenth service's egress
-// destination depends on the environment, so overlays carry patches. The
-// services are spread over files round-robin (a stack this size is written
-// by many teams in many files); with files = 1 everything is in main.hcl.
-func intent(n, files int) map[string][]byte {
-	var head strings.Builder
-	head.WriteString("perimeter {\n  stack = \"bench\"\n}\nvariable \"net\" {}\n")
-	for i, env := range []string{"dev", "staging", "prod"} {
-		fmt.Fprintf(&head, "environment %q {\n  variables = { net = \"10.%d.0.0/16\" }\n}\n", env, i)
-	}
-	for ns := 0; ns < 10; ns++ {
-		fmt.Fprintf(&head, "namespace \"ns%d\" {\n  default_deny = [\"ingress\", \"egress\"]\n}\n", ns)
-	}
-	bodies := make([]strings.Builder, max(files, 1))
-	bodies[0].WriteString(head.String())
-	for i := 0; i < n; i++ {
-		b := &bodies[i%len(bodies)]
-		fmt.Fprintf(b, "service \"s%d\" {\n  namespace = \"ns%d\"\n  selector = { app = \"s%d\" }\n  port = 80\n}\n", i, i%10, i)
-		dest := fmt.Sprintf("cidr(\"192.0.%d.0/24\")", i%256)
-		if i%10 == 0 {
-			dest = "cidr(var.net)"
-		}
-		fmt.Fprintf(b, "allow \"s%d out\" {\n  from = service.s%d\n  to = %s\n  ports = [443]\n}\n", i, i, dest)
-	}
-	out := map[string][]byte{"main.hcl": []byte(bodies[0].String())}
-	for i := 1; i < len(bodies); i++ {
-		out[fmt.Sprintf("services-%02d.hcl", i)] = []byte(bodies[i].String())
-	}
-	return out
+// cpuTime is the user and system CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	check(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func peakRSS() int64 {

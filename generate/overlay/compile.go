@@ -56,6 +56,9 @@ func compileEach(src *hclspec.Sources, opts hclspec.Options, names []string, don
 	diags := make([]hcl.Diagnostics, len(names))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
+	if opts.Shared == nil && len(names) > 1 {
+		opts.Shared = hclspec.NewShared(src) // most blocks are the same in every environment
+	}
 	for i, name := range names {
 		sem <- struct{}{}
 		wg.Go(func() {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"maps"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 
+	"github.com/perimeter-dev/perimeter/bench/overlay/benchintent"
 	"github.com/perimeter-dev/perimeter/generate/overlay"
 	"github.com/perimeter-dev/perimeter/hclspec"
 	"github.com/perimeter-dev/perimeter/manifest"
@@ -88,6 +91,33 @@ allow "out" {
 		tree, diags, err := overlay.Render(src, hclspec.Options{})
 		if err != nil || !diags.HasErrors() || tree != nil {
 			t.Fatalf("environment %s broken: tree %v, diags %v, err %v; want diagnostics only", bad, tree != nil, diags, err)
+		}
+	}
+}
+
+// Render decodes the blocks that are the same in every environment once
+// (hclspec.Shared); the tree must be the one environments compiled
+// separately give, for the benchmark's intent and every example.
+func TestRenderSharedMatchesPerEnvironment(t *testing.T) {
+	intents := map[string]map[string][]byte{"bench": benchintent.Intent(300, 4)}
+	examples, _ := filepath.Glob("../../examples/*/main.hcl")
+	for _, f := range examples {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, _ := hclspec.Parse(map[string][]byte{"main.hcl": b})
+		if len(hclspec.EnvironmentNames(src)) > 0 {
+			intents[f] = map[string][]byte{"main.hcl": b}
+		}
+	}
+	if len(intents) < 2 {
+		t.Fatalf("no example declares environments")
+	}
+	for name, files := range intents {
+		got, want := renderAndBuild(t, files)
+		if !maps.EqualFunc(got, want, bytes.Equal) {
+			t.Errorf("%s: Render's tree differs from the environments compiled one by one", name)
 		}
 	}
 }
