@@ -83,15 +83,25 @@ func (c counts) String() string {
 	return fmt.Sprintf("%d (%s)", c.total(), strings.Join(parts, ", "))
 }
 
-func (a *audit) since(agent string) (counts, error) {
+// openSinceMark opens the audit log at the last mark.
+func (a *audit) openSinceMark() (*os.File, error) {
 	f, err := os.Open(a.path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	if _, err := f.Seek(a.offset, io.SeekStart); err != nil {
+		f.Close()
 		return nil, err
 	}
+	return f, nil
+}
+
+func (a *audit) since(agent string) (counts, error) {
+	f, err := a.openSinceMark()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
 	out := counts{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)

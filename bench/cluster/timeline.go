@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -23,14 +22,11 @@ type request struct {
 // requestsSince reads the requests of the clients whose user agent starts
 // with agent, logged since the last mark, in the order received.
 func (a *audit) requestsSince(agent string, started time.Time) ([]request, error) {
-	f, err := os.Open(a.path)
+	f, err := a.openSinceMark()
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if _, err := f.Seek(a.offset, io.SeekStart); err != nil {
-		return nil, err
-	}
 	var out []request
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
