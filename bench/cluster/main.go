@@ -95,6 +95,9 @@ func run(sizes, delays, perimeterBin, tools, profiles string, rounds, files int,
 	if err := b.namespaces(ctx); err != nil {
 		return err
 	}
+	if err := b.warmUp(ctx); err != nil {
+		return err
+	}
 	fmt.Printf("cores: %d, %s, perimeter %s, kubectl %s\n", runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 MST"), perimeterBin, b.kubectl)
 	if x.baseline != "" {
 		fmt.Printf("baseline %s\n", x.baseline)
