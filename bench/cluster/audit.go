@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // auditPolicy records every request once, when its response is complete,
@@ -83,44 +84,50 @@ func (c counts) String() string {
 	return fmt.Sprintf("%d (%s)", c.total(), strings.Join(parts, ", "))
 }
 
-// openSinceMark opens the audit log at the last mark.
-func (a *audit) openSinceMark() (*os.File, error) {
-	f, err := os.Open(a.path)
+// auditEvent is what the benchmark reads of one audit log line.
+type auditEvent struct {
+	Verb       string    `json:"verb"`
+	UserAgent  string    `json:"userAgent"`
+	RequestURI string    `json:"requestURI"`
+	Received   time.Time `json:"requestReceivedTimestamp"`
+	Stage      time.Time `json:"stageTimestamp"`
+	Status     struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+}
+
+// eachSinceMark calls f with every event logged since the last mark by a
+// client whose user agent starts with agent, in the order logged.
+func (a *audit) eachSinceMark(agent string, f func(auditEvent)) error {
+	file, err := os.Open(a.path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := f.Seek(a.offset, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
+	defer file.Close()
+	if _, err := file.Seek(a.offset, io.SeekStart); err != nil {
+		return err
 	}
-	return f, nil
+	sc := bufio.NewScanner(file)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var ev auditEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return fmt.Errorf("%s: %v", a.path, err)
+		}
+		if strings.HasPrefix(ev.UserAgent, agent) {
+			f(ev)
+		}
+	}
+	return sc.Err()
 }
 
 func (a *audit) since(agent string) (counts, error) {
-	f, err := a.openSinceMark()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	out := counts{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var ev struct {
-			Verb       string `json:"verb"`
-			UserAgent  string `json:"userAgent"`
-			RequestURI string `json:"requestURI"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			return nil, fmt.Errorf("%s: %v", a.path, err)
-		}
-		if !strings.HasPrefix(ev.UserAgent, agent) {
-			continue
-		}
+	err := a.eachSinceMark(agent, func(ev auditEvent) {
 		if strings.Contains(ev.RequestURI, "dryRun=All") {
 			ev.Verb = "dry-run " + ev.Verb
 		}
 		out[ev.Verb]++
-	}
-	return out, sc.Err()
+	})
+	return out, err
 }

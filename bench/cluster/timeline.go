@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -22,36 +20,13 @@ type request struct {
 // requestsSince reads the requests of the clients whose user agent starts
 // with agent, logged since the last mark, in the order received.
 func (a *audit) requestsSince(agent string, started time.Time) ([]request, error) {
-	f, err := a.openSinceMark()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	var out []request
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var ev struct {
-			Verb       string    `json:"verb"`
-			UserAgent  string    `json:"userAgent"`
-			RequestURI string    `json:"requestURI"`
-			Received   time.Time `json:"requestReceivedTimestamp"`
-			Stage      time.Time `json:"stageTimestamp"`
-			Status     struct {
-				Code int `json:"code"`
-			} `json:"responseStatus"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			return nil, fmt.Errorf("%s: %v", a.path, err)
-		}
-		if !strings.HasPrefix(ev.UserAgent, agent) {
-			continue
-		}
+	err := a.eachSinceMark(agent, func(ev auditEvent) {
 		out = append(out, request{verb: ev.Verb, uri: ev.RequestURI, code: ev.Status.Code,
 			start: ev.Received.Sub(started), done: ev.Stage.Sub(started)})
-	}
+	})
 	slices.SortStableFunc(out, func(a, b request) int { return int(a.start - b.start) })
-	return out, sc.Err()
+	return out, err
 }
 
 // printTimeline writes a command's requests in the order the server
