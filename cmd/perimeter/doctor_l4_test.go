@@ -52,7 +52,7 @@ func TestDoctorRouteKinds(t *testing.T) {
 	}
 }
 
-const doctorL4Intent = `
+var doctorL4Intent = `
 perimeter {
   stack = "doctorl4"
 }
@@ -75,7 +75,12 @@ gateway "edge" {
     }
   }
 }
-service "db" {
+` + l4Backends("gateway.edge")
+
+// l4Backends are a TCP database and a UDP DNS service with their routes on
+// the listeners "pg" and "dns" of parent (a gateway or a listener set).
+func l4Backends(parent string) string {
+	return strings.ReplaceAll(`service "db" {
   namespace = "NS"
   selector  = { app = "db" }
   port      = 5432
@@ -87,13 +92,14 @@ service "dns" {
   protocol  = "udp"
 }
 tcp_route "db" {
-  gateway  = gateway.edge
+  gateway  = PARENT
   listener = "pg"
   backend  = service.db
 }
 udp_route "dns" {
-  gateway  = gateway.edge
+  gateway  = PARENT
   listener = "dns"
   backend  = service.dns
 }
-`
+`, "PARENT", parent)
+}

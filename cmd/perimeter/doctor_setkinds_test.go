@@ -84,7 +84,7 @@ func listenerStatus(obj *unstructured.Unstructured, name, kind string) map[strin
 	}
 }
 
-const doctorSetIntent = `
+var doctorSetIntent = `
 perimeter {
   stack = "doctorset"
 }
@@ -107,25 +107,4 @@ listener_set "team" {
     port     = 53
   }
 }
-service "db" {
-  namespace = "NS"
-  selector  = { app = "db" }
-  port      = 5432
-}
-service "dns" {
-  namespace = "NS"
-  selector  = { app = "dns" }
-  port      = 53
-  protocol  = "udp"
-}
-tcp_route "db" {
-  gateway  = listener_set.team
-  listener = "pg"
-  backend  = service.db
-}
-udp_route "dns" {
-  gateway  = listener_set.team
-  listener = "dns"
-  backend  = service.dns
-}
-`
+` + l4Backends("listener_set.team")
