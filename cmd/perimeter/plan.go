@@ -225,7 +225,7 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 func readAgainst(dir, env string) ([]*unstructured.Unstructured, error) {
 	exists := func(p string) bool { _, err := os.Stat(filepath.Join(p, "kustomization.yaml")); return err == nil }
 	build := func(d string) ([]*unstructured.Unstructured, error) {
-		objs, err := overlay.BuildLocalDir(d, overlay.Limits{MaxFileSize: manifestLimit(), MaxTotal: 4 * manifestLimit()})
+		objs, err := overlay.BuildLocalDir(d, overlay.Limits{MaxFileSize: manifestLimit(), MaxTotal: 4 * manifestLimit(), Root: dir})
 		return objs, inputError(err)
 	}
 	overlayDir := filepath.Join(dir, "overlays", env)

@@ -25,6 +25,11 @@ type Limits struct {
 	// (<= 0: no limit). A file read twice counts twice: a tree that names
 	// one patch a thousand times is as costly as a thousand patches.
 	MaxTotal int64
+	// Root is the folder every file read must lie in once symbolic links
+	// are resolved ("": the folder built). kustomize's own restriction
+	// keeps a file inside its kustomization's folder but lets a base be
+	// any folder above (resources: [../../../elsewhere]).
+	Root string
 }
 
 // ErrRemote says a kustomize tree refers to content that is not on the
@@ -40,7 +45,18 @@ var ErrRemote = errors.New("refers to remote content; plan --against reads local
 // for the build the transport refuses every request and git every
 // protocol (GIT_ALLOW_PROTOCOL).
 func BuildLocalDir(dir string, lim Limits) ([]*unstructured.Unstructured, error) {
-	fs := &boundedFS{FileSystem: filesys.MakeFsOnDisk(), lim: lim, left: lim.MaxTotal}
+	root := lim.Root
+	if root == "" {
+		root = dir
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, err
+	}
+	if realRoot, err = filepath.Abs(realRoot); err != nil {
+		return nil, err
+	}
+	fs := &boundedFS{FileSystem: filesys.MakeFsOnDisk(), lim: lim, root: realRoot, left: lim.MaxTotal}
 	var res []*unstructured.Unstructured
 	fetched, err := offline(func() error {
 		built, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, dir)
@@ -134,7 +150,8 @@ func (t *refuseTransport) urls() []string {
 // removes, and remote clones are refused).
 type boundedFS struct {
 	filesys.FileSystem
-	lim Limits
+	lim  Limits
+	root string // Limits.Root, absolute, links resolved
 
 	mu       sync.Mutex
 	left     int64
@@ -144,6 +161,9 @@ type boundedFS struct {
 // ReadFile reads path within the limits; every file kustomize loads
 // (kustomizations, resources, patches, generator inputs) comes through it.
 func (b *boundedFS) ReadFile(path string) ([]byte, error) {
+	if err := b.inside(path); err != nil {
+		return nil, b.refused(err)
+	}
 	data, err := readlimit.ReadFile(path, b.lim.MaxFileSize)
 	var tooLarge *readlimit.TooLargeError
 	if errors.As(err, &tooLarge) {
@@ -160,6 +180,22 @@ func (b *boundedFS) ReadFile(path string) ([]byte, error) {
 		return nil, b.refused(fmt.Errorf("reading %s: the tree's files add up to more than %s, the limit for one build", path, readlimit.Bytes(b.lim.MaxTotal)))
 	}
 	return data, nil
+}
+
+// inside refuses a file that, links resolved, lies outside the root (a
+// missing file is left to the read to report).
+func (b *boundedFS) inside(path string) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil
+	}
+	if real, err = filepath.Abs(real); err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(b.root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s is outside %s (it is %s): plan --against reads only the files under the folder it is given", path, b.root, real)
+	}
+	return nil
 }
 
 // refused records the first read a limit refused and returns err.

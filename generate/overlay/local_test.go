@@ -39,12 +39,39 @@ func TestBuildLocalDirBuildsLocalTrees(t *testing.T) {
 		"base/cm.yaml":            configMap,
 		"prod/kustomization.yaml": "resources:\n- ../base\nnamePrefix: prod-\n",
 	})
-	objs, err := overlay.BuildLocalDir(filepath.Join(dir, "prod"), overlay.Limits{MaxFileSize: 1 << 20, MaxTotal: 4 << 20})
+	objs, err := overlay.BuildLocalDir(filepath.Join(dir, "prod"), overlay.Limits{MaxFileSize: 1 << 20, MaxTotal: 4 << 20, Root: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(objs) != 1 || objs[0].GetName() != "prod-c" {
 		t.Fatalf("got %v", objs)
+	}
+}
+
+// Nothing outside the root is read: not a base above it, not a base
+// behind a symbolic link (kustomize's own restriction allows both; it
+// refuses only a file outside its kustomization's folder).
+func TestBuildLocalDirStaysInsideRoot(t *testing.T) {
+	outside := writeTree(t, map[string]string{
+		"base/kustomization.yaml": "resources:\n- cm.yaml\n",
+		"base/cm.yaml":            configMap,
+	})
+	tree := writeTree(t, map[string]string{
+		"prod/kustomization.yaml": "resources:\n- ../../" + filepath.Base(outside) + "/base\n",
+		"link/kustomization.yaml": "resources:\n- sub\n",
+	})
+	// t.TempDir's folders share a parent, so ../../NAME from prod is outside
+	if err := os.Symlink(filepath.Join(outside, "base"), filepath.Join(tree, "link", "sub")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"prod", "link"} {
+		if objs, err := overlay.BuildDir(filepath.Join(tree, d)); err != nil || len(objs) != 1 {
+			t.Fatalf("%s: kustomize itself should read the file outside: %v, %d objects", d, err, len(objs))
+		}
+		_, err := overlay.BuildLocalDir(filepath.Join(tree, d), overlay.Limits{Root: tree})
+		if err == nil || !strings.Contains(err.Error(), "reads only the files under the folder it is given") {
+			t.Errorf("%s: err = %v, want the file outside refused", d, err)
+		}
 	}
 }
 
