@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -68,5 +69,25 @@ func TestObjectsList(t *testing.T) {
 		if err != nil || len(got) != tc.want {
 			t.Errorf("List(%q, %q) = %d, %v; want %d", tc.ns, tc.sel, len(got), err, tc.want)
 		}
+	}
+}
+
+// A manifest that is a symbolic link is refused, not followed; the target
+// read directly is fine.
+func TestReadDirRefusesLinks(t *testing.T) {
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "secret.yaml")
+	if err := os.WriteFile(secret, []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(secret, filepath.Join(dir, "a.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadDir(dir); err == nil || !strings.Contains(err.Error(), "a.yaml is a symbolic link") {
+		t.Fatalf("err = %v, want the link refused", err)
+	}
+	if objs, err := ReadDir(outside); err != nil || len(objs) != 1 {
+		t.Fatalf("the file itself: %v, %d objects", err, len(objs))
 	}
 }

@@ -31,6 +31,9 @@ const DefaultMaxFileSize int64 = 64 << 20
 func ReadDir(dir string) ([]*unstructured.Unstructured, error) { return ReadDirMax(dir, 0) }
 
 // ReadDirMax is ReadDir with a per-file size limit (<= 0: the default).
+// A manifest below dir that is a symbolic link is refused, not followed:
+// the folder may come from a pull request, and a link would read whatever
+// it points at (a kubeconfig, a file of secrets) as the tree's objects.
 func ReadDirMax(dir string, maxFileSize int64) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -41,6 +44,9 @@ func ReadDirMax(dir string, maxFileSize int64) ([]*unstructured.Unstructured, er
 		ext := strings.ToLower(filepath.Ext(base))
 		if (ext != ".yaml" && ext != ".yml" && ext != ".json") || strings.HasPrefix(base, "kustomization.") {
 			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s is a symbolic link; manifests are read only from regular files under %s", path, dir)
 		}
 		objs, err := ReadFile(path, maxFileSize)
 		if err != nil {
