@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/perimeter-dev/perimeter/internal/buildtags"
 )
 
 // maxComment is GitHub's limit on a comment body, in characters.
@@ -120,7 +122,7 @@ func buildPerimeter(t *testing.T) string {
 			return
 		}
 		b.path = filepath.Join(dir, "perimeter")
-		out, err := exec.Command("go", "build", "-o", b.path, "github.com/perimeter-dev/perimeter/cmd/perimeter").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", buildtags.Tags, "-o", b.path, "github.com/perimeter-dev/perimeter/cmd/perimeter").CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}

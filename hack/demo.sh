@@ -17,7 +17,7 @@ step() {
 }
 
 step "Building bin/perimeter"
-go build -o bin/perimeter ./cmd/perimeter
+go build -tags kustomize_disable_go_plugin_support -o bin/perimeter ./cmd/perimeter
 
 step "Starting the local control plane (kube-apiserver v1.37 + etcd, Gateway API CRDs)"
 if hack/cluster.sh status >/dev/null 2>&1; then

@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/perimeter-dev/perimeter/internal/buildtags"
 	"github.com/perimeter-dev/perimeter/internal/controlplane"
 )
 
@@ -66,7 +67,7 @@ func run(sizes, delays, perimeterBin, tools, profiles string, rounds, files int,
 	defer os.RemoveAll(tmp)
 	if perimeterBin == "" {
 		perimeterBin = filepath.Join(tmp, "perimeter")
-		build := exec.Command("go", "build", "-o", perimeterBin, "./cmd/perimeter")
+		build := exec.Command("go", "build", "-tags", buildtags.Tags, "-o", perimeterBin, "./cmd/perimeter")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("building perimeter: %v", err)

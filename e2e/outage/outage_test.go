@@ -39,6 +39,7 @@ import (
 	"github.com/perimeter-dev/perimeter/cluster"
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
+	"github.com/perimeter-dev/perimeter/internal/buildtags"
 	"github.com/perimeter-dev/perimeter/internal/controlplane"
 	"github.com/perimeter-dev/perimeter/internal/testcluster"
 	"github.com/perimeter-dev/perimeter/ownership"
@@ -635,7 +636,7 @@ func startCLIBuild(dir string) {
 			return
 		}
 		cli.bin = filepath.Join(dir, "perimeter")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", cli.bin, "./cmd/perimeter")
+		cmd := exec.CommandContext(ctx, "go", "build", "-tags", buildtags.Tags, "-o", cli.bin, "./cmd/perimeter")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			cli.err = fmt.Errorf("go build ./cmd/perimeter: %w\n%s", err, out)
