@@ -39,11 +39,12 @@ var ErrRemote = errors.New("refers to remote content; plan --against reads local
 // BuildLocalDir is BuildDir for a tree perimeter did not write and must not
 // trust (plan --against on a pull request's tree): every file kustomize
 // reads is bounded by lim, nothing is written, and remote files and bases
-// are refused before any connection is made or git is run against a
-// remote: kustomize fetches remote files with a client on
-// http.DefaultTransport and clones remote bases with the git program, so
-// for the build the transport refuses every request and git every
-// protocol (GIT_ALLOW_PROTOCOL).
+// are refused before any connection is made or git is run: kustomize
+// fetches remote files with a client on http.DefaultTransport and clones
+// remote bases with the git program it finds on PATH, so for the build the
+// transport refuses every request and PATH names no folder (git is not
+// found, so no clone folder is made and git never runs). GIT_ALLOW_PROTOCOL
+// allowing no protocol stays as a second wall.
 func BuildLocalDir(dir string, lim Limits) ([]*unstructured.Unstructured, error) {
 	root := lim.Root
 	if root == "" {
@@ -75,6 +76,8 @@ func BuildLocalDir(dir string, lim Limits) ([]*unstructured.Unstructured, error)
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, fs.limitErr)
 	case len(fetched) > 0:
 		return nil, fmt.Errorf("kustomize tree %s %w; it names %s", dir, ErrRemote, strings.Join(fetched, ", "))
+	case isGitHidden(err):
+		return nil, fmt.Errorf("kustomize tree %s %w; it names a remote base, which kustomize would clone with git, and perimeter runs no program while it builds a tree:\n  %v", dir, ErrRemote, err)
 	case isGitRefusal(err):
 		return nil, fmt.Errorf("kustomize tree %s %w:\n  %v", dir, ErrRemote, err)
 	}
@@ -88,15 +91,26 @@ func isGitRefusal(err error) bool {
 	return strings.Contains(s, "transport '") && strings.Contains(s, "not allowed")
 }
 
+// isGitHidden recognises kustomize's answer when it looks for git to clone
+// a remote base and PATH, as offline sets it, has none.
+func isGitHidden(err error) bool {
+	return strings.Contains(err.Error(), "no 'git' program on path")
+}
+
+// noPath is PATH while a tree is built: a folder that does not exist, so
+// no program is found by name.
+const noPath = "/nonexistent/perimeter-runs-no-program-while-building-a-kustomize-tree"
+
 // offlineMu serialises builds that swap the process's default transport
 // and git environment.
 var offlineMu sync.Mutex
 
-// offline runs f with http.DefaultTransport refusing every request and
-// git refusing every protocol, restores both after, and returns the URLs
-// refused (kustomize flattens the transport's errors into its own text).
-// Nothing else in perimeter uses http.DefaultTransport while a tree is
-// built: plan --against talks to no cluster.
+// offline runs f with http.DefaultTransport refusing every request, no
+// program found on PATH and git refusing every protocol, restores all three
+// after, and returns the URLs refused (kustomize flattens the transport's
+// errors into its own text). Nothing else in perimeter uses
+// http.DefaultTransport or runs a program while a tree is built: plan
+// --against talks to no cluster.
 func offline(f func() error) ([]string, error) {
 	offlineMu.Lock()
 	defer offlineMu.Unlock()
@@ -104,20 +118,42 @@ func offline(f func() error) ([]string, error) {
 	saved := http.DefaultTransport
 	http.DefaultTransport = refuse
 	defer func() { http.DefaultTransport = saved }()
-	old, had := os.LookupEnv("GIT_ALLOW_PROTOCOL")
-	// git allows only the protocols listed; no protocol has this name.
-	if err := os.Setenv("GIT_ALLOW_PROTOCOL", "perimeter-refuses-remote-bases"); err != nil {
+	restore, err := setenv(map[string]string{
+		"PATH": noPath,
+		// git allows only the protocols listed; no protocol has this name.
+		"GIT_ALLOW_PROTOCOL": "perimeter-refuses-remote-bases",
+	})
+	defer restore()
+	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if had {
-			os.Setenv("GIT_ALLOW_PROTOCOL", old)
-		} else {
-			os.Unsetenv("GIT_ALLOW_PROTOCOL")
-		}
-	}()
-	err := f()
+	err = f()
 	return refuse.urls(), err
+}
+
+// setenv sets the variables and returns what puts back their earlier
+// values (or their absence).
+func setenv(vars map[string]string) (restore func(), err error) {
+	var undo []func()
+	restore = func() {
+		for _, u := range undo {
+			u()
+		}
+	}
+	for name, value := range vars {
+		old, had := os.LookupEnv(name)
+		undo = append(undo, func() {
+			if had {
+				os.Setenv(name, old)
+			} else {
+				os.Unsetenv(name)
+			}
+		})
+		if err := os.Setenv(name, value); err != nil {
+			return restore, err
+		}
+	}
+	return restore, nil
 }
 
 // refuseTransport answers every request with an error, sends nothing, and

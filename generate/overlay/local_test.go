@@ -126,8 +126,9 @@ func TestBuildLocalDirRefusesRemoteFiles(t *testing.T) {
 }
 
 // A remote base (a git repository, here a local one by file:// URL, which
-// kustomize clones with git like any other) is refused: git is not allowed
-// any protocol, so nothing is fetched.
+// kustomize clones with git like any other) is refused before git runs:
+// kustomize finds no git program, so it makes no clone folder and fetches
+// nothing.
 func TestBuildLocalDirRefusesRemoteBases(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("no git program: kustomize cannot clone remote bases here either")
@@ -148,12 +149,28 @@ func TestBuildLocalDirRefusesRemoteBases(t *testing.T) {
 	if objs, err := overlay.BuildDir(dir); err != nil || len(objs) != 1 {
 		t.Fatalf("kustomize itself should clone the base: %v, %d objects", err, len(objs))
 	}
+	// A git first on PATH that logs its arguments, then runs the real one.
+	real, _ := exec.LookPath("git")
+	spy := t.TempDir()
+	log := filepath.Join(spy, "log")
+	script := "#!/bin/sh\necho \"$@\" >> " + log + "\nexec " + real + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(spy, "git"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", spy+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	path := os.Getenv("PATH")
 	_, err := overlay.BuildLocalDir(dir, overlay.Limits{})
 	if !errors.Is(err, overlay.ErrRemote) {
 		t.Fatalf("err = %v, want ErrRemote", err)
 	}
+	if ran, _ := os.ReadFile(log); len(ran) > 0 {
+		t.Errorf("git ran:\n%s", ran)
+	}
 	if v, ok := os.LookupEnv("GIT_ALLOW_PROTOCOL"); ok {
 		t.Errorf("GIT_ALLOW_PROTOCOL left set to %q", v)
+	}
+	if got := os.Getenv("PATH"); got != path {
+		t.Errorf("PATH left as %q, was %q", got, path)
 	}
 	if _, ok := http.DefaultTransport.(*http.Transport); !ok {
 		t.Errorf("http.DefaultTransport not restored: %T", http.DefaultTransport)
