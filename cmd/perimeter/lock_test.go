@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -92,8 +93,10 @@ func TestApplyWaitsForLock(t *testing.T) {
 	}
 }
 
-// Two applies of one stack at once: the second plans only after the
-// first has applied (so it has nothing left to do), and both succeed.
+// Two applies of one stack at once, as two processes (as two people run
+// them; TestMain puts the test binary on PATH as perimeter): the second
+// plans only after the first has applied (so it has nothing left to do),
+// and both succeed.
 func TestTwoAppliesAtOnce(t *testing.T) {
 	dir, _, _, c := lockIntent(t)
 	type result struct {
@@ -104,7 +107,14 @@ func TestTwoAppliesAtOnce(t *testing.T) {
 	for range 2 {
 		go func() {
 			var out, errb bytes.Buffer
-			code := run([]string{"apply", "--kubeconfig", c.Kubeconfig, "--auto-approve", "--lock-timeout", "2m", dir}, &out, &errb)
+			cmd := exec.Command("perimeter", "apply", "--kubeconfig", c.Kubeconfig, "--auto-approve", "--lock-timeout", "2m", dir)
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			code := cmd.ProcessState.ExitCode()
+			if err != nil && code <= 0 {
+				fmt.Fprintf(&errb, "running perimeter: %v", err)
+				code = 1
+			}
 			results <- result{code, out.String(), errb.String()}
 		}()
 	}
