@@ -388,7 +388,7 @@ func stamp(obj *unstructured.Unstructured) *unstructured.Unstructured {
 }
 
 func digest(obj *unstructured.Unstructured) string {
-	return hashOf(normalize(obj.Object))
+	return hashOf(normalizedView(obj.Object)) // hashing only reads
 }
 
 func hashOf(normalized map[string]any) string {
@@ -461,9 +461,17 @@ func planObject(ctx context.Context, dry DryRunner, whole bool, desired, live *u
 	c.Live = &LiveRef{UID: string(live.GetUID()), ResourceVersion: live.GetResourceVersion()}
 	c.Desired = desired.Object
 	unchangedIntent := sameIntent(desired, live)
-	projected := diffProjected(normalize(live.Object), normalize(desired.Object))
+	// diffed as views (the common case finds no difference), and only
+	// the differences found copied: the plan keeps them, and must not
+	// share the objects' maps
+	var projected []FieldChange
 	if whole {
-		projected = diffAll(normalize(live.Object), normalize(desired.Object))
+		projected = diffAll(normalizedView(live.Object), normalizedView(desired.Object))
+	} else {
+		projected = diffProjected(normalizedView(live.Object), normalizedView(desired.Object))
+	}
+	for i := range projected {
+		projected[i].Before, projected[i].After = deepCopy(projected[i].Before), deepCopy(projected[i].After)
 	}
 	own, err := foreignFields(live, desired)
 	if err != nil {
