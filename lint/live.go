@@ -90,12 +90,13 @@ func Split(objs []*unstructured.Unstructured) Live {
 // Plan is the lint of a plan: the intent's findings, then the live ones,
 // as plan warnings. A failure to read the cluster is itself a warning.
 func Plan(ctx context.Context, r plan.Reader, in *hclspec.Intent, desired []*unstructured.Unstructured) []plan.Warning {
-	fs := Intent(in, desired)
+	t := reach.NewTyped() // the compiled policies are converted once for both
+	fs := intentWith(in, desired, t)
 	live, err := Read(ctx, r, scopeOf(in))
 	if err != nil {
 		fs = append(fs, Finding{Summary: "Live checks skipped", Detail: err.Error()})
 	} else {
-		fs = append(fs, Objects(in, desired, live)...)
+		fs = append(fs, objectsWith(in, desired, live, t)...)
 	}
 	return Warnings(sortFindings(fs))
 }
@@ -108,6 +109,11 @@ func Plan(ctx context.Context, r plan.Reader, in *hclspec.Intent, desired []*uns
 // uses, and live rules made redundant by broader ones. With an intent, only
 // the namespaces it touches are looked at; without one (in == nil), all.
 func Objects(in *hclspec.Intent, desired []*unstructured.Unstructured, live Live) []Finding {
+	return objectsWith(in, desired, live, nil)
+}
+
+// objectsWith is Objects converting the policies through t.
+func objectsWith(in *hclspec.Intent, desired []*unstructured.Unstructured, live Live, t *reach.Typed) []Finding {
 	ranges := map[string]hcl.Range{}
 	owned := func(*unstructured.Unstructured) bool { return false }
 	if in != nil {
@@ -121,7 +127,7 @@ func Objects(in *hclspec.Intent, desired []*unstructured.Unstructured, live Live
 			objs = append(objs, o)
 		}
 	}
-	all := policiesOf(objs)
+	all := policiesOf(objs, t)
 	scope := scopeOf(in)
 	var pols []*policy
 	for _, p := range all {

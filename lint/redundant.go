@@ -13,7 +13,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/perimeter-dev/perimeter/reach"
@@ -27,15 +26,14 @@ type policy struct {
 
 // policiesOf converts the NetworkPolicies among objs, sorted by
 // namespace/name; ones that do not convert are skipped.
-func policiesOf(objs []*unstructured.Unstructured) []*policy {
+func policiesOf(objs []*unstructured.Unstructured, t *reach.Typed) []*policy {
 	var out []*policy
 	for _, o := range objs {
 		if o.GroupVersionKind().GroupKind().String() != "NetworkPolicy.networking.k8s.io" {
 			continue
 		}
-		p := &policy{obj: o}
-		if runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &p.np) == nil {
-			out = append(out, p)
+		if np, err := t.NetworkPolicy(o); err == nil {
+			out = append(out, &policy{obj: o, np: *np})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return objectID(out[i].obj) < objectID(out[j].obj) })
