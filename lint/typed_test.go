@@ -1,7 +1,11 @@
 package lint
 
 import (
+	"slices"
+	"sort"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/manifest"
@@ -42,5 +46,25 @@ func TestSharedConversionFindsTheSame(t *testing.T) {
 				t.Fatal("no findings: the case tests nothing")
 			}
 		})
+	}
+}
+
+// sortedBy orders as the stable sort it replaces, which compared keys
+// computed in every comparison: equal keys keep their order.
+func TestSortedBy(t *testing.T) {
+	mk := func(src string) *policy {
+		return &policy{obj: &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{
+			"name": src, "annotations": map[string]any{"perimeter.dev/source": src}}}}}
+	}
+	in := []*policy{mk("b.hcl:10"), mk(""), mk("a.hcl:9"), mk("b.hcl:2"), mk("a.hcl:9"), mk("")}
+	in[4].obj.SetNamespace("second")
+	want := append([]*policy(nil), in...)
+	sort.SliceStable(want, func(i, j int) bool { return sourceLess(sourceOf(want[i].obj), sourceOf(want[j].obj)) })
+	got := sortedBy(in, func(p *policy) string { return sourceOf(p.obj) }, sourceLess)
+	if !slices.Equal(got, want) {
+		t.Fatalf("sortedBy differs from the stable sort")
+	}
+	if got[0].obj.GetName() != "a.hcl:9" || got[1].obj.GetNamespace() != "second" || got[len(got)-1].obj.GetName() != "" {
+		t.Fatalf("order: %v", got)
 	}
 }
