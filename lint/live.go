@@ -90,13 +90,44 @@ func Split(objs []*unstructured.Unstructured) Live {
 // Plan is the lint of a plan: the intent's findings, then the live ones,
 // as plan warnings. A failure to read the cluster is itself a warning.
 func Plan(ctx context.Context, r plan.Reader, in *hclspec.Intent, desired []*unstructured.Unstructured) []plan.Warning {
-	t := reach.NewTyped() // the compiled policies are converted once for both
-	fs := intentWith(in, desired, t)
-	live, err := Read(ctx, r, scopeOf(in))
+	return Start(in, desired).Plan(ctx, r)
+}
+
+// Pending is the lint of a plan under way: the intent's findings, which
+// need no cluster, are computed in the background while the plan is
+// made (see Start).
+type Pending struct {
+	in      *hclspec.Intent
+	desired []*unstructured.Unstructured
+	typed   *reach.Typed
+	done    chan struct{}
+	intent  []Finding
+}
+
+// Start lints the intent in the background: a plan of thousands of
+// policies spends a tenth of a second or more in it, and as long again
+// waiting on the cluster and comparing objects on other goroutines. in
+// and desired are only read; the caller must not modify them until Plan
+// returns.
+func Start(in *hclspec.Intent, desired []*unstructured.Unstructured) *Pending {
+	p := &Pending{in: in, desired: desired, typed: reach.NewTyped(), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.intent = intentWith(in, desired, p.typed) // the compiled policies are converted once for both
+	}()
+	return p
+}
+
+// Plan waits for the intent's findings, adds the live ones read through
+// r, and returns them as plan warnings: what Plan returns.
+func (p *Pending) Plan(ctx context.Context, r plan.Reader) []plan.Warning {
+	<-p.done
+	fs := p.intent
+	live, err := Read(ctx, r, scopeOf(p.in))
 	if err != nil {
 		fs = append(fs, Finding{Summary: "Live checks skipped", Detail: err.Error()})
 	} else {
-		fs = append(fs, objectsWith(in, desired, live, t)...)
+		fs = append(fs, objectsWith(p.in, p.desired, live, p.typed)...)
 	}
 	return Warnings(sortFindings(fs))
 }

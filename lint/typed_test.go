@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"reflect"
 	"slices"
 	"sort"
 	"testing"
@@ -66,5 +67,40 @@ func TestSortedBy(t *testing.T) {
 	}
 	if got[0].obj.GetName() != "a.hcl:9" || got[1].obj.GetNamespace() != "second" || got[len(got)-1].obj.GetName() != "" {
 		t.Fatalf("order: %v", got)
+	}
+}
+
+// The lint of a plan, its intent part run in the background while the
+// plan is made (Start), is the intent lints then the live ones, in order.
+func TestStartedLintIsTheLint(t *testing.T) {
+	for _, tc := range []struct{ name, hcl, live string }{
+		{"intent findings", intentHCL, ""},
+		{"unreachable backend", routeHCL, edgeEgress(9090)},
+		{"live findings", intentHCL, liveYAML},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, _ := load(t, tc.hcl)
+			desired, diags := generate.Objects(in)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			objs, err := manifest.Decode([]byte(tc.live))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := manifest.Objects(objs)
+			live, err := Read(t.Context(), r, scopeOf(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Warnings(sortFindings(append(Intent(in, desired), Objects(in, desired, live)...)))
+			pending := Start(in, desired)
+			if got := pending.Plan(t.Context(), r); !reflect.DeepEqual(got, want) {
+				t.Fatalf("started lint:\n%+v\nsequential:\n%+v", got, want)
+			}
+			if len(want) == 0 {
+				t.Fatal("no findings: the case tests nothing")
+			}
+		})
 	}
 }

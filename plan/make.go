@@ -150,7 +150,20 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	if writeValidated(req, owned, nsp) {
 		dry, p.CreatesUnvalidated = nil, dry != nil
 	}
+	// The boundary summary needs only the live and the desired objects:
+	// it is made while planAll waits for its dry-runs and compares the
+	// others (both only read the objects), before dropManagedFields
+	// changes the live ones.
+	summary := make(chan []BoundaryChange, 1)
+	go func() {
+		var live []*unstructured.Unstructured
+		for _, k := range sortedKeys(owned) {
+			live = append(live, owned[k])
+		}
+		summary <- boundaryChanges(withBlockSources(live, req.Blocks), req.Desired)
+	}()
 	changes, probs := planAll(ctx, dry, isRendered(r), desired, owned, nsp)
+	boundary := <-summary
 	dropManagedFields(owned) // read for drift by planAll; the rest of the plan needs none
 	for i := range changes {
 		if probs[i] != nil {
@@ -169,11 +182,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
-	var live []*unstructured.Unstructured
-	for _, k := range sortedKeys(owned) {
-		live = append(live, owned[k])
-	}
-	p.Boundary = boundaryChanges(withBlockSources(live, req.Blocks), req.Desired)
+	p.Boundary = boundary
 	if !p.Offline {
 		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); apierrors.IsForbidden(err) {
 			p.Warnings = []Warning{{Severity: WarningSeverity, Summary: "Gateway checks skipped", Detail: "this identity may not read what they need (" + err.Error() +

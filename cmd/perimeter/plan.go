@@ -212,13 +212,17 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 			return nil, err
 		}
 	}
+	var lints *lint.Pending
+	if !destroy {
+		lints = lint.Start(in, objs) // the intent's lints run while the plan is made
+	}
 	p, err := plan.Make(ctx, reader, req)
 	if err != nil {
 		return nil, planError(err)
 	}
 	if !destroy {
 		p.Warnings = append(plan.WarningsOf(warnings), p.Warnings...)
-		p.Warnings = append(p.Warnings, lint.Plan(ctx, reader, in, objs)...)
+		p.Warnings = append(p.Warnings, lints.Plan(ctx, reader)...)
 	}
 	if kf.against == "" {
 		p.Warnings = append(p.Warnings, clusterScopeWarnings(ctx, reader, p)...)
