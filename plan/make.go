@@ -401,7 +401,18 @@ func digest(obj *unstructured.Unstructured) string {
 }
 
 func hashOf(normalized map[string]any) string {
-	b, _ := json.Marshal(normalized)
+	buf := jsonBuffers.Get().(*[]byte)
+	defer jsonBuffers.Put(buf)
+	b, ok := appendJSON((*buf)[:0], normalized)
+	if !ok {
+		b, _ = json.Marshal(normalized)
+	} else {
+		*buf = b
+	}
+	return hashOfBytes(b)
+}
+
+func hashOfBytes(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
