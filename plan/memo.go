@@ -92,7 +92,7 @@ func (m *ListMemo) ListTrimmed(ctx context.Context, r Reader, gvk schema.GroupVe
 
 // Prefetch starts, in the background, the LISTs planning begins with: the
 // stack's members of each kind, cluster-wide by the stack label, trimmed
-// as planning trims them (trimManagedFields). A plan's reads of the same
+// as planning trims them (newMemberTrim). A plan's reads of the same
 // LISTs (listOwned) wait for these instead of sending them again, so the
 // CLI can have the cluster read while it still compiles the intent. A
 // LIST that fails is not kept: planning sends it again and meets the
@@ -130,7 +130,7 @@ func (m *ListMemo) Prefetch(ctx context.Context, r Reader, kinds []schema.GroupV
 			case <-ctx.Done():
 				return
 			}
-			objs, err := listPaged(ctx, r, gvk, "", sel, trimManagedFields)
+			objs, err := listPaged(ctx, r, gvk, "", sel, newMemberTrim())
 			if err != nil {
 				return
 			}
