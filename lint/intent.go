@@ -18,8 +18,13 @@ import (
 // without DNS, allow ports that match no target port of the destination
 // service, and policy rules made redundant by broader ones.
 func Intent(in *hclspec.Intent, objs []*unstructured.Unstructured) []Finding {
+	return intentWith(in, objs, nil)
+}
+
+// intentWith is Intent converting the policies through t.
+func intentWith(in *hclspec.Intent, objs []*unstructured.Unstructured, t *reach.Typed) []Finding {
 	var out []Finding
-	w := engineFor(in, objs)
+	w := engineFor(in, objs, t)
 	if w != nil {
 		out = append(out, egressOpen(in, w)...)
 		out = append(out, egressWithoutDNS(in, w)...)
@@ -28,7 +33,7 @@ func Intent(in *hclspec.Intent, objs []*unstructured.Unstructured) []Finding {
 		out = append(out, shadowedBaselines(in, w)...)
 	}
 	out = append(out, allowPorts(in)...)
-	policies := policiesOf(objs)
+	policies := policiesOf(objs, t)
 	out = append(out, redundant(policies, origins(in), userRule)...)
 	return sortFindings(out)
 }

@@ -17,8 +17,8 @@ import (
 
 // engineFor evaluates connections between the intent's endpoints under the
 // policies it compiles to; nil when the objects hold no valid policies.
-func engineFor(in *hclspec.Intent, objs []*unstructured.Unstructured) *reach.Intent {
-	o, err := reach.FromObjects(objs)
+func engineFor(in *hclspec.Intent, objs []*unstructured.Unstructured, t *reach.Typed) *reach.Intent {
+	o, err := reach.FromObjectsWith(objs, t)
 	if err != nil {
 		return nil
 	}

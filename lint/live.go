@@ -90,12 +90,44 @@ func Split(objs []*unstructured.Unstructured) Live {
 // Plan is the lint of a plan: the intent's findings, then the live ones,
 // as plan warnings. A failure to read the cluster is itself a warning.
 func Plan(ctx context.Context, r plan.Reader, in *hclspec.Intent, desired []*unstructured.Unstructured) []plan.Warning {
-	fs := Intent(in, desired)
-	live, err := Read(ctx, r, scopeOf(in))
+	return Start(in, desired).Plan(ctx, r)
+}
+
+// Pending is the lint of a plan under way: the intent's findings, which
+// need no cluster, are computed in the background while the plan is
+// made (see Start).
+type Pending struct {
+	in      *hclspec.Intent
+	desired []*unstructured.Unstructured
+	typed   *reach.Typed
+	done    chan struct{}
+	intent  []Finding
+}
+
+// Start lints the intent in the background: a plan of thousands of
+// policies spends a tenth of a second or more in it, and as long again
+// waiting on the cluster and comparing objects on other goroutines. in
+// and desired are only read; the caller must not modify them until Plan
+// returns.
+func Start(in *hclspec.Intent, desired []*unstructured.Unstructured) *Pending {
+	p := &Pending{in: in, desired: desired, typed: reach.NewTyped(), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.intent = intentWith(in, desired, p.typed) // the compiled policies are converted once for both
+	}()
+	return p
+}
+
+// Plan waits for the intent's findings, adds the live ones read through
+// r, and returns them as plan warnings: what Plan returns.
+func (p *Pending) Plan(ctx context.Context, r plan.Reader) []plan.Warning {
+	<-p.done
+	fs := p.intent
+	live, err := Read(ctx, r, scopeOf(p.in))
 	if err != nil {
 		fs = append(fs, Finding{Summary: "Live checks skipped", Detail: err.Error()})
 	} else {
-		fs = append(fs, Objects(in, desired, live)...)
+		fs = append(fs, objectsWith(p.in, p.desired, live, p.typed)...)
 	}
 	return Warnings(sortFindings(fs))
 }
@@ -108,6 +140,11 @@ func Plan(ctx context.Context, r plan.Reader, in *hclspec.Intent, desired []*uns
 // uses, and live rules made redundant by broader ones. With an intent, only
 // the namespaces it touches are looked at; without one (in == nil), all.
 func Objects(in *hclspec.Intent, desired []*unstructured.Unstructured, live Live) []Finding {
+	return objectsWith(in, desired, live, nil)
+}
+
+// objectsWith is Objects converting the policies through t.
+func objectsWith(in *hclspec.Intent, desired []*unstructured.Unstructured, live Live, t *reach.Typed) []Finding {
 	ranges := map[string]hcl.Range{}
 	owned := func(*unstructured.Unstructured) bool { return false }
 	if in != nil {
@@ -121,7 +158,7 @@ func Objects(in *hclspec.Intent, desired []*unstructured.Unstructured, live Live
 			objs = append(objs, o)
 		}
 	}
-	all := policiesOf(objs)
+	all := policiesOf(objs, t)
 	scope := scopeOf(in)
 	var pols []*policy
 	for _, p := range all {

@@ -102,7 +102,7 @@ func TestShadowedAllowsShortcut(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
-			w := engineFor(in, objs)
+			w := engineFor(in, objs, nil)
 			if w == nil {
 				t.Fatal("no engine")
 			}

@@ -79,7 +79,7 @@ type PagedLister interface {
 // managedFields to trim).
 func listMembers(ctx context.Context, r Reader, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
 	if t, ok := r.(Trimmer); ok {
-		return t.ListTrimmed(ctx, gvk, namespace, selector, trimManagedFields)
+		return t.ListTrimmed(ctx, gvk, namespace, selector, newMemberTrim())
 	}
 	return r.List(ctx, gvk, namespace, selector)
 }
@@ -103,4 +103,62 @@ func trimManagedFields(o *unstructured.Unstructured) {
 		return
 	}
 	delete(md, "managedFields")
+}
+
+// newMemberTrim is what planning does to each member it lists:
+// trimManagedFields, then the object's maps are rebuilt with one copy of
+// each map key and of each short string value per LIST (internStrings).
+// The JSON decoder allocates every key and string of every object anew:
+// "apiVersion", "metadata", "podSelector", "TCP", the stack's labels...
+// are 5,000 copies each in a LIST of 5,000 policies, which the members
+// keep for the whole plan. One trim serves one LIST (it is not safe for
+// concurrent use).
+func newMemberTrim() func(*unstructured.Unstructured) {
+	in := interner{keys: map[string]string{}, values: map[string]any{}}
+	return func(o *unstructured.Unstructured) {
+		trimManagedFields(o)
+		o.Object = in.tree(o.Object).(map[string]any)
+	}
+}
+
+// internMax is the longest string value internStrings shares: longer
+// ones (UIDs, digests, names) are rarely repeated.
+const internMax = 24
+
+// interner shares map keys and short string values between objects.
+type interner struct {
+	keys   map[string]string
+	values map[string]any // the boxed string, so each is boxed once
+}
+
+// tree is v with its maps rebuilt on shared keys and short strings; v's
+// maps are left as they were (and become garbage).
+func (in interner) tree(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			ik, ok := in.keys[k]
+			if !ok {
+				in.keys[k], ik = k, k
+			}
+			out[ik] = in.tree(e)
+		}
+		return out
+	case []any:
+		for i, e := range t {
+			t[i] = in.tree(e)
+		}
+		return t
+	case string:
+		if len(t) > internMax {
+			return v
+		}
+		iv, ok := in.values[t]
+		if !ok {
+			in.values[t], iv = v, v
+		}
+		return iv
+	}
+	return v
 }

@@ -150,7 +150,20 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	if writeValidated(req, owned, nsp) {
 		dry, p.CreatesUnvalidated = nil, dry != nil
 	}
+	// The boundary summary needs only the live and the desired objects:
+	// it is made while planAll waits for its dry-runs and compares the
+	// others (both only read the objects), before dropManagedFields
+	// changes the live ones.
+	summary := make(chan []BoundaryChange, 1)
+	go func() {
+		var live []*unstructured.Unstructured
+		for _, k := range sortedKeys(owned) {
+			live = append(live, owned[k])
+		}
+		summary <- boundaryChanges(withBlockSources(live, req.Blocks), req.Desired)
+	}()
 	changes, probs := planAll(ctx, dry, isRendered(r), desired, owned, nsp)
+	boundary := <-summary
 	dropManagedFields(owned) // read for drift by planAll; the rest of the plan needs none
 	for i := range changes {
 		if probs[i] != nil {
@@ -169,11 +182,7 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
-	var live []*unstructured.Unstructured
-	for _, k := range sortedKeys(owned) {
-		live = append(live, owned[k])
-	}
-	p.Boundary = boundaryChanges(withBlockSources(live, req.Blocks), req.Desired)
+	p.Boundary = boundary
 	if !p.Offline {
 		if p.Warnings, err = gatewayWarnings(ctx, r, req.Desired); apierrors.IsForbidden(err) {
 			p.Warnings = []Warning{{Severity: WarningSeverity, Summary: "Gateway checks skipped", Detail: "this identity may not read what they need (" + err.Error() +
@@ -388,11 +397,22 @@ func stamp(obj *unstructured.Unstructured) *unstructured.Unstructured {
 }
 
 func digest(obj *unstructured.Unstructured) string {
-	return hashOf(normalize(obj.Object))
+	return hashOf(normalizedView(obj.Object)) // hashing only reads
 }
 
 func hashOf(normalized map[string]any) string {
-	b, _ := json.Marshal(normalized)
+	buf := jsonBuffers.Get().(*[]byte)
+	defer jsonBuffers.Put(buf)
+	b, ok := appendJSON((*buf)[:0], normalized)
+	if !ok {
+		b, _ = json.Marshal(normalized)
+	} else {
+		*buf = b
+	}
+	return hashOfBytes(b)
+}
+
+func hashOfBytes(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
@@ -461,9 +481,17 @@ func planObject(ctx context.Context, dry DryRunner, whole bool, desired, live *u
 	c.Live = &LiveRef{UID: string(live.GetUID()), ResourceVersion: live.GetResourceVersion()}
 	c.Desired = desired.Object
 	unchangedIntent := sameIntent(desired, live)
-	projected := diffProjected(normalize(live.Object), normalize(desired.Object))
+	// diffed as views (the common case finds no difference), and only
+	// the differences found copied: the plan keeps them, and must not
+	// share the objects' maps
+	var projected []FieldChange
 	if whole {
-		projected = diffAll(normalize(live.Object), normalize(desired.Object))
+		projected = diffAll(normalizedView(live.Object), normalizedView(desired.Object))
+	} else {
+		projected = diffProjected(normalizedView(live.Object), normalizedView(desired.Object))
+	}
+	for i := range projected {
+		projected[i].Before, projected[i].After = deepCopy(projected[i].Before), deepCopy(projected[i].After)
 	}
 	own, err := foreignFields(live, desired)
 	if err != nil {

@@ -26,6 +26,9 @@ type ListMemo struct {
 	mu      sync.Mutex
 	exact   map[listKey][]*unstructured.Unstructured
 	stacked map[schema.GroupVersionKind][]*unstructured.Unstructured // cluster-wide, by stack label
+	// pending are the LISTs in flight (Prefetch's): a read of the same
+	// LIST waits for it instead of sending it again; closed when done.
+	pending map[listKey]chan struct{}
 }
 
 type listKey struct {
@@ -37,7 +40,7 @@ type listKey struct {
 // NewListMemo returns an empty memo for the reads of a plan of stack.
 func NewListMemo(stack string) *ListMemo {
 	return &ListMemo{stack: stack, exact: map[listKey][]*unstructured.Unstructured{},
-		stacked: map[schema.GroupVersionKind][]*unstructured.Unstructured{}}
+		stacked: map[schema.GroupVersionKind][]*unstructured.Unstructured{}, pending: map[listKey]chan struct{}{}}
 }
 
 // List answers like r.List, from memory where it can. The objects are
@@ -54,6 +57,15 @@ func (m *ListMemo) List(ctx context.Context, r Reader, gvk schema.GroupVersionKi
 func (m *ListMemo) ListTrimmed(ctx context.Context, r Reader, gvk schema.GroupVersionKind, namespace, selector string, trim func(*unstructured.Unstructured)) ([]*unstructured.Unstructured, error) {
 	k := listKey{gvk, namespace, selector}
 	m.mu.Lock()
+	if wait := m.pending[k]; wait != nil {
+		m.mu.Unlock()
+		select { // a failed prefetch stored nothing: the LIST is sent again below
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		m.mu.Lock()
+	}
 	objs, done := m.exact[k]
 	stacked, haveStacked := m.stacked[gvk]
 	m.mu.Unlock()
@@ -76,6 +88,57 @@ func (m *ListMemo) ListTrimmed(ctx context.Context, r Reader, gvk schema.GroupVe
 		m.stacked[gvk] = objs
 	}
 	return objs, nil
+}
+
+// Prefetch starts, in the background, the LISTs planning begins with: the
+// stack's members of each kind, cluster-wide by the stack label, trimmed
+// as planning trims them (newMemberTrim). A plan's reads of the same
+// LISTs (listOwned) wait for these instead of sending them again, so the
+// CLI can have the cluster read while it still compiles the intent. A
+// LIST that fails is not kept: planning sends it again and meets the
+// error itself. Cancel ctx to stop what is still in flight. It does
+// nothing without a stack (the memo's stack is the selector's), and
+// callers that must read the cluster under the stack's lock do not call
+// it before they hold it.
+func (m *ListMemo) Prefetch(ctx context.Context, r Reader, kinds []schema.GroupVersionKind) {
+	if m.stack == "" {
+		return
+	}
+	sel := m.stackSelector()
+	sem := make(chan struct{}, listConcurrency)
+	for _, gvk := range kinds {
+		k := listKey{gvk, "", sel}
+		m.mu.Lock()
+		_, done := m.exact[k]
+		if done || m.pending[k] != nil {
+			m.mu.Unlock()
+			continue
+		}
+		wait := make(chan struct{})
+		m.pending[k] = wait
+		m.mu.Unlock()
+		go func() {
+			defer func() {
+				m.mu.Lock()
+				delete(m.pending, k)
+				m.mu.Unlock()
+				close(wait)
+			}()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				return
+			}
+			objs, err := listPaged(ctx, r, gvk, "", sel, newMemberTrim())
+			if err != nil {
+				return
+			}
+			m.mu.Lock()
+			m.exact[k], m.stacked[gvk] = objs, objs
+			m.mu.Unlock()
+		}()
+	}
 }
 
 func (m *ListMemo) stackSelector() string {

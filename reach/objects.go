@@ -29,9 +29,52 @@ type Objects struct {
 // of objects (other kinds are ignored). A pod's addresses come from
 // status.podIPs (or status.podIP) and its ports from its containers.
 func FromObjects(objs []*unstructured.Unstructured) (Objects, error) {
+	return FromObjectsWith(objs, nil)
+}
+
+// Typed converts NetworkPolicies from their unstructured form once each:
+// a lint of a plan reads the same compiled policies three times (the
+// intent lints' engine, their redundancy check, the live lints), and the
+// conversion, by reflection, was about a tenth of the plan's CPU at
+// 5,000 policies. A nil *Typed converts every time. The policies it
+// returns are shared: callers must not modify them. Not safe for
+// concurrent use.
+type Typed struct {
+	policies map[*unstructured.Unstructured]typedPolicy
+}
+
+type typedPolicy struct {
+	np  *networkingv1.NetworkPolicy
+	err error
+}
+
+// NewTyped returns an empty conversion memo.
+func NewTyped() *Typed {
+	return &Typed{policies: map[*unstructured.Unstructured]typedPolicy{}}
+}
+
+// NetworkPolicy is u converted to a NetworkPolicy (as
+// runtime.DefaultUnstructuredConverter converts it), or the conversion's
+// error.
+func (t *Typed) NetworkPolicy(u *unstructured.Unstructured) (*networkingv1.NetworkPolicy, error) {
+	if t != nil {
+		if p, ok := t.policies[u]; ok {
+			return p.np, p.err
+		}
+	}
+	np := &networkingv1.NetworkPolicy{}
+	err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, np)
+	if t != nil {
+		t.policies[u] = typedPolicy{np, err}
+	}
+	return np, err
+}
+
+// FromObjectsWith is FromObjects converting the NetworkPolicies through t.
+func FromObjectsWith(objs []*unstructured.Unstructured, t *Typed) (Objects, error) {
 	var out Objects
 	for _, u := range objs {
-		if err := out.add(u); err != nil {
+		if err := out.add(u, t); err != nil {
 			return out, fmt.Errorf("%s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 		}
 	}
@@ -39,15 +82,15 @@ func FromObjects(objs []*unstructured.Unstructured) (Objects, error) {
 	return out, nil
 }
 
-func (o *Objects) add(u *unstructured.Unstructured) error {
+func (o *Objects) add(u *unstructured.Unstructured, t *Typed) error {
 	conv := runtime.DefaultUnstructuredConverter
 	switch u.GroupVersionKind().GroupKind().String() {
 	case "NetworkPolicy.networking.k8s.io":
-		var np networkingv1.NetworkPolicy
-		if err := conv.FromUnstructured(u.Object, &np); err != nil {
+		np, err := t.NetworkPolicy(u)
+		if err != nil {
 			return err
 		}
-		o.Policies = append(o.Policies, np)
+		o.Policies = append(o.Policies, *np)
 	case "CiliumNetworkPolicy.cilium.io":
 		o.Cilium = append(o.Cilium, u)
 	case "ClusterNetworkPolicy.policy.networking.k8s.io":

@@ -41,12 +41,13 @@ func main() {
 	timeline := flag.Bool("timeline", false, "print each perimeter command's requests in the order the server received them, with times from the command's start")
 	only := flag.String("tools", "perimeter,kubectl", "which tools to run")
 	files := flag.Int("files", 10, "spread the intent over this many HCL files")
+	repeat := flag.Int("repeat", 1, "run each plan (no-op and 1%, which change nothing) this many times per round, the tools alternating, for steadier figures on a busy machine")
 	profiles := flag.String("profiles", "", "write perimeter's CPU and heap profiles, and its output with the garbage collector's trace, of every command into this folder")
 	flag.Parse()
 	if *baseline != "" && !strings.Contains(*only, "baseline") {
 		*only = "baseline," + *only
 	}
-	if err := run(*ns, *delays, *perimeterBin, *only, *profiles, *rounds, *files, extra{baseline: *baseline, timeline: *timeline}); err != nil {
+	if err := run(*ns, *delays, *perimeterBin, *only, *profiles, *rounds, *files, extra{baseline: *baseline, timeline: *timeline, repeat: *repeat}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/cluster:", err)
 		os.Exit(1)
 	}
@@ -56,6 +57,7 @@ func main() {
 type extra struct {
 	baseline string
 	timeline bool
+	repeat   int
 }
 
 func run(sizes, delays, perimeterBin, tools, profiles string, rounds, files int, x extra) error {
@@ -92,7 +94,7 @@ func run(sizes, delays, perimeterBin, tools, profiles string, rounds, files int,
 		return err
 	}
 	b := &bench{cp: cp, audit: aud, perimeter: perimeterBin, kubectl: filepath.Join(binDir, "kubectl"), tmp: tmp, tools: tools, server: server, profiles: profiles, files: files,
-		baseline: x.baseline, timeline: x.timeline}
+		baseline: x.baseline, timeline: x.timeline, repeat: max(x.repeat, 1)}
 	if err := b.namespaces(ctx); err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ type bench struct {
 	server             *serverProcs
 	files              int    // HCL files the intent is spread over
 	profiles           string // folder for perimeter's CPU and heap profiles ("" = none)
+	repeat             int    // times each read-only operation (a plan) runs per round
 }
 
 // op is one operation, as each tool does it.
@@ -42,6 +43,7 @@ type op struct {
 	// exit code that means success.
 	perimeter func(s *stackFiles) ([]string, int)
 	kubectl   func(s *stackFiles) ([]string, int)
+	readOnly  bool // changes nothing: may run several times in a round (-repeat)
 }
 
 // ops are the operations of a round, in order: each leaves the state the
@@ -51,25 +53,25 @@ var ops = []op{
 		func(s *stackFiles) ([]string, int) { return []string{"apply", s.v1, "--auto-approve"}, 0 },
 		func(s *stackFiles) ([]string, int) {
 			return []string{"apply", "--server-side", "--field-manager", "kubectl-bench", "-f", s.v1yaml}, 0
-		}},
+		}, false},
 	{"no-op plan",
 		func(s *stackFiles) ([]string, int) { return []string{"plan", s.v1, "--detailed-exitcode"}, 0 },
 		func(s *stackFiles) ([]string, int) {
 			return []string{"diff", "--server-side", "--field-manager", "kubectl-bench", "-f", s.v1yaml}, 0
-		}},
+		}, true},
 	{"1% plan",
 		func(s *stackFiles) ([]string, int) { return []string{"plan", s.v2, "--detailed-exitcode"}, 2 },
 		func(s *stackFiles) ([]string, int) {
 			return []string{"diff", "--server-side", "--field-manager", "kubectl-bench", "-f", s.v2yaml}, 1
-		}},
+		}, true},
 	{"1% apply",
 		func(s *stackFiles) ([]string, int) { return []string{"apply", s.v2, "--auto-approve"}, 0 },
 		func(s *stackFiles) ([]string, int) {
 			return []string{"apply", "--server-side", "--field-manager", "kubectl-bench", "-f", s.v2yaml}, 0
-		}},
+		}, false},
 	{"destroy",
 		func(s *stackFiles) ([]string, int) { return []string{"destroy", s.v2, "--auto-approve"}, 0 },
-		func(s *stackFiles) ([]string, int) { return []string{"delete", "--wait=false", "-f", s.v2yaml}, 0 }},
+		func(s *stackFiles) ([]string, int) { return []string{"delete", "--wait=false", "-f", s.v2yaml}, 0 }, false},
 }
 
 // sample is one command's measurements.
@@ -126,30 +128,39 @@ func (b *bench) measure(ctx context.Context, n int, delay time.Duration, rounds 
 			return nil, err
 		}
 		for _, o := range ops {
-			for _, tool := range strings.Split(b.tools, ",") {
-				bin, argsOf := b.perimeter, o.perimeter
-				switch tool {
-				case "kubectl":
-					bin, argsOf = b.kubectl, o.kubectl
-				case "baseline":
-					bin = b.baseline
+			times := 1
+			if o.readOnly {
+				times = b.repeat
+			}
+			for rep := 0; rep < times; rep++ {
+				for _, tool := range strings.Split(b.tools, ",") {
+					bin, argsOf := b.perimeter, o.perimeter
+					switch tool {
+					case "kubectl":
+						bin, argsOf = b.kubectl, o.kubectl
+					case "baseline":
+						bin = b.baseline
+					}
+					args, want := argsOf(s.forTool(tool))
+					var env []string
+					if b.profiles != "" && tool != "kubectl" {
+						name := filepath.Join(b.profiles, fmt.Sprintf("n%d-d%v-r%d-%s-%s", n, delay, r+1, strings.NewReplacer(" ", "-", "%", "pct").Replace(o.name), tool))
+						if times > 1 {
+							name += fmt.Sprintf("-%d", rep+1)
+						}
+						env = []string{"PERIMETER_CPUPROFILE=" + name + ".cpu", "PERIMETER_MEMPROFILE=" + name + ".mem", "GODEBUG=gctrace=1", "BENCH_OUTPUT=" + name + ".out"}
+					}
+					smp, err := b.one(bin, append(args, "--kubeconfig", kubeconfig), want, px, env, b.timeline && tool != "kubectl")
+					if err != nil {
+						return nil, fmt.Errorf("N=%d delay %v round %d, %s, %s: %v", n, delay, r+1, o.name, tool, err)
+					}
+					if res[o.name] == nil {
+						res[o.name] = map[string][]sample{}
+					}
+					res[o.name][tool] = append(res[o.name][tool], smp)
+					fmt.Fprintf(os.Stderr, "N=%d delay=%v round %d %-11s %-9s %8v cpu %7v server %7v %4d MB  %s\n", n, delay, r+1, o.name, tool,
+						smp.wall.Round(time.Millisecond), smp.cpu.Round(time.Millisecond), smp.serverCPU.Round(10*time.Millisecond), smp.rssKB/1024, smp.requests)
 				}
-				args, want := argsOf(s.forTool(tool))
-				var env []string
-				if b.profiles != "" && tool != "kubectl" {
-					name := filepath.Join(b.profiles, fmt.Sprintf("n%d-d%v-r%d-%s-%s", n, delay, r+1, strings.NewReplacer(" ", "-", "%", "pct").Replace(o.name), tool))
-					env = []string{"PERIMETER_CPUPROFILE=" + name + ".cpu", "PERIMETER_MEMPROFILE=" + name + ".mem", "GODEBUG=gctrace=1", "BENCH_OUTPUT=" + name + ".out"}
-				}
-				smp, err := b.one(bin, append(args, "--kubeconfig", kubeconfig), want, px, env, b.timeline && tool != "kubectl")
-				if err != nil {
-					return nil, fmt.Errorf("N=%d delay %v round %d, %s, %s: %v", n, delay, r+1, o.name, tool, err)
-				}
-				if res[o.name] == nil {
-					res[o.name] = map[string][]sample{}
-				}
-				res[o.name][tool] = append(res[o.name][tool], smp)
-				fmt.Fprintf(os.Stderr, "N=%d delay=%v round %d %-11s %-9s %8v cpu %7v server %7v %4d MB  %s\n", n, delay, r+1, o.name, tool,
-					smp.wall.Round(time.Millisecond), smp.cpu.Round(time.Millisecond), smp.serverCPU.Round(10*time.Millisecond), smp.rssKB/1024, smp.requests)
 			}
 		}
 	}

@@ -37,11 +37,27 @@ func (f *compileFlags) options(dir string) (hclspec.Options, hcl.Diagnostics) {
 
 // load is hclspec.Load with the flags' options.
 func (f *compileFlags) load(dir string) (*hclspec.Intent, *hclspec.Sources, hcl.Diagnostics) {
+	return f.loadThen(dir, nil)
+}
+
+// loadThen is load that calls parsed (unless nil) with the parsed files
+// before it decodes them: hclspec.Load is reading and parsing the files
+// (hclspec.ReadDirMax), then decoding them (hclspec.Decode), and a plan
+// starts reading the cluster in between (see prefetchMembers).
+func (f *compileFlags) loadThen(dir string, parsed func(*hclspec.Sources)) (*hclspec.Intent, *hclspec.Sources, hcl.Diagnostics) {
 	opts, diags := f.options(dir)
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
-	in, src, d := hclspec.Load(dir, opts)
+	src, d := hclspec.ReadDirMax(dir, opts.MaxFileSize)
+	diags = append(diags, d...)
+	if d.HasErrors() {
+		return nil, src, diags
+	}
+	if parsed != nil {
+		parsed(src)
+	}
+	in, d := hclspec.Decode(src, opts)
 	return in, src, append(diags, d...)
 }
 

@@ -139,7 +139,13 @@ func compile(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, 
 // returns the warnings instead of printing them: a plan carries them in
 // each of its outputs. Errors are printed.
 func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.Intent, []*unstructured.Unstructured, *hclspec.Sources, hcl.Diagnostics, error) {
-	in, src, diags := cf.load(dir)
+	return compileSourcesThen(cmd, dir, cf, nil)
+}
+
+// compileSourcesThen is compileSources that calls parsed (unless nil)
+// with the parsed files before decoding them (compileFlags.loadThen).
+func compileSourcesThen(cmd *cobra.Command, dir string, cf compileFlags, parsed func(*hclspec.Sources)) (*hclspec.Intent, []*unstructured.Unstructured, *hclspec.Sources, hcl.Diagnostics, error) {
+	in, src, diags := cf.loadThen(dir, parsed)
 	var objs []*unstructured.Unstructured
 	if in != nil {
 		generated, d := generate.Objects(in)
@@ -160,10 +166,15 @@ func compileSources(cmd *cobra.Command, dir string, cf compileFlags) (*hclspec.I
 func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlags, destroy bool, lk *locking) (*plan.Plan, error) {
 	ctx := cmd.Context()
 	var early *connecting
+	var pre *prefetch
 	if kf.against == "" {
 		early = kf.connectEarly(ctx)
+		if lk == nil || !lk.enabled { // under the lock, nothing is read before it is held
+			pre = &prefetch{early: early}
+			defer pre.stop()
+		}
 	}
-	in, objs, src, warnings, err := compileSources(cmd, dir, cf)
+	in, objs, src, warnings, err := compileSourcesThen(cmd, dir, cf, pre.start(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +195,7 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 		if err != nil {
 			return nil, err
 		}
-		reader, tgt = newMemoReader(client, in.Stack), target(client)
+		reader, tgt = pre.reader(client, in.Stack), target(client)
 		// the lock is taken while the cluster's identity is read
 		err = lk.take(ctx, client, in.Stack, in.StateNamespace, in.Environment)
 		if id = early.identity(); err != nil {
@@ -201,13 +212,17 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 			return nil, err
 		}
 	}
+	var lints *lint.Pending
+	if !destroy {
+		lints = lint.Start(in, objs) // the intent's lints run while the plan is made
+	}
 	p, err := plan.Make(ctx, reader, req)
 	if err != nil {
 		return nil, planError(err)
 	}
 	if !destroy {
 		p.Warnings = append(plan.WarningsOf(warnings), p.Warnings...)
-		p.Warnings = append(p.Warnings, lint.Plan(ctx, reader, in, objs)...)
+		p.Warnings = append(p.Warnings, lints.Plan(ctx, reader)...)
 	}
 	if kf.against == "" {
 		p.Warnings = append(p.Warnings, clusterScopeWarnings(ctx, reader, p)...)
