@@ -401,18 +401,7 @@ func digest(obj *unstructured.Unstructured) string {
 }
 
 func hashOf(normalized map[string]any) string {
-	buf := jsonBuffers.Get().(*[]byte)
-	defer jsonBuffers.Put(buf)
-	b, ok := appendJSON((*buf)[:0], normalized)
-	if !ok {
-		b, _ = json.Marshal(normalized)
-	} else {
-		*buf = b
-	}
-	return hashOfBytes(b)
-}
-
-func hashOfBytes(b []byte) string {
+	b, _ := json.Marshal(normalized)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
