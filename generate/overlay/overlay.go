@@ -7,6 +7,7 @@
 package overlay
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"reflect"
@@ -117,8 +118,8 @@ func layOut(rs []reduced) (manifest.Tree, map[string]*unstructured.Unstructured,
 	return t, objects, nil
 }
 
-// marshalAll renders the objects' YAML on every core, as manifest.Marshal
-// would, letting go of each object once its file is rendered.
+// marshalAll renders the objects' YAML on every core, letting go of each
+// object once its file is rendered.
 func marshalAll(t manifest.Tree, objects map[string]*unstructured.Unstructured) error {
 	paths := make([]string, 0, len(objects))
 	objs := make([]*unstructured.Unstructured, 0, len(objects))
@@ -132,10 +133,11 @@ func marshalAll(t manifest.Tree, objects map[string]*unstructured.Unstructured) 
 	workers := runtime.GOMAXPROCS(0)
 	for w := 0; w < workers; w++ {
 		wg.Go(func() {
-			var e yamlEncoder // manifest.Marshal's bytes, without go-yaml's events
 			for i := w; i < len(paths); i += workers {
-				out[i], errs[i] = e.marshal(objs[i].Object)
-				objs[i] = nil
+				b, err := manifest.Marshal(objs[i])
+				// The encoder's buffer is several times the document; keep
+				// only the document (ten thousand files add up).
+				out[i], errs[i], objs[i] = bytes.Clone(b), err, nil
 			}
 		})
 	}
