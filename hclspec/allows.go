@@ -11,6 +11,7 @@ var allowSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 
 // decodeAllows reads allow blocks: permitted connections.
 func (d *decoder) decodeAllows(in *Intent) {
+	prefetchShared(d, "allow", d.blocks["allow"], func(b *hcl.Block) *Allow { return d.decodeAllow(b, in.FQDNEgress) })
 	for _, b := range d.blocks["allow"] {
 		if !d.unique(b) {
 			continue

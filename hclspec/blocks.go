@@ -286,6 +286,7 @@ var serviceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 
 // decodeServices reads the workloads the intent talks about.
 func (d *decoder) decodeServices(in *Intent) {
+	prefetchShared(d, "service", d.blocks["service"], d.decodeService)
 	for _, b := range d.blocks["service"] {
 		if !d.unique(b) || !d.referable(b) {
 			continue

@@ -26,6 +26,19 @@ type Sources struct {
 // Files returns the parsed files by name, for hcl.NewDiagnosticTextWriter.
 func (s *Sources) Files() map[string]*hcl.File { return s.files }
 
+// Texts returns the bytes of every file Files returns, by name: Parse of
+// them gives the same files again, for a caller that keeps the bytes and
+// lets the syntax trees go (they are several times the bytes' size).
+func (s *Sources) Texts() map[string][]byte {
+	out := make(map[string][]byte, len(s.files))
+	for name, f := range s.files {
+		if f != nil {
+			out[name] = f.Bytes
+		}
+	}
+	return out
+}
+
 // Names returns the file names in sorted order.
 func (s *Sources) Names() []string { return append([]string(nil), s.names...) }
 

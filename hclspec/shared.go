@@ -27,6 +27,10 @@ type Shared struct {
 	mu       sync.Mutex
 	services []*Service
 	refs     cty.Value
+
+	// callers counts the decoders that reached each kind of block
+	// (prefetchShared), under mu.
+	callers map[string]int
 }
 
 // sharedEntry is one block's decoding, done by the first environment that
@@ -107,6 +111,53 @@ func shareBlock[T any](d *decoder, b *hcl.Block, usable func(T) bool, decode fun
 		d.diags = append(d.diags, &c)
 	}
 	return v
+}
+
+// prefetchShared measures the shared entries of blocks from the last one
+// backwards, when d is the second decoder to reach this kind of block.
+// Two environments decoded at once otherwise go through the shared blocks
+// in the same order, each waiting for the other's measurement of the next
+// block: one core's work at a time. Now one goes forward and the other
+// backward until they meet (an entry measured or being measured), and the
+// other environments find every entry measured. It also stops once the
+// entries it measured cost d's remaining budget, or at one that hit a
+// budget or a limit, so that it never costs more than decoding d once
+// more would. Which environment measures an entry does not change any
+// result: every environment charges the recorded cost to its own budget,
+// all or nothing, where it reaches the block, and decodes the block itself
+// when it cannot (shareBlock).
+func prefetchShared[T any](d *decoder, kind string, blocks hcl.Blocks, decode func(*hcl.Block) T) {
+	s := d.shared
+	if s == nil || s.src != d.src || len(s.entries) == 0 {
+		return
+	}
+	s.mu.Lock()
+	if s.callers == nil {
+		s.callers = map[string]int{}
+	}
+	s.callers[kind]++
+	second := s.callers[kind] == 2
+	s.mu.Unlock()
+	if !second {
+		return
+	}
+	limit, spent := d.budget.remaining(), int64(0)
+	for i := len(blocks) - 1; i >= 0 && spent < limit; i-- {
+		b := blocks[i]
+		e := s.entries[b.Body]
+		if e == nil {
+			continue
+		}
+		measured := false
+		e.once.Do(func() {
+			measured = true
+			d.measure(e, func() any { return decode(b) })
+		})
+		if !measured || !e.ok {
+			return
+		}
+		spent += e.cost
+	}
 }
 
 // measure decodes a shared block with a budget of its own (the

@@ -93,7 +93,16 @@ func renderKustomize(cmd *cobra.Command, dir string, f compileFlags, out string,
 		printDiagnostics(cmd.ErrOrStderr(), src, diags)
 		return errDiagnostics
 	}
+	// Render lets go of the syntax trees once every environment is
+	// decoded, and so does this function: they are the largest part of
+	// the memory the compile holds. Diagnostics, if any, are shown
+	// against the files parsed again from the same bytes.
+	texts := src.Texts()
 	tree, diags, err := overlay.Render(src, opts)
+	src = nil
+	if len(diags) > 0 {
+		src, _ = hclspec.Parse(texts)
+	}
 	printDiagnostics(cmd.ErrOrStderr(), src, dedupe(diags))
 	if diags.HasErrors() {
 		summarize(cmd.ErrOrStderr(), dedupe(diags))
