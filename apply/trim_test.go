@@ -34,19 +34,8 @@ func (r trimmingReader) ListTrimmed(ctx context.Context, gvk schema.GroupVersion
 // (drift, which needs its managedFields) and perimeter's alone on the
 // others, the plan made through the trimming reader is the plain one.
 func TestTrimmedPlanIsThePlan(t *testing.T) {
-	s := newStack(t)
-	s.write(usersEgress)
-	if r := s.apply(s.plan(), s.client, apply.Options{}); r.Failed != 0 {
-		t.Fatalf("apply: %+v", r)
-	}
-	s.applyAs("someone", "default-deny", `{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
-		"metadata":{"name":"default-deny"},"spec":{"podSelector":{},"ingress":[{}]}}`)
+	s, req, plain := driftedStack(t)
 	ctx := context.Background()
-	req := s.request(false)
-	plain, err := plan.Make(ctx, s.client, req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	trimmed, err := plan.Make(ctx, trimmingReader{memoReader{s.client, plan.NewListMemo(req.Stack)}}, req)
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +47,25 @@ func TestTrimmedPlanIsThePlan(t *testing.T) {
 	if c := change(t, trimmed, "default-deny"); c.Action != plan.Update || len(c.Fields) == 0 || c.Fields[0].Manager != "someone" {
 		t.Errorf("default-deny: %+v; want drift by someone", c)
 	}
+}
+
+// driftedStack applies usersEgress, lets another manager add a rule to
+// default-deny (drift, which needs its managedFields) and returns the
+// stack, its plan request and the plan made straight from the cluster.
+func driftedStack(t *testing.T) (*stack, plan.Request, *plan.Plan) {
+	s := newStack(t)
+	s.write(usersEgress)
+	if r := s.apply(s.plan(), s.client, apply.Options{}); r.Failed != 0 {
+		t.Fatalf("apply: %+v", r)
+	}
+	s.applyAs("someone", "default-deny", `{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
+		"metadata":{"name":"default-deny"},"spec":{"podSelector":{},"ingress":[{}]}}`)
+	req := s.request(false)
+	plain, err := plan.Make(context.Background(), s.client, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, req, plain
 }
 
 func planJSON(t *testing.T, p *plan.Plan) string {
@@ -90,19 +98,8 @@ func (l *clusterListLog) RoundTrip(r *http.Request) (*http.Response, error) {
 // it compiles) is the plan made without, with drift on one policy, and
 // planning waits for the prefetched LISTs instead of sending them again.
 func TestPrefetchedPlanIsThePlan(t *testing.T) {
-	s := newStack(t)
-	s.write(usersEgress)
-	if r := s.apply(s.plan(), s.client, apply.Options{}); r.Failed != 0 {
-		t.Fatalf("apply: %+v", r)
-	}
-	s.applyAs("someone", "default-deny", `{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
-		"metadata":{"name":"default-deny"},"spec":{"podSelector":{},"ingress":[{}]}}`)
+	_, req, plain := driftedStack(t)
 	ctx := context.Background()
-	req := s.request(false)
-	plain, err := plan.Make(ctx, s.client, req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := &clusterListLog{sels: map[string]int{}}
 	cfg := rest.CopyConfig(testcluster.Get(t).Config)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { log.next = rt; return log })

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/generate"
+	"github.com/perimeter-dev/perimeter/hclspec"
 	"github.com/perimeter-dev/perimeter/manifest"
 	"github.com/perimeter-dev/perimeter/reach"
 )
@@ -27,15 +28,7 @@ func TestSharedConversionFindsTheSame(t *testing.T) {
 		{"live findings", intentHCL, liveYAML},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in, _ := load(t, tc.hcl)
-			desired, diags := generate.Objects(in)
-			if diags.HasErrors() {
-				t.Fatal(diags)
-			}
-			objs, err := manifest.Decode([]byte(tc.live))
-			if err != nil {
-				t.Fatal(err)
-			}
+			in, desired, objs := compiledWithLive(t, tc.hcl, tc.live)
 			live := Split(objs)
 			want := render(append(Intent(in, desired), Objects(in, desired, live)...))
 			typed := reach.NewTyped()
@@ -79,15 +72,7 @@ func TestStartedLintIsTheLint(t *testing.T) {
 		{"live findings", intentHCL, liveYAML},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in, _ := load(t, tc.hcl)
-			desired, diags := generate.Objects(in)
-			if diags.HasErrors() {
-				t.Fatal(diags)
-			}
-			objs, err := manifest.Decode([]byte(tc.live))
-			if err != nil {
-				t.Fatal(err)
-			}
+			in, desired, objs := compiledWithLive(t, tc.hcl, tc.live)
 			r := manifest.Objects(objs)
 			live, err := Read(t.Context(), r, scopeOf(in))
 			if err != nil {
@@ -103,4 +88,20 @@ func TestStartedLintIsTheLint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// compiledWithLive compiles an intent and decodes the live objects beside
+// it (YAML).
+func compiledWithLive(t *testing.T, hcl, live string) (*hclspec.Intent, []*unstructured.Unstructured, []*unstructured.Unstructured) {
+	t.Helper()
+	in, _ := load(t, hcl)
+	desired, diags := generate.Objects(in)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	objs, err := manifest.Decode([]byte(live))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, desired, objs
 }
