@@ -6,6 +6,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/perimeter-dev/perimeter/cluster"
 	"github.com/perimeter-dev/perimeter/generate"
@@ -100,6 +101,11 @@ func stackName(src *hclspec.Sources) (string, bool) {
 	}
 	v, diags := attr.Expr.Value(&hcl.EvalContext{})
 	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || v.Type() != cty.String {
+		return "", false
+	}
+	// The name goes into a label selector before the decoder has checked
+	// it: a name that is not a label value ("a,b", "x!=y") reads nothing.
+	if len(validation.IsValidLabelValue(v.AsString())) > 0 || v.AsString() == "" {
 		return "", false
 	}
 	return v.AsString(), true

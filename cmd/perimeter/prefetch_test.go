@@ -7,8 +7,8 @@ import (
 )
 
 // stackName answers only when the parsed files name the stack with a
-// string constant in their only perimeter block; the plan reads the
-// cluster early only then.
+// string constant in their only perimeter block that is a label value;
+// the plan reads the cluster early only then.
 func TestStackName(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -25,6 +25,9 @@ func TestStackName(t *testing.T) {
 		{"a function", map[string]string{"a.hcl": `perimeter { stack = lower("SHOP") }`}, "", false},
 		{"a number", map[string]string{"a.hcl": `perimeter { stack = 5 }`}, "", false},
 		{"null", map[string]string{"a.hcl": `perimeter { stack = null }`}, "", false},
+		{"empty", map[string]string{"a.hcl": `perimeter { stack = "" }`}, "", false},
+		{"a selector in the name", map[string]string{"a.hcl": `perimeter { stack = "shop,app!=x" }`}, "", false},
+		{"not a label value", map[string]string{"a.hcl": `perimeter { stack = "a b" }`}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			files := map[string][]byte{}
