@@ -197,29 +197,6 @@ func (c *Client) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace
 	return obj, err
 }
 
-// ApplyOptions tune a server-side apply.
-type ApplyOptions struct {
-	DryRun bool
-	Force  bool // take ownership of fields other managers own
-}
-
-// Apply sends obj as a server-side apply patch with field manager perimeter.
-func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, opts ApplyOptions) (*unstructured.Unstructured, error) {
-	res, err := c.resource(obj.GroupVersionKind())
-	if err != nil {
-		return nil, err
-	}
-	body, err := obj.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	po := metav1.PatchOptions{FieldManager: FieldManager, Force: &opts.Force}
-	if opts.DryRun {
-		po.DryRun = []string{metav1.DryRunAll}
-	}
-	return res.Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, body, po)
-}
-
 // Delete removes an object, but only the exact one that was read: the UID
 // and resourceVersion preconditions make the server refuse if it changed.
 // The server's answer is read only for its status (the metadata client
@@ -247,8 +224,18 @@ func (c *Client) Delete(ctx context.Context, gvk schema.GroupVersionKind, namesp
 
 // DryRunApply previews a server-side apply: the object as the server would
 // store it, after defaulting and admission, without storing it.
+// (Writes go through ServerSideApply, which reads back metadata only.)
 func (c *Client) DryRunApply(ctx context.Context, obj *unstructured.Unstructured, force bool) (*unstructured.Unstructured, error) {
-	return c.Apply(ctx, obj, ApplyOptions{DryRun: true, Force: force})
+	res, err := c.resource(obj.GroupVersionKind())
+	if err != nil {
+		return nil, err
+	}
+	body, err := obj.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	po := metav1.PatchOptions{FieldManager: FieldManager, Force: &force, DryRun: []string{metav1.DryRunAll}}
+	return res.Namespace(obj.GetNamespace()).Patch(ctx, obj.GetName(), types.ApplyPatchType, body, po)
 }
 
 // ServerSideApply writes obj with server-side apply as field manager

@@ -5,8 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/perimeter-dev/perimeter/cluster"
 	"github.com/perimeter-dev/perimeter/internal/testcluster"
@@ -15,6 +18,8 @@ import (
 func TestMain(m *testing.M) { testcluster.Main(m) }
 
 var policyGVK = schema.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}
+
+var policyGVR = policyGVK.GroupVersion().WithResource("networkpolicies")
 
 func policy(ns, name string, spec map[string]any) *unstructured.Unstructured {
 	obj := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
@@ -38,10 +43,16 @@ func TestApplyRefusesUnknownFields(t *testing.T) {
 	ctx := context.Background()
 	bad := policy(ns, "bad", map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{"Ingress"}, "noSuchField": true})
 	_, err = client.ServerSideApply(ctx, bad, false)
-	// the same refusal as with the server's default fieldValidation
-	// (Apply sends none): the field manager's schema finds the field,
-	// before and whatever the strict decoding
-	_, byDefault := client.Apply(ctx, bad, cluster.ApplyOptions{})
+	// the same refusal as a plain server-side apply with the server's
+	// default fieldValidation: the field manager's schema finds the
+	// field, before and whatever the strict decoding
+	body, merr := bad.MarshalJSON()
+	if merr != nil {
+		t.Fatal(merr)
+	}
+	force := false
+	_, byDefault := dynamic.NewForConfigOrDie(c.Config).Resource(policyGVR).Namespace(ns).Patch(ctx, "bad",
+		types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: cluster.FieldManager, Force: &force})
 	if err == nil || byDefault == nil || err.Error() != byDefault.Error() || !strings.Contains(err.Error(), "noSuchField") {
 		t.Fatalf("apply with an unknown field: %v; with the default fieldValidation: %v; want the same refusal naming the field", err, byDefault)
 	}
