@@ -263,16 +263,9 @@ func (b *boundedFS) Mkdir(path string) error { return b.refuseWrite(path) }
 // MkdirAll is refused: see boundedFS.
 func (b *boundedFS) MkdirAll(path string) error { return b.refuseWrite(path) }
 
-// RemoveAll removes only what a refused remote clone left: kustomize's
-// cloner makes a kustomize-* directory in the temporary directory (and runs
-// git init there) before git refuses the fetch, and cleans it up with this.
-func (b *boundedFS) RemoveAll(path string) error {
-	tmp, err := filepath.EvalSymlinks(os.TempDir())
-	if err == nil && filepath.Dir(path) == tmp && strings.HasPrefix(filepath.Base(path), "kustomize-") {
-		return b.FileSystem.RemoveAll(path)
-	}
-	return b.refuseWrite(path)
-}
+// RemoveAll is refused: see boundedFS. (kustomize removes only the clone
+// folders of remote bases, and with git hidden it makes none.)
+func (b *boundedFS) RemoveAll(path string) error { return b.refuseWrite(path) }
 
 // WriteFile is refused: see boundedFS.
 func (b *boundedFS) WriteFile(path string, _ []byte) error { return b.refuseWrite(path) }
