@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/perimeter-dev/perimeter/cluster"
-	"github.com/perimeter-dev/perimeter/hclspec"
 	"github.com/perimeter-dev/perimeter/plan"
 )
 
@@ -21,15 +20,6 @@ func identify(ctx context.Context, c *cluster.Client) *plan.ClusterIdentity {
 	}
 	id.KubeSystemUID = uid
 	return id
-}
-
-// intentDigest is the digest of the HCL files a plan is compiled from.
-func intentDigest(src *hclspec.Sources) string {
-	files := map[string][]byte{}
-	for name, f := range src.Files() {
-		files[name] = f.Bytes
-	}
-	return plan.IntentDigest(files)
 }
 
 // printProvenance says, under a saved plan, what it was made from and
