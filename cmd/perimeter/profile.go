@@ -28,6 +28,10 @@ func profile() func() {
 	if path := os.Getenv("PERIMETER_MEMPROFILE"); path != "" {
 		runtime.MemProfileRate = 64 * 1024
 		stops = append(stops, func() {
+			// the profile is as of the last collection: without one here
+			// it would leave out what was allocated since (a plan's last
+			// phase, often)
+			runtime.GC()
 			f, err := os.Create(path)
 			if err == nil {
 				err = pprof.Lookup("allocs").WriteTo(f, 0)
