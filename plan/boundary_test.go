@@ -68,7 +68,7 @@ func TestBoundaryChangesOnlyDifferences(t *testing.T) {
 	edited := parse(t, route)
 	rules, _, _ := unstructured.NestedSlice(edited.Object, "spec", "rules")
 	edited.Object["spec"].(map[string]any)["rules"] = rules[:1]
-	got := boundaryChanges(live, []*unstructured.Unstructured{edited, parse(t, policy)})
+	got := boundaryChanges(live, []*unstructured.Unstructured{edited, parse(t, policy)}, nil)
 	if len(got) != 1 || got[0].Added || got[0].Text != "api.example.com/health (exact) -> other/orders:80" {
 		t.Fatalf("got %+v", got)
 	}
@@ -118,7 +118,7 @@ func TestIsolationChanges(t *testing.T) {
 		{"nothing changes", objs{nsDeny(), tools()}, objs{tools(), nsDeny()}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			added, removed := isolationChanges(c.live, c.desired)
+			added, removed := isolationChanges(c.live, c.desired, nil)
 			var got []string
 			for _, bc := range append(added, removed...) {
 				sign := "+"
@@ -158,27 +158,39 @@ spec:
 	}
 }
 
-// withBlockSources adds the block's line to live objects without one,
-// whatever metadata they have, and never changes the objects it is given.
-func TestWithBlockSourcesCopiesOnlyMetadata(t *testing.T) {
+// sources give live objects without a line their block's line, whatever
+// metadata they have, keep a line an object has (even an empty one), and
+// boundaryChanges changes none of the live objects it reads.
+func TestSourcesOfLiveObjects(t *testing.T) {
 	spec := map[string]any{"podSelector": map[string]any{}}
 	bare := &unstructured.Unstructured{Object: map[string]any{"kind": "NetworkPolicy", "spec": spec}}
 	live := &unstructured.Unstructured{Object: map[string]any{"kind": "NetworkPolicy", "spec": spec, "metadata": map[string]any{
-		"name": "a", "annotations": map[string]any{"perimeter.dev/block": `allow "x"`, "other": "1"}}}}
+		"name": "a", "namespace": "shop", "annotations": map[string]any{"perimeter.dev/block": `allow "x"`, "other": "1"}}}}
 	sourced := &unstructured.Unstructured{Object: map[string]any{"kind": "NetworkPolicy", "metadata": map[string]any{
-		"annotations": map[string]any{"perimeter.dev/block": `allow "x"`, "perimeter.dev/source": "old.hcl:1"}}}}
+		"annotations": map[string]any{"perimeter.dev/block": `allow "x"`, "perimeter.dev/source": "old.hcl:1,old.hcl:9"}}}}
+	empty := &unstructured.Unstructured{Object: map[string]any{"kind": "NetworkPolicy", "metadata": map[string]any{
+		"annotations": map[string]any{"perimeter.dev/block": `allow "x"`, "perimeter.dev/source": ""}}}}
+	lines := sources{`allow "x"`: "main.hcl:7,main.hcl:12", "": "none.hcl:1"}
+	for _, c := range []struct {
+		o     *unstructured.Unstructured
+		lines sources
+		want  string
+	}{{bare, lines, "none.hcl:1"}, {live, lines, "main.hcl:7"}, {sourced, lines, "old.hcl:1"}, {empty, lines, ""}, {live, nil, ""}} {
+		if got := c.lines.of(c.o); got != c.want {
+			t.Errorf("%v with %v: %q, want %q", c.o.Object["metadata"], c.lines, got, c.want)
+		}
+	}
 	before := live.DeepCopy()
-	out := withBlockSources([]*unstructured.Unstructured{bare, live, sourced}, map[string]string{`allow "x"`: "main.hcl:7", "": "none.hcl:1"})
+	got := boundaryChanges([]*unstructured.Unstructured{live}, nil, lines)
 	if !reflect.DeepEqual(live, before) {
 		t.Errorf("the live object changed: %v", live.Object)
 	}
-	if got := out[1].GetAnnotations(); got["perimeter.dev/source"] != "main.hcl:7" || got["other"] != "1" || out[1].GetName() != "a" {
-		t.Errorf("annotations %v, name %q", got, out[1].GetName())
+	if len(got) == 0 {
+		t.Fatal("no boundary change for a withdrawn policy")
 	}
-	if out[2] != sourced {
-		t.Error("an object with a source was copied")
-	}
-	if got := out[0].GetAnnotations()["perimeter.dev/source"]; got != "none.hcl:1" {
-		t.Errorf("an object without metadata got source %q", got)
+	for _, c := range got {
+		if c.Source != "main.hcl:7" {
+			t.Errorf("%s %s: source %q, want main.hcl:7", c.Action, c.Text, c.Source)
+		}
 	}
 }

@@ -64,6 +64,12 @@ func normalizeMetadata(md map[string]any, cp func(any) any) map[string]any {
 			out[k] = cp(v)
 			continue
 		}
+		_, hashed := m[hashAnnotation]
+		_, sourced := m[ownership.AnnotationSource]
+		if len(m) > 0 && !hashed && !sourced {
+			out[k] = cp(v) // nothing to leave out (labels, as a rule): a view shares the map
+			continue
+		}
 		kept := make(map[string]any, len(m))
 		for name, val := range m {
 			if name != hashAnnotation && name != ownership.AnnotationSource { // a line number: not part of the object's meaning

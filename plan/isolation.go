@@ -44,14 +44,14 @@ func (s isolation) covers(o isolation) bool {
 
 // isolations lists the pod sets a set of objects isolates, leaving out
 // sets inside a broader one, sorted.
-func isolations(objs []*unstructured.Unstructured) []isolation {
+func isolations(objs []*unstructured.Unstructured, lines sources) []isolation {
 	byKey := map[string]isolation{}
 	for _, o := range objs {
 		if o.GetKind() != "NetworkPolicy" {
 			continue
 		}
 		for _, dir := range effectiveTypes(o) {
-			s := policyIsolation(o, dir)
+			s := policyIsolation(o, dir, lines)
 			if prev, ok := byKey[s.key()]; !ok || s.source < prev.source {
 				byKey[s.key()] = s
 			}
@@ -106,10 +106,10 @@ func effectiveTypes(o *unstructured.Unstructured) []string {
 	return out
 }
 
-func policyIsolation(o *unstructured.Unstructured, dir string) isolation {
+func policyIsolation(o *unstructured.Unstructured, dir string, lines sources) isolation {
 	sel := nested(o.Object, "spec", "podSelector")
 	labels, _, _ := unstructured.NestedStringMap(sel, "matchLabels")
-	s := isolation{direction: dir, namespace: o.GetNamespace(), labels: labels, source: firstSource(o), block: firstBlock(o)}
+	s := isolation{direction: dir, namespace: o.GetNamespace(), labels: labels, source: lines.of(o), block: firstBlock(o)}
 	if exprs, _, _ := sliceAt(sel, "matchExpressions"); len(exprs) > 0 {
 		s.exprs = selectorText(map[string]any{"matchExpressions": exprs})
 	}
@@ -143,9 +143,10 @@ func (s isolation) change(added bool) BoundaryChange {
 
 // isolationChanges are the pod sets newly closed for a direction (not
 // already inside a set the live objects isolate) and those no longer
-// closed (not inside any set the desired objects isolate).
-func isolationChanges(live, desired []*unstructured.Unstructured) (added, removed []BoundaryChange) {
-	before, after := isolations(live), isolations(desired)
+// closed (not inside any set the desired objects isolate); lines give
+// the live ones their lines (sources).
+func isolationChanges(live, desired []*unstructured.Unstructured, lines sources) (added, removed []BoundaryChange) {
+	before, after := isolations(live, lines), isolations(desired, nil)
 	for _, s := range after {
 		if !coveredBy(s, before) {
 			added = append(added, s.change(true))

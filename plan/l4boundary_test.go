@@ -71,7 +71,7 @@ func TestL4Statements(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("statements:\n%q\nwant:\n%q", got, want)
 	}
-	for _, s := range statements(objs) {
+	for _, s := range statements(objs, nil) {
 		if s.kind == "expose" && s.match == "" {
 			t.Errorf("%s: an L4 exposure must carry its listener as match", s.text)
 		}

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -65,6 +67,58 @@ func TestPlannedFieldsDoNotShareTheObjects(t *testing.T) {
 		desired.Object["spec"].(map[string]any)["more"].(map[string]any)["a"] = "changed"
 		if got, _ := json.Marshal(c.Fields); string(got) != string(want) {
 			t.Fatalf("whole=%v: the plan's fields changed with the objects: %s -> %s", whole, want, got)
+		}
+	}
+}
+
+// TestHashOfIsMarshalsDigest: hashOf digests exactly json.Marshal's bytes,
+// as every digest in a cluster was made, for values Marshal cannot encode
+// too (nil bytes).
+func TestHashOfIsMarshalsDigest(t *testing.T) {
+	cases := viewCases()
+	cases["html and unicode"] = obj(map[string]any{"a": "<b>&\u2028é", "n": 1e21, "f": 0.5})
+	cases["not encodable"] = map[string]any{"bad": func() {}}
+	for name, o := range cases {
+		b, _ := json.Marshal(o)
+		sum := sha256.Sum256(b)
+		if got, want := hashOf(o), hex.EncodeToString(sum[:16]); got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+}
+
+// TestStamp: the object sent keeps every annotation but the source line,
+// carries the digest of what it sends, shares its spec with the desired
+// object and leaves that object as it was.
+func TestStamp(t *testing.T) {
+	for name, o := range map[string]map[string]any{
+		"source and others": obj(map[string]any{"a": "b"}),
+		"no annotations":    {"apiVersion": "v1", "kind": "X", "metadata": map[string]any{"name": "a"}, "spec": map[string]any{"a": "b"}},
+		"no metadata":       {"apiVersion": "v1", "kind": "X", "spec": map[string]any{"a": "b"}},
+	} {
+		if md, ok := o["metadata"].(map[string]any); ok && name == "source and others" {
+			md["annotations"] = map[string]any{ownership.AnnotationSource: "a.hcl:3", "keep": "k"}
+		}
+		desired := &unstructured.Unstructured{Object: o}
+		before := desired.DeepCopy()
+		out := stamp(desired)
+		if !reflect.DeepEqual(desired, before) {
+			t.Errorf("%s: the desired object changed: %v", name, desired.Object)
+		}
+		ann := out.GetAnnotations()
+		if _, has := ann[ownership.AnnotationSource]; has {
+			t.Errorf("%s: the source line is sent", name)
+		}
+		if name == "source and others" && ann["keep"] != "k" {
+			t.Errorf("%s: annotations %v", name, ann)
+		}
+		unhashed := out.DeepCopy()
+		unstructured.RemoveNestedField(unhashed.Object, "metadata", "annotations", hashAnnotation)
+		if ann[hashAnnotation] == "" || ann[hashAnnotation] != hashOf(normalize(unhashed.Object)) {
+			t.Errorf("%s: digest %q is not the object's", name, ann[hashAnnotation])
+		}
+		if reflect.ValueOf(out.Object["spec"]).UnsafePointer() != reflect.ValueOf(o["spec"]).UnsafePointer() {
+			t.Errorf("%s: the spec was copied", name)
 		}
 	}
 }
