@@ -46,6 +46,7 @@ type Client struct {
 	mapper    meta.RESTMapper
 	discovery discovery.DiscoveryInterface
 	typed     kubernetes.Interface // access reviews, and the stack lock's Leases
+	lists     rest.Interface       // LISTs, read as bytes (ListPaged)
 	// Host is the API server URL, for messages.
 	Host string
 	// Context is the kubeconfig context in use ("" for a rest.Config).
@@ -109,9 +110,13 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	lists, err := listClient(cfg)
+	if err != nil {
+		return nil, err
+	}
 	cached := memory.NewMemCacheClient(disc)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
-	return &Client{dynamic: dyn, metadata: meta, mapper: mapper, discovery: cached, typed: typed, Host: cfg.Host}, nil
+	return &Client{dynamic: dyn, metadata: meta, mapper: mapper, discovery: cached, typed: typed, lists: lists, Host: cfg.Host}, nil
 }
 
 // Leases is the typed Lease client of a namespace, for the stack lock.
@@ -154,34 +159,6 @@ func (e notServedError) Unwrap() error { return e.err }
 // matching the label selector, following pagination.
 func (c *Client) List(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string) ([]*unstructured.Unstructured, error) {
 	return c.ListPaged(ctx, gvk, namespace, selector, nil)
-}
-
-// ListPaged is List that calls trim (unless nil) on each object of a
-// page before it requests the next: what trim drops of a large LIST is
-// never all in memory at once (plan.PagedLister).
-func (c *Client) ListPaged(ctx context.Context, gvk schema.GroupVersionKind, namespace, selector string, trim func(*unstructured.Unstructured)) ([]*unstructured.Unstructured, error) {
-	res, err := c.resource(gvk)
-	if err != nil {
-		return nil, err
-	}
-	var out []*unstructured.Unstructured
-	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
-	for {
-		list, err := res.Namespace(namespace).List(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", gvk.Kind, err)
-		}
-		for i := range list.Items {
-			if trim != nil {
-				trim(&list.Items[i])
-			}
-			out = append(out, &list.Items[i])
-		}
-		if list.GetContinue() == "" {
-			return out, nil
-		}
-		opts.Continue = list.GetContinue()
-	}
 }
 
 // Get reads one object; it returns nil, nil when the object does not exist.
