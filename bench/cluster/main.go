@@ -43,7 +43,15 @@ func main() {
 	files := flag.Int("files", 10, "spread the intent over this many HCL files")
 	repeat := flag.Int("repeat", 1, "run each plan (no-op and 1%, which change nothing) this many times per round, the tools alternating, for steadier figures on a busy machine")
 	profiles := flag.String("profiles", "", "write perimeter's CPU and heap profiles, and its output with the garbage collector's trace, of every command into this folder")
+	writeIntent := flag.String("write-intent", "", "only write the intent of a stack of the first -n size (stack bench, namespace pbench, unchanged) into this folder, for measuring single commands against a control plane of your own (docs/benchmarks.md)")
 	flag.Parse()
+	if *writeIntent != "" {
+		if err := writeIntentOnly(*writeIntent, *ns, *files); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/cluster:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *baseline != "" && !strings.Contains(*only, "baseline") {
 		*only = "baseline," + *only
 	}

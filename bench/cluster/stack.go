@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/perimeter-dev/perimeter/manifest"
@@ -56,6 +57,25 @@ func intent(n, files int, changed bool, stack, ns string) map[string][]byte {
 		out[fmt.Sprintf("part-%02d.hcl", i)] = []byte(bodies[i].String())
 	}
 	return out
+}
+
+// writeIntentOnly writes perimeter's unchanged intent for the first of
+// sizes into dir (-write-intent).
+func writeIntentOnly(dir, sizes string, files int) error {
+	n, err := strconv.Atoi(strings.TrimSpace(strings.Split(sizes, ",")[0]))
+	if err != nil || n < 2 {
+		return fmt.Errorf("-n %q: want a number of objects, at least 2", sizes)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	stack, ns := stackOf("perimeter")
+	for name, src := range intent(n, files, false, stack, ns) {
+		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stackFiles are the inputs of one run: the intent before and after the
