@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/perimeter-dev/perimeter/cluster"
-	"github.com/perimeter-dev/perimeter/internal/testcluster"
 )
 
 var (
@@ -30,12 +29,7 @@ var (
 // for a CRD; in a namespace and cluster-wide; with and without a
 // selector. trim sees every object.
 func TestListPagedIsDynamicList(t *testing.T) {
-	c := testcluster.Get(t)
-	ns := c.Namespace(t)
-	client, err := cluster.New(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, client, ns := clientIn(t)
 	dyn := dynamic.NewForConfigOrDie(c.Config)
 	ctx := context.Background()
 	mark := "list-" + ns // a label value no other test's objects carry
@@ -92,19 +86,14 @@ func TestListPagedIsDynamicList(t *testing.T) {
 // is hostile input), and keeps the errors planning tells apart: a kind
 // not served, and a LIST this identity may not send.
 func TestListPagedErrors(t *testing.T) {
-	c := testcluster.Get(t)
-	ns := c.Namespace(t)
-	client, err := cluster.New(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, client, ns := clientIn(t)
 	ctx := context.Background()
 	for _, bad := range []string{"../kube-system", "a/b", ".."} {
 		if objs, err := client.ListPaged(ctx, configMapGVK, bad, "", nil); err == nil || objs != nil {
 			t.Errorf("namespace %q: %d objects, %v; want a refusal", bad, len(objs), err)
 		}
 	}
-	_, err = client.ListPaged(ctx, schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Nothing"}, ns, "", nil)
+	_, err := client.ListPaged(ctx, schema.GroupVersionKind{Group: "example.com", Version: "v1", Kind: "Nothing"}, ns, "", nil)
 	if !meta.IsNoMatchError(err) {
 		t.Errorf("a kind not served: %v; want a no-match error", err)
 	}

@@ -21,6 +21,18 @@ var policyGVK = schema.GroupVersionKind{Group: "networking.k8s.io", Version: "v1
 
 var policyGVR = policyGVK.GroupVersion().WithResource("networkpolicies")
 
+// clientIn is a client of the test control plane, and a namespace of
+// the test's own.
+func clientIn(t *testing.T) (*testcluster.Cluster, *cluster.Client, string) {
+	t.Helper()
+	c := testcluster.Get(t)
+	client, err := cluster.New(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, client, c.Namespace(t)
+}
+
 func policy(ns, name string, spec map[string]any) *unstructured.Unstructured {
 	obj := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	obj.SetGroupVersionKind(policyGVK)
@@ -34,15 +46,10 @@ func policy(ns, name string, spec map[string]any) *unstructured.Unstructured {
 // not know is still refused, and nothing is written. A valid object is
 // written and answered with its metadata only.
 func TestApplyRefusesUnknownFields(t *testing.T) {
-	c := testcluster.Get(t)
-	ns := c.Namespace(t)
-	client, err := cluster.New(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, client, ns := clientIn(t)
 	ctx := context.Background()
 	bad := policy(ns, "bad", map[string]any{"podSelector": map[string]any{}, "policyTypes": []any{"Ingress"}, "noSuchField": true})
-	_, err = client.ServerSideApply(ctx, bad, false)
+	_, err := client.ServerSideApply(ctx, bad, false)
 	// the same refusal as a plain server-side apply with the server's
 	// default fieldValidation: the field manager's schema finds the
 	// field, before and whatever the strict decoding
