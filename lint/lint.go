@@ -89,13 +89,14 @@ func Warnings(fs []Finding) []plan.Warning {
 	return out
 }
 
-// Validate adds the intent's lint warnings to diags (only when diags has no
-// errors) and, with strict, turns every warning into an error.
-func Validate(in *hclspec.Intent, diags hcl.Diagnostics, strict bool) hcl.Diagnostics {
+// Validate adds the intent's lint warnings to diags (only when diags, in
+// which the caller has put generate's findings on objs, has no errors)
+// and, with strict, turns every warning into an error. objs are what
+// generate.Objects made of in: the caller's, so that validate generates
+// once.
+func Validate(in *hclspec.Intent, objs []*unstructured.Unstructured, diags hcl.Diagnostics, strict bool) hcl.Diagnostics {
 	if in != nil && !diags.HasErrors() {
-		if objs, d := generate.Objects(in); !d.HasErrors() {
-			diags = append(diags, Diagnostics(Intent(in, objs))...)
-		}
+		diags = append(diags, Diagnostics(Intent(in, objs))...)
 	}
 	if strict {
 		diags = Strict(diags)

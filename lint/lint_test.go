@@ -121,11 +121,13 @@ func TestIntent(t *testing.T) {
 
 func TestValidateStrict(t *testing.T) {
 	in, diags := load(t, intentHCL)
-	lenient := Validate(in, diags, false)
+	objs, gd := generate.Objects(in)
+	diags = append(diags, gd...)
+	lenient := Validate(in, objs, diags, false)
 	if lenient.HasErrors() || len(lenient) < 5 {
 		t.Fatalf("want warnings only: %v", lenient)
 	}
-	strict := Validate(in, diags, true)
+	strict := Validate(in, objs, diags, true)
 	if !strict.HasErrors() || len(strict) != len(lenient) {
 		t.Fatalf("--strict: %v", strict)
 	}
@@ -137,9 +139,9 @@ func TestValidateStrict(t *testing.T) {
 }
 
 func TestSeedWarnsOnly(t *testing.T) {
-	in, diags, _ := hclspec.Load("../examples/seed", hclspec.Options{})
-	_ = diags
-	got := Validate(in, nil, false)
+	in, _, _ := hclspec.Load("../examples/seed", hclspec.Options{})
+	objs, diags := generate.Objects(in)
+	got := Validate(in, objs, diags, false)
 	if got.HasErrors() {
 		t.Fatal(got)
 	}

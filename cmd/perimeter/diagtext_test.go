@@ -11,9 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/rogpeppe/go-internal/txtar"
 
-	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
-	"github.com/perimeter-dev/perimeter/lint"
 )
 
 // The diagnostics writer prints what hcl.NewDiagnosticTextWriter prints,
@@ -43,11 +41,7 @@ func TestDiagWriterMatchesHCL(t *testing.T) {
 		if !diags.HasErrors() {
 			in, d := hclspec.Decode(src, hclspec.Options{Env: env})
 			diags = append(diags, d...)
-			if in != nil {
-				_, d := generate.Objects(in)
-				diags = append(diags, d...)
-			}
-			diags = lint.Validate(in, diags, false)
+			diags = generateAndLint(in, diags, false)
 		}
 		for _, color := range []bool{false, true} {
 			var want, got bytes.Buffer

@@ -8,9 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
-	"github.com/perimeter-dev/perimeter/lint"
 	"github.com/perimeter-dev/perimeter/plan"
 )
 
@@ -98,11 +96,7 @@ func FuzzReadIntent(f *testing.F) {
 		if in == nil && !diags.HasErrors() {
 			t.Fatal("Load returned no intent and no error")
 		}
-		if in != nil {
-			_, d := generate.Objects(in)
-			diags = append(diags, d...)
-		}
-		diags = lint.Validate(in, diags, false)
+		diags = generateAndLint(in, diags, false)
 		var out bytes.Buffer
 		printDiagnostics(&out, src, diags)
 		printed := 0

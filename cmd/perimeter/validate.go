@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/generate"
 	"github.com/perimeter-dev/perimeter/hclspec"
@@ -91,11 +92,7 @@ func validateEnv(dir string, src *hclspec.Sources, parseDiags hcl.Diagnostics, e
 	opts.Env = env
 	in, d := hclspec.Decode(src, opts)
 	diags = append(append(diags, parseDiags...), d...)
-	if in != nil {
-		_, d := generate.Objects(in)
-		diags = append(diags, d...)
-	}
-	diags = lint.Validate(in, diags, f.strict)
+	diags = generateAndLint(in, diags, f.strict)
 	r := envResult{env: env, diags: diags, checksOK: true}
 	if !diags.HasErrors() {
 		var b strings.Builder
@@ -103,6 +100,17 @@ func validateEnv(dir string, src *hclspec.Sources, parseDiags hcl.Diagnostics, e
 		r.checks = b.String()
 	}
 	return r
+}
+
+// generateAndLint adds to diags what generating in's objects finds and
+// then the lints' findings on them (lint.Validate); in may be nil.
+func generateAndLint(in *hclspec.Intent, diags hcl.Diagnostics, strict bool) hcl.Diagnostics {
+	var objs []*unstructured.Unstructured
+	if in != nil {
+		generated, d := generate.Objects(in)
+		objs, diags = generated, append(diags, d...)
+	}
+	return lint.Validate(in, objs, diags, strict)
 }
 
 // reportValidation prints the merged findings and each environment's
