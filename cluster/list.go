@@ -69,8 +69,11 @@ func (c *Client) ListPaged(ctx context.Context, gvk schema.GroupVersionKind, nam
 			}
 			out = append(out, obj)
 		}
-		if page.Metadata.Continue == "" {
+		switch page.Metadata.Continue {
+		case "":
 			return out, nil
+		case next: // a server handing back the token it was sent would be listed forever
+			return nil, fmt.Errorf("listing %s: the server answered the page after continue token %q with the same token", gvk.Kind, next)
 		}
 		next = page.Metadata.Continue
 	}
