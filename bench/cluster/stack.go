@@ -66,11 +66,16 @@ func writeIntentOnly(dir, sizes string, files int) error {
 	if err != nil || n < 2 {
 		return fmt.Errorf("-n %q: want a number of objects, at least 2", sizes)
 	}
+	return writeIntent(dir, n, files, false, "perimeter")
+}
+
+// writeIntent writes the intent of a tool's stack of n objects into dir.
+func writeIntent(dir string, n, files int, changed bool, tool string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	stack, ns := stackOf("perimeter")
-	for name, src := range intent(n, files, false, stack, ns) {
+	stack, ns := stackOf(tool)
+	for name, src := range intent(n, files, changed, stack, ns) {
 		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
 			return err
 		}
@@ -98,14 +103,8 @@ func writeStack(dir, perimeter string, n, files int) (*stackFiles, error) {
 		changed   bool
 		tool      string
 	}{{s.v1, s.v1yaml, false, "perimeter"}, {s.v2, s.v2yaml, true, "perimeter"}, {s.b1, "", false, "baseline"}, {s.b2, "", true, "baseline"}} {
-		if err := os.MkdirAll(v.dir, 0o755); err != nil {
+		if err := writeIntent(v.dir, n, files, v.changed, v.tool); err != nil {
 			return nil, err
-		}
-		stack, ns := stackOf(v.tool)
-		for name, src := range intent(n, files, v.changed, stack, ns) {
-			if err := os.WriteFile(filepath.Join(v.dir, name), src, 0o644); err != nil {
-				return nil, err
-			}
 		}
 		if v.yaml == "" {
 			continue

@@ -153,9 +153,8 @@ func compileSourcesThen(cmd *cobra.Command, dir string, cf compileFlags, parsed 
 	in, src, diags := cf.loadThen(dir, parsed)
 	var texts map[string][]byte
 	if src != nil {
-		texts = src.Texts()
+		texts = src.Texts() // src is not read after this line: the trees can go
 	}
-	src = nil
 	if afterDecode != nil {
 		afterDecode()
 	}
