@@ -203,6 +203,7 @@ func execute(cmd *cobra.Command, p *plan.Plan, origin string, kf clusterFlags, a
 		opts.Progress = progressLog(cmd.ErrOrStderr(), p)
 	}
 	report, err := apply.Run(ctx, client, p, opts)
+	memTrace.phase("applied")
 	var denied *apply.DeniedError
 	if errors.As(err, &denied) {
 		return fmt.Errorf("%s %w", origin, err) // "plan file p.plan refused before any write: ..."

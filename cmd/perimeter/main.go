@@ -14,6 +14,7 @@ import (
 func main() {
 	stop := profile()
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	memTrace.close()
 	stop()
 	os.Exit(code)
 }

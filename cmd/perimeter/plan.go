@@ -204,6 +204,7 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 	if err != nil {
 		return nil, err
 	}
+	memTrace.phase("compiled")
 	if destroy {
 		objs = nil
 	}
@@ -246,9 +247,11 @@ func computePlan(cmd *cobra.Command, dir string, cf compileFlags, kf clusterFlag
 	if err != nil {
 		return nil, planError(err)
 	}
+	memTrace.phase("planned")
 	if !destroy {
 		p.Warnings = append(plan.WarningsOf(warnings), p.Warnings...)
 		p.Warnings = append(p.Warnings, lints.Plan(ctx, reader)...)
+		memTrace.phase("linted")
 	}
 	if kf.against == "" {
 		p.Warnings = append(p.Warnings, clusterScopeWarnings(ctx, reader, p)...)

@@ -17,7 +17,7 @@ import (
 // testdata/cluster.
 func TestMain(m *testing.M) {
 	testscript.Main(withCluster{m}, map[string]func(){
-		"perimeter": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"perimeter": main, // as users run it: profiles and PERIMETER_MEMTRACE included
 	})
 }
 
