@@ -14,8 +14,28 @@ import (
 // and what stops being reachable: routes as host/path -> backend, policies
 // as source -> destination on ports, baselines as isolation.
 func boundaryChanges(live, desired []*unstructured.Unstructured, blocks map[string]string) []BoundaryChange {
-	before, after := statements(live, sources(blocks)), statements(desired, nil)
-	isolated, opened := isolationChanges(live, desired, sources(blocks))
+	return readBoundary(live, blocks).changes(desired)
+}
+
+// boundaryNow is the boundary the live objects make: their statements and
+// the pod sets they isolate. Once it is read, the summary needs nothing
+// more from the live objects (see releaser).
+type boundaryNow struct {
+	statements map[string]statement
+	isolations []isolation
+}
+
+// readBoundary reads the boundary of the live objects; blocks give them
+// their lines (sources).
+func readBoundary(live []*unstructured.Unstructured, blocks map[string]string) boundaryNow {
+	lines := sources(blocks)
+	return boundaryNow{statements: statements(live, lines), isolations: isolations(live, lines)}
+}
+
+// changes compares the boundary now with the one desired makes.
+func (now boundaryNow) changes(desired []*unstructured.Unstructured) []BoundaryChange {
+	before, after := now.statements, statements(desired, nil)
+	isolated, opened := isolationChanges(now.isolations, isolations(desired, nil))
 	var out []BoundaryChange
 	for _, s := range sortedStatements(after) {
 		if _, ok := before[s.key()]; !ok {

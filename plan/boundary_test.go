@@ -118,7 +118,7 @@ func TestIsolationChanges(t *testing.T) {
 		{"nothing changes", objs{nsDeny(), tools()}, objs{tools(), nsDeny()}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			added, removed := isolationChanges(c.live, c.desired, nil)
+			added, removed := isolationChanges(isolations(c.live, nil), isolations(c.desired, nil))
 			var got []string
 			for _, bc := range append(added, removed...) {
 				sign := "+"

@@ -142,11 +142,9 @@ func (s isolation) change(added bool) BoundaryChange {
 }
 
 // isolationChanges are the pod sets newly closed for a direction (not
-// already inside a set the live objects isolate) and those no longer
-// closed (not inside any set the desired objects isolate); lines give
-// the live ones their lines (sources).
-func isolationChanges(live, desired []*unstructured.Unstructured, lines sources) (added, removed []BoundaryChange) {
-	before, after := isolations(live, lines), isolations(desired, nil)
+// already inside a set the live objects isolate, before) and those no
+// longer closed (not inside any set the desired objects isolate, after).
+func isolationChanges(before, after []isolation) (added, removed []BoundaryChange) {
 	for _, s := range after {
 		if !coveredBy(s, before) {
 			added = append(added, s.change(true))

@@ -156,15 +156,22 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	// others (both only read the objects), before dropManagedFields
 	// changes the live ones.
 	summary := make(chan []BoundaryChange, 1)
+	rel := &releaser{liveRead: make(chan struct{})}
 	go func() {
+		if beforeSummary != nil {
+			beforeSummary()
+		}
 		var live []*unstructured.Unstructured
 		for _, k := range sortedKeys(owned) {
 			live = append(live, owned[k])
 		}
-		summary <- boundaryChanges(live, req.Desired, req.Blocks)
+		now := readBoundary(live, req.Blocks)
+		close(rel.liveRead)
+		summary <- now.changes(req.Desired)
 	}()
-	changes, probs := planAll(ctx, dry, isRendered(r), desired, owned, nsp)
+	changes, probs := planAll(ctx, dry, isRendered(r), desired, owned, nsp, rel)
 	boundary := <-summary
+	rel.flush()
 	dropManagedFields(owned) // read for drift by planAll; the rest of the plan needs none
 	for i := range changes {
 		if probs[i] != nil {
@@ -196,11 +203,15 @@ func Make(ctx context.Context, r Reader, req Request) (*Plan, error) {
 	return p, nil
 }
 
+// beforeSummary, when set (by tests), runs before the boundary summary
+// reads the live objects.
+var beforeSummary func()
+
 // planAll plans each desired object against its live counterpart (owned,
 // or a namespace being adopted), with dry-runs through dry unless it is
 // nil. Objects are planned concurrently (dry-runs are one request each);
 // results keep the order of desired.
-func planAll(ctx context.Context, dry DryRunner, whole bool, desired []*unstructured.Unstructured, owned map[string]*unstructured.Unstructured, nsp *namespacePlan) ([]Change, []*Problem) {
+func planAll(ctx context.Context, dry DryRunner, whole bool, desired []*unstructured.Unstructured, owned map[string]*unstructured.Unstructured, nsp *namespacePlan, rel *releaser) ([]Change, []*Problem) {
 	changes := make([]Change, len(desired))
 	probs := make([]*Problem, len(desired))
 	sem := make(chan struct{}, planConcurrency)
@@ -221,6 +232,9 @@ func planAll(ctx context.Context, dry DryRunner, whole bool, desired []*unstruct
 			defer func() { <-sem }()
 			changes[i], probs[i] = planObject(ctx, objDry, whole, stamp(obj), live)
 			changes[i].Adopt = adopted != nil
+			if adopted == nil && live != nil {
+				rel.release(live)
+			}
 			// the object sent carries no line numbers; the plan shows them
 			changes[i].Source = annotation(obj, ownership.AnnotationSource)
 			if probs[i] != nil {
@@ -379,20 +393,27 @@ func checkUnowned(ctx context.Context, r Reader, req Request, owned map[string]*
 // spec) is shared with obj, which neither planning nor apply modifies,
 // and a plan holds one stamped copy of every desired object.
 func stamp(obj *unstructured.Unstructured) *unstructured.Unstructured {
-	out := &unstructured.Unstructured{Object: maps.Clone(obj.Object)}
+	out := &unstructured.Unstructured{Object: copyMap(obj.Object, 0)}
 	md, _ := obj.Object["metadata"].(map[string]any)
-	md = maps.Clone(md)
-	if md == nil {
-		md = map[string]any{}
-	}
+	md = copyMap(md, 1)
 	ann, _ := md["annotations"].(map[string]any)
-	ann = maps.Clone(ann)
-	if ann == nil {
-		ann = map[string]any{}
-	}
+	ann = copyMap(ann, 1)
 	delete(ann, ownership.AnnotationSource)
 	md["annotations"], out.Object["metadata"] = ann, md
 	ann[hashAnnotation] = digest(out) // the digest leaves itself out
+	return out
+}
+
+// copyMap is a shallow copy of m with room for extra more keys, sized to
+// what it holds: maps.Clone keeps the capacity of the original, and the
+// converter behind generate sizes each map for every field of its struct
+// (ObjectMeta's map has room for 17 keys, 1.1 kB, for its 4 or 5). The
+// plan keeps its copy of every desired object until it is shown.
+func copyMap(m map[string]any, extra int) map[string]any {
+	out := make(map[string]any, len(m)+extra)
+	for k, v := range m {
+		out[k] = v
+	}
 	return out
 }
 

@@ -64,6 +64,7 @@ and changes nothing.`,
 				return fmt.Errorf("--output must be text or json")
 			}
 			defer withInterrupt(cmd)()
+			defer limitHeadroom()() // a stack's worth of objects is held: bound the garbage (headroom.go)
 			lk.log = cmd.ErrOrStderr()
 			defer lk.release()
 			arg := dirArg(args)
@@ -106,6 +107,7 @@ them, the ApplySet parent last.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer withInterrupt(cmd)()
+			defer limitHeadroom()() // a stack's worth of objects is held: bound the garbage (headroom.go)
 			lk.log = cmd.ErrOrStderr()
 			defer lk.release()
 			p, err := computePlan(cmd, dirArg(args), cf, kf, true, &lk)

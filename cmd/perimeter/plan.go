@@ -84,6 +84,7 @@ present), 1 on errors.`,
 				return err
 			}
 			defer withInterrupt(cmd)()
+			defer limitHeadroom()() // a stack's worth of objects is held: bound the garbage (headroom.go)
 			lk.log = cmd.ErrOrStderr()
 			p, err := computePlan(cmd, dirArg(args), cf, kf, false, &lk)
 			lk.release() // planning is done: a saved plan is applied under a lock of its own
