@@ -19,7 +19,7 @@ import (
 // peak so far) and the Go heap. A plan's peak RSS is the sum of what one
 // phase holds, the collector's headroom and the binary's pages; this says
 // which phase sets it, from the released binary, without a profiler
-// (docs/benchmarks.md, "Issue 15, blocked").
+// (docs/benchmarks.md, "Issue 15, fourth pass").
 var memTrace = newMemTracer(os.Getenv("PERIMETER_MEMTRACE"))
 
 // memTracer writes one tab-separated line per phase. The zero value (and
