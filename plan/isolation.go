@@ -63,30 +63,13 @@ func isolations(objs []*unstructured.Unstructured, lines sources) []isolation {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].key() < all[j].key() })
 	var out []isolation
+	c := newCoverers(all)
 	for _, s := range all {
-		if !coveredByOther(s, all) {
+		if !c.covered(s, true) {
 			out = append(out, s)
 		}
 	}
 	return out
-}
-
-func coveredByOther(s isolation, all []isolation) bool {
-	for _, o := range all {
-		if o.key() != s.key() && o.covers(s) {
-			return true
-		}
-	}
-	return false
-}
-
-func coveredBy(s isolation, all []isolation) bool {
-	for _, o := range all {
-		if o.covers(s) {
-			return true
-		}
-	}
-	return false
 }
 
 // effectiveTypes is spec.policyTypes, or when empty Ingress plus Egress if
@@ -145,13 +128,14 @@ func (s isolation) change(added bool) BoundaryChange {
 // already inside a set the live objects isolate, before) and those no
 // longer closed (not inside any set the desired objects isolate, after).
 func isolationChanges(before, after []isolation) (added, removed []BoundaryChange) {
+	inBefore, inAfter := newCoverers(before), newCoverers(after)
 	for _, s := range after {
-		if !coveredBy(s, before) {
+		if !inBefore.covered(s, false) {
 			added = append(added, s.change(true))
 		}
 	}
 	for _, s := range before {
-		if !coveredBy(s, after) {
+		if !inAfter.covered(s, false) {
 			removed = append(removed, s.change(false))
 		}
 	}

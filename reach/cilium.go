@@ -39,6 +39,7 @@ func (e *Engine) AddCiliumPolicies(objs []*unstructured.Unstructured) error {
 		e.cilium[c.ref] = true
 	}
 	sort.Slice(e.policies, func(i, j int) bool { return refLess(e.policies[i].ref, e.policies[j].ref) })
+	e.index = indexPolicies(e.policies)
 	return nil
 }
 

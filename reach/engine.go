@@ -24,6 +24,9 @@ type Engine struct {
 	cluster []*clusterPolicy
 	// cilium marks the policies that are CiliumNetworkPolicies.
 	cilium map[PolicyRef]bool
+	// index finds the policies that may select a pod; made again whenever
+	// policies are added (New, AddCiliumPolicies).
+	index policyIndex
 }
 
 // compiled is a policy with its selectors and IP blocks parsed once.
@@ -75,6 +78,7 @@ func New(policies []networkingv1.NetworkPolicy, namespaces []Namespace, pods []*
 		e.byRef[c.ref] = p
 	}
 	sort.Slice(e.policies, func(i, j int) bool { return refLess(e.policies[i].ref, e.policies[j].ref) })
+	e.index = indexPolicies(e.policies)
 	e.pods = append(e.pods, pods...)
 	return e, nil
 }
@@ -280,7 +284,7 @@ func portFact(kind FactKind, p *Pod, name string) Fact {
 func (e *Engine) direction(dir Direction, subject *Pod, other, dst Peer, port Port) DirectionVerdict {
 	d := DirectionVerdict{Applies: true}
 	var unsure []DirectionVerdict
-	for _, c := range e.policies {
+	for _, c := range e.candidates(subject) {
 		if c.ref.Namespace != subject.Namespace || (dir == Ingress && !c.ingress) || (dir == Egress && !c.egress) {
 			continue
 		}
