@@ -2,6 +2,7 @@ package lint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,7 +44,9 @@ var (
 // (their labels feed namespaceSelectors); policies, Services and Pods only
 // in the namespaces of scope, one LIST per kind and namespace, so a plan
 // never pulls every pod of a large cluster. A nil scope lists them
-// cluster-wide.
+// cluster-wide. The LISTs run up to readConcurrency at a time; the
+// objects come in namespace order, as one after the other would give them,
+// and the first error in that order is the one returned.
 func Read(ctx context.Context, r plan.Reader, scope map[string]bool) (Live, error) {
 	var l Live
 	var err error
@@ -53,20 +57,38 @@ func Read(ctx context.Context, r plan.Reader, scope map[string]bool) (Live, erro
 	if scope != nil {
 		namespaces = slices.Sorted(maps.Keys(scope))
 	}
-	for _, ns := range namespaces {
-		for _, k := range []struct {
-			gvk  schema.GroupVersionKind
-			into *[]*unstructured.Unstructured
-		}{{networkPolicyGVK, &l.Policies}, {serviceGVK, &l.Services}, {podGVK, &l.Pods}} {
-			objs, err := r.List(ctx, k.gvk, ns, "")
-			if err != nil {
+	kinds := []schema.GroupVersionKind{networkPolicyGVK, serviceGVK, podGVK}
+	into := []*[]*unstructured.Unstructured{&l.Policies, &l.Services, &l.Pods}
+	listed := make([][]*unstructured.Unstructured, len(namespaces)*len(kinds))
+	errs := make([]error, len(listed))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readConcurrency)
+	for i := range listed {
+		g.Go(func() error {
+			if errs[i] = gctx.Err(); errs[i] == nil { // a failed LIST stops those not yet sent
+				listed[i], errs[i] = r.List(gctx, kinds[i%len(kinds)], namespaces[i/len(kinds)], "")
+			}
+			return errs[i]
+		})
+	}
+	if first := g.Wait(); first != nil {
+		for _, err := range errs { // in order, leaving out the LISTs the first error stopped
+			if err != nil && (ctx.Err() != nil || !errors.Is(err, context.Canceled)) {
 				return l, err
 			}
-			*k.into = append(*k.into, objs...)
 		}
+		return l, first
+	}
+	for i, objs := range listed {
+		*into[i%len(kinds)] = append(*into[i%len(kinds)], objs...)
 	}
 	return l, nil
 }
+
+// readConcurrency bounds the live lints' LISTs in flight. One after the
+// other, a stack in 100 namespaces 20 ms from its API server waited 6 s
+// for its 300 LISTs.
+const readConcurrency = 8
 
 // Split picks the kinds the live lints read out of objs (as read by
 // manifest.ReadDir).
