@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -42,27 +43,49 @@ func foreign(ctx context.Context, r Reader, stack, stateNamespace, selector, nam
 // destroy removes it once it is empty) and a note saying why. Look-alikes
 // (alike) count as objects the stack does not own, whatever their labels.
 func leaveNonEmpty(ctx context.Context, r Reader, req Request, changes []Change, alike []*unstructured.Unstructured) ([]Change, []NamespaceNote) {
+	held := make([][]string, len(changes))
+	errs := make([]error, len(changes))
+	sem := make(chan struct{}, namespacesConcurrency)
+	var wg sync.WaitGroup
+	for i, c := range changes {
+		if c.Action != Delete || c.Kind != NamespaceGVK.Kind {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			held[i], errs[i] = foreign(ctx, r, req.Stack, req.StateNamespace, req.OwnerSelector, c.Name)
+		}()
+	}
+	wg.Wait()
 	var notes []NamespaceNote
 	for i, c := range changes {
 		if c.Action != Delete || c.Kind != NamespaceGVK.Kind {
 			continue
 		}
-		held, err := foreign(ctx, r, req.Stack, req.StateNamespace, req.OwnerSelector, c.Name)
 		for _, o := range alike {
-			if o.GetNamespace() == c.Name && !slices.Contains(held, id(o)) {
-				held = append(held, id(o))
+			if o.GetNamespace() == c.Name && !slices.Contains(held[i], id(o)) {
+				held[i] = append(held[i], id(o))
 			}
 		}
-		slices.Sort(held)
-		if err == nil && len(held) == 0 {
+		slices.Sort(held[i])
+		if errs[i] == nil && len(held[i]) == 0 {
 			continue
 		}
 		changes[i].Action, changes[i].Before = NoOp, nil
 		notes = append(notes, NamespaceNote{Name: c.Name, State: Left, Source: c.Source, Block: c.Block,
-			Detail: leftDetail(held, err)})
+			Detail: leftDetail(held[i], errs[i])})
 	}
 	return changes, notes
 }
+
+// namespacesConcurrency bounds the namespaces looked into at once, each
+// with up to 8 LISTs in flight (one per kind it can hold): 64 at most, as
+// many as apply's writes. One namespace after the other, destroying a
+// stack of 100 namespaces 20 ms from its API server spent 13 s here.
+const namespacesConcurrency = 8
 
 // leftDetail says why a namespace is not deleted: what it holds, or that
 // what it holds could not be read (deleting it could delete anything).
