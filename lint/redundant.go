@@ -127,13 +127,18 @@ func redundantIn(rules []ruleRef, ranges map[string]hcl.Range, report func(a, b 
 			if i == j || !covers(b, a) || (covers(a, b) && j > i) || !report(a.p, b.p) {
 				continue
 			}
-			out = append(out, objectFinding(a.p.obj, ranges, "Redundant rule",
-				"%s rule %d admits nothing that %s rule %d of %s does not already admit.",
-				lower(a.dir), a.index, lower(b.dir), b.index, objectID(b.p.obj)))
+			out = append(out, redundantFinding(a, b, ranges))
 			break
 		}
 	}
 	return out
+}
+
+// redundantFinding reports rule a as admitting nothing rule b does not.
+func redundantFinding(a, b ruleRef, ranges map[string]hcl.Range) Finding {
+	return objectFinding(a.p.obj, ranges, "Redundant rule",
+		"%s rule %d admits nothing that %s rule %d of %s does not already admit.",
+		lower(a.dir), a.index, lower(b.dir), b.index, objectID(b.p.obj))
 }
 
 func lower(d reach.Direction) string {

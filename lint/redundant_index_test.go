@@ -24,9 +24,7 @@ func redundantEveryPair(rules []ruleRef, ranges map[string]hcl.Range, report fun
 			if i == j || !covers(b, a) || (covers(a, b) && j > i) || !report(a.p, b.p) {
 				continue
 			}
-			out = append(out, objectFinding(a.p.obj, ranges, "Redundant rule",
-				"%s rule %d admits nothing that %s rule %d of %s does not already admit.",
-				lower(a.dir), a.index, lower(b.dir), b.index, objectID(b.p.obj)))
+			out = append(out, redundantFinding(a, b, ranges))
 			break
 		}
 	}

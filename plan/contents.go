@@ -5,8 +5,8 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/perimeter-dev/perimeter/ownership"
@@ -45,21 +45,18 @@ func foreign(ctx context.Context, r Reader, stack, stateNamespace, selector, nam
 func leaveNonEmpty(ctx context.Context, r Reader, req Request, changes []Change, alike []*unstructured.Unstructured) ([]Change, []NamespaceNote) {
 	held := make([][]string, len(changes))
 	errs := make([]error, len(changes))
-	sem := make(chan struct{}, namespacesConcurrency)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(namespacesConcurrency)
 	for i, c := range changes {
 		if c.Action != Delete || c.Kind != NamespaceGVK.Kind {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			held[i], errs[i] = foreign(ctx, r, req.Stack, req.StateNamespace, req.OwnerSelector, c.Name)
-		}()
+			return nil // an unreadable namespace is kept, with the reason (leftDetail)
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	var notes []NamespaceNote
 	for i, c := range changes {
 		if c.Action != Delete || c.Kind != NamespaceGVK.Kind {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -363,18 +364,15 @@ func checkUnowned(ctx context.Context, r Reader, req Request, owned map[string]*
 	// after the other
 	listed := make([][]*unstructured.Unstructured, len(scopes))
 	errs := make([]error, len(scopes))
-	sem := make(chan struct{}, listConcurrency)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(listConcurrency)
 	for i, s := range scopes {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			listed[i], errs[i] = r.List(ctx, s.gvk, s.ns, "")
-		}()
+			return nil // each LIST's error is kept, to return the first in order
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	existing := map[string]*unstructured.Unstructured{}
 	for i := range scopes {
 		if errs[i] != nil {
