@@ -37,6 +37,7 @@ type compiled struct {
 	egress   bool
 	inRules  []rule
 	outRules []rule
+	ruleIdx  rulesIndexes // see rulesFor
 }
 
 // rule is an ingress or egress rule: peers (nil = every peer) and ports.
@@ -322,7 +323,8 @@ func (e *Engine) addPolicy(d *DirectionVerdict, c *compiled, dir Direction, othe
 	}
 	d.Isolated = true
 	d.IsolatedBy = append(d.IsolatedBy, c.ref)
-	for i, r := range rules {
+	for _, i := range c.rulesFor(dir, other) {
+		r := rules[i]
 		d.addRule(RuleRef{Policy: c.ref, Direction: dir, Rule: i}, e.matchPeers(r.peers, c.ref.Namespace, other), matchPorts(r.ports, dst.Pod, port))
 	}
 }

@@ -3,6 +3,7 @@ package reach
 import (
 	"slices"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 )
 
@@ -48,11 +49,15 @@ func indexPolicies(policies []*compiled) policyIndex {
 
 // singleValue is the first requirement of c's selector that a pod's
 // label must equal (=, ==, or in with one value).
-func singleValue(c *compiled) (key, value string, ok bool) {
-	if c.selector == nil {
+func singleValue(c *compiled) (key, value string, ok bool) { return selectorValue(c.selector) }
+
+// selectorValue is the first requirement of sel that a pod's label must
+// equal (=, ==, or in with one value); none for a nil selector (every pod).
+func selectorValue(sel labels.Selector) (key, value string, ok bool) {
+	if sel == nil {
 		return "", "", false
 	}
-	reqs, selectable := c.selector.Requirements()
+	reqs, selectable := sel.Requirements()
 	if !selectable {
 		return "", "", false
 	}
