@@ -1,11 +1,19 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // proxy is a TCP proxy in front of the API server that delays every byte
@@ -109,4 +117,49 @@ func delayLine(dst io.Writer, src io.Reader, delay time.Duration) {
 			return
 		}
 	}
+}
+
+// serveProxy runs the proxy with the first of delays in front of the API
+// server of kubeconfig, writes a kubeconfig whose clusters go through it
+// to out, and serves until interrupted: for timing single commands as if
+// the cluster were that far away (docs/benchmarks.md).
+func serveProxy(kubeconfig, out, delays string) error {
+	if out == "" {
+		return fmt.Errorf("-proxy-for needs -proxy-kubeconfig")
+	}
+	delay, err := time.ParseDuration(strings.TrimSpace(strings.Split(delays, ",")[0]))
+	if err != nil {
+		return fmt.Errorf("-delay %q: %w", delays, err)
+	}
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		return err
+	}
+	var proxies []*proxy
+	defer func() {
+		for _, p := range proxies {
+			p.Close()
+		}
+	}()
+	for name, c := range cfg.Clusters {
+		u, err := url.Parse(c.Server)
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", name, err)
+		}
+		p, err := startProxy(u.Host, delay)
+		if err != nil {
+			return err
+		}
+		proxies = append(proxies, p)
+		u.Host = p.Addr()
+		c.Server = u.String()
+		fmt.Printf("cluster %s: %s, %v each way\n", name, c.Server, delay)
+	}
+	if err := clientcmd.WriteToFile(*cfg, out); err != nil {
+		return err
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+	return nil
 }
