@@ -56,6 +56,10 @@ func main() {
 		}
 		return
 	}
+	if *writeIntent == "" && *shape != "bench" {
+		fmt.Fprintln(os.Stderr, "bench/cluster: -shape only chooses what -write-intent writes; the benchmark itself runs its own stack")
+		os.Exit(2)
+	}
 	if *writeIntent != "" && *shape != "bench" {
 		n, err := strconv.Atoi(strings.TrimSpace(strings.Split(*ns, ",")[0]))
 		if err == nil {
