@@ -25,8 +25,10 @@ type Engine struct {
 	// cilium marks the policies that are CiliumNetworkPolicies.
 	cilium map[PolicyRef]bool
 	// index finds the policies that may select a pod; made again whenever
-	// policies are added (New, AddCiliumPolicies).
-	index policyIndex
+	// policies are added (New, AddCiliumPolicies). clusterIndex does the
+	// same for cluster (AddClusterPolicies).
+	index        policyIndex
+	clusterIndex *labelIndex
 }
 
 // compiled is a policy with its selectors and IP blocks parsed once.

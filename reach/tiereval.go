@@ -163,7 +163,7 @@ func skipTier(steps []step, i int) int {
 // evaluation order, each with how it matches the connection.
 func (e *Engine) steps(tier Tier, dir Direction, subject *Pod, other, dst Peer, port Port) []step {
 	var out []step
-	for _, c := range e.cluster {
+	for _, c := range e.clusterFor(subject) {
 		if c.tier != tier {
 			continue
 		}
@@ -326,3 +326,20 @@ func everyAddress(networks []netip.Prefix) bool {
 	}
 	return all4 && all6
 }
+
+// clusterFor are the cluster policies whose subjects may include pod p, in
+// the engine's order (see indexCluster).
+func (e *Engine) clusterFor(p *Pod) []*clusterPolicy {
+	if e.clusterIndex == nil || !useClusterIndex {
+		return e.cluster
+	}
+	pos := e.clusterIndex.lookup(p)
+	out := make([]*clusterPolicy, len(pos))
+	for i, at := range pos {
+		out[i] = e.cluster[at]
+	}
+	return out
+}
+
+// useClusterIndex is false only in tests comparing with every policy.
+var useClusterIndex = true

@@ -76,6 +76,7 @@ func (e *Engine) AddClusterPolicies(ps []cnp.ClusterNetworkPolicy) error {
 		}
 		return a.name < b.name
 	})
+	e.clusterIndex = indexCluster(e.cluster)
 	return nil
 }
 
