@@ -45,7 +45,7 @@ func main() {
 	repeat := flag.Int("repeat", 1, "run each plan (no-op and 1%, which change nothing) this many times per round, the tools alternating, for steadier figures on a busy machine")
 	profiles := flag.String("profiles", "", "write perimeter's CPU and heap profiles, and its output with the garbage collector's trace, of every command into this folder")
 	writeIntent := flag.String("write-intent", "", "only write the intent of a stack of the first -n size (stack bench, namespace pbench, unchanged) into this folder, for measuring single commands against a control plane of your own (docs/benchmarks.md)")
-	shape := flag.String("shape", "bench", "with -write-intent: the benchmark's stack (bench), or -n services without a default deny (no-deny), over -n/20 namespaces (namespaces), or each behind a route of one gateway (routes)")
+	shape := flag.String("shape", "bench", "with -write-intent: the benchmark's stack (bench), or -n services without a default deny (no-deny), over -n/20 namespaces (namespaces), each behind a route of one gateway (routes), or each allowed out to a domain name through cluster policies (fqdn)")
 	proxyFor := flag.String("proxy-for", "", "only run the delaying proxy (the first -delay) in front of this kubeconfig's API server, writing a kubeconfig that goes through it to -proxy-kubeconfig, until interrupted")
 	proxyKubeconfig := flag.String("proxy-kubeconfig", "", "with -proxy-for: where to write the kubeconfig that goes through the proxy")
 	flag.Parse()

@@ -38,6 +38,43 @@ var shapes = map[string]func(n int) string{
 		}
 		return b.String()
 	},
+	// n services, each allowed out to a domain name, as cluster policies
+	// (fqdn_egress = "cluster-network-policy"), under a baseline that
+	// denies other egress, with a check block per ten services
+	"fqdn": func(n int) string {
+		var b strings.Builder
+		b.WriteString(`perimeter {
+  stack = "fqdn"
+  state_namespace = "pfqdn"
+  fqdn_egress = "cluster-network-policy"
+}
+namespace "pfqdn" {
+  create = false
+  default_deny = ["ingress"]
+}
+baseline "egress-dns-only" {
+  priority = 100
+  subject = namespaces({})
+  egress "dns" {
+    action = "accept"
+    to = pods("kube-system", { k8s-app = "kube-dns" })
+    ports = ["53/udp", "53/tcp"]
+  }
+  egress "everything else" {
+    action = "deny"
+    to = [cidr("0.0.0.0/0"), cidr("::/0")]
+  }
+}
+`)
+		for i := range n {
+			fmt.Fprintf(&b, "service \"s%d\" {\n  namespace = \"pfqdn\"\n  selector = { app = \"s%d\" }\n  port = 80\n}\n", i, i)
+			fmt.Fprintf(&b, "allow \"s%d out\" {\n  from = service.s%d\n  to = fqdn(\"api%d.example.com\")\n  ports = [\"443/tcp\"]\n}\n", i, i, i%50)
+			if i%10 == 0 {
+				fmt.Fprintf(&b, "check \"s%d reaches\" {\n  from = service.s%d\n  to = fqdn(\"api%d.example.com\")\n  port = \"443/tcp\"\n  expect = \"allow\"\n}\n", i, i, i%50)
+			}
+		}
+		return b.String()
+	},
 	// n services, each behind a route of one managed gateway
 	"routes": func(n int) string {
 		var b strings.Builder
@@ -80,7 +117,7 @@ namespace "proutes-apps" {
 func writeShape(dir, shape string, n int) error {
 	write, ok := shapes[shape]
 	if !ok {
-		return fmt.Errorf("-shape %q: want bench, no-deny, namespaces or routes", shape)
+		return fmt.Errorf("-shape %q: want bench, no-deny, namespaces, routes or fqdn", shape)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
