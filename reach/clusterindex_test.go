@@ -40,20 +40,9 @@ func TestClusterIndexKeepsSteps(t *testing.T) {
 	r := rand.New(rand.NewSource(13))
 	compared := 0
 	for n := range 1500 {
-		w := randWorld(r)
-		var nss []Namespace
-		for name, l := range w.nsLabels {
-			nss = append(nss, Namespace{Name: name, Labels: l})
-		}
-		e, err := New(nil, nss, w.pods)
-		if err != nil {
-			t.Fatalf("world %d: %v", n, err)
-		}
+		w, e := openWorld(t, r, n)
 		if err := e.AddClusterPolicies(randClusterPolicies(r)); err != nil {
 			t.Fatalf("world %d: %v", n, err)
-		}
-		for _, p := range w.pods {
-			p.LabelsOpen = r.Intn(2) == 0
 		}
 		for _, subject := range w.pods {
 			for _, other := range w.pods {

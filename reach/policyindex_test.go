@@ -16,13 +16,8 @@ import (
 func TestCandidatesHoldEveryPolicyThatMaySelect(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
 	for n := range 2000 {
-		w := randWorld(r)
-		e, err := New(w.policies, nil, w.pods)
-		if err != nil {
-			t.Fatalf("world %d: %v", n, err)
-		}
+		w, e := openWorld(t, r, n)
 		for _, p := range w.pods {
-			p.LabelsOpen = r.Intn(2) == 0
 			var want []*compiled
 			for _, c := range e.policies {
 				if c.ref.Namespace != p.Namespace {
@@ -47,6 +42,25 @@ func TestCandidatesHoldEveryPolicyThatMaySelect(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openWorld is a random world and its engine, with the labels of about
+// half its pods only partly known (Pod.LabelsOpen).
+func openWorld(t *testing.T, r *rand.Rand, n int) (world, *Engine) {
+	t.Helper()
+	w := randWorld(r)
+	var nss []Namespace
+	for name, l := range w.nsLabels {
+		nss = append(nss, Namespace{Name: name, Labels: l})
+	}
+	e, err := New(w.policies, nss, w.pods)
+	if err != nil {
+		t.Fatalf("world %d: %v", n, err)
+	}
+	for _, p := range w.pods {
+		p.LabelsOpen = r.Intn(2) == 0
+	}
+	return w, e
 }
 
 func refs(cs []*compiled) []PolicyRef {

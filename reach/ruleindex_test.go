@@ -22,14 +22,7 @@ func TestRuleIndexKeepsVerdicts(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
 	compared := 0
 	for n := range 1500 {
-		w := randWorld(r)
-		e, err := New(w.policies, nil, w.pods)
-		if err != nil {
-			t.Fatalf("world %d: %v", n, err)
-		}
-		for _, p := range w.pods {
-			p.LabelsOpen = r.Intn(2) == 0
-		}
+		w, e := openWorld(t, r, n)
 		others := []Peer{IPPeer(netip.MustParseAddr("10.0.0.1"))}
 		for _, p := range w.pods {
 			others = append(others, PodPeer(p))
