@@ -378,6 +378,20 @@ func randWorld(r *rand.Rand) world {
 	return w
 }
 
+// engine is the engine of world n's policies, namespaces and pods.
+func (w world) engine(t *testing.T, n int) *Engine {
+	t.Helper()
+	var nss []Namespace
+	for name, l := range w.nsLabels {
+		nss = append(nss, Namespace{Name: name, Labels: l})
+	}
+	e, err := New(w.policies, nss, w.pods)
+	if err != nil {
+		t.Fatalf("world %d: %v", n, err)
+	}
+	return e
+}
+
 // TestDifferential compares the engine with the reference on random worlds,
 // for every pair of pods and external addresses and every probe port.
 func TestDifferential(t *testing.T) {
@@ -386,14 +400,7 @@ func TestDifferential(t *testing.T) {
 	checked, allowed := 0, 0
 	for n := 0; n < worlds; n++ {
 		w := randWorld(r)
-		var nss []Namespace
-		for name, l := range w.nsLabels {
-			nss = append(nss, Namespace{Name: name, Labels: l})
-		}
-		e, err := New(w.policies, nss, w.pods)
-		if err != nil {
-			t.Fatalf("world %d: %v", n, err)
-		}
+		e := w.engine(t, n)
 		ends := []refEnd{}
 		for _, p := range w.pods {
 			ends = append(ends, refEnd{pod: p})

@@ -49,14 +49,7 @@ func TestCandidatesHoldEveryPolicyThatMaySelect(t *testing.T) {
 func openWorld(t *testing.T, r *rand.Rand, n int) (world, *Engine) {
 	t.Helper()
 	w := randWorld(r)
-	var nss []Namespace
-	for name, l := range w.nsLabels {
-		nss = append(nss, Namespace{Name: name, Labels: l})
-	}
-	e, err := New(w.policies, nss, w.pods)
-	if err != nil {
-		t.Fatalf("world %d: %v", n, err)
-	}
+	e := w.engine(t, n)
 	for _, p := range w.pods {
 		p.LabelsOpen = r.Intn(2) == 0
 	}
