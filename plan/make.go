@@ -407,27 +407,17 @@ func checkUnowned(ctx context.Context, r Reader, req Request, owned map[string]*
 // spec) is shared with obj, which neither planning nor apply modifies,
 // and a plan holds one stamped copy of every desired object.
 func stamp(obj *unstructured.Unstructured) *unstructured.Unstructured {
-	out := &unstructured.Unstructured{Object: copyMap(obj.Object, 0)}
+	// copies sized to what they hold (maps.Clone keeps the original's
+	// capacity, and the converter behind generate sizes each map for
+	// every field of its struct); the plan keeps one per desired object
+	out := &unstructured.Unstructured{Object: maps.Collect(maps.All(obj.Object))}
 	md, _ := obj.Object["metadata"].(map[string]any)
-	md = copyMap(md, 1)
+	md = maps.Collect(maps.All(md))
 	ann, _ := md["annotations"].(map[string]any)
-	ann = copyMap(ann, 1)
+	ann = maps.Collect(maps.All(ann))
 	delete(ann, ownership.AnnotationSource)
 	md["annotations"], out.Object["metadata"] = ann, md
 	ann[hashAnnotation] = digest(out) // the digest leaves itself out
-	return out
-}
-
-// copyMap is a shallow copy of m with room for extra more keys, sized to
-// what it holds: maps.Clone keeps the capacity of the original, and the
-// converter behind generate sizes each map for every field of its struct
-// (ObjectMeta's map has room for 17 keys, 1.1 kB, for its 4 or 5). The
-// plan keeps its copy of every desired object until it is shown.
-func copyMap(m map[string]any, extra int) map[string]any {
-	out := make(map[string]any, len(m)+extra)
-	for k, v := range m {
-		out[k] = v
-	}
 	return out
 }
 

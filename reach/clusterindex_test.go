@@ -36,7 +36,6 @@ func randClusterPolicies(r *rand.Rand) []cnp.ClusterNetworkPolicy {
 // step of any tier, for pods whose labels are known and pods whose labels
 // are only partly known.
 func TestClusterIndexKeepsSteps(t *testing.T) {
-	defer func(u bool) { useClusterIndex = u }(useClusterIndex)
 	r := rand.New(rand.NewSource(13))
 	compared := 0
 	for n := range 1500 {
@@ -49,9 +48,10 @@ func TestClusterIndexKeepsSteps(t *testing.T) {
 				for _, tier := range []Tier{TierAdmin, TierBaseline} {
 					for _, dir := range []Direction{Ingress, Egress} {
 						q := randQueries[r.Intn(len(randQueries))]
-						useClusterIndex = false
+						index := e.clusterIndex
+						e.clusterIndex = nil // every policy
 						want := e.steps(tier, dir, subject, PodPeer(other), PodPeer(other), q)
-						useClusterIndex = true
+						e.clusterIndex = index
 						got := e.steps(tier, dir, subject, PodPeer(other), PodPeer(other), q)
 						if !reflect.DeepEqual(got, want) {
 							t.Fatalf("world %d: %s %s of %s/%s %v (open %v):\nindexed %+v\nevery policy %+v", n, tier, dir, subject.Namespace, subject.Name, subject.Labels, subject.LabelsOpen, got, want)

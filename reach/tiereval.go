@@ -330,7 +330,7 @@ func everyAddress(networks []netip.Prefix) bool {
 // clusterFor are the cluster policies whose subjects may include pod p, in
 // the engine's order (see indexCluster).
 func (e *Engine) clusterFor(p *Pod) []*clusterPolicy {
-	if e.clusterIndex == nil || !useClusterIndex {
+	if e.clusterIndex == nil {
 		return e.cluster
 	}
 	pos := e.clusterIndex.lookup(p)
@@ -340,6 +340,3 @@ func (e *Engine) clusterFor(p *Pod) []*clusterPolicy {
 	}
 	return out
 }
-
-// useClusterIndex is false only in tests comparing with every policy.
-var useClusterIndex = true
