@@ -117,7 +117,7 @@ func redundantIn(rules []ruleRef, ranges map[string]hcl.Range, report func(a, b 
 	idx := newCoverIndex(rules)
 	var out []Finding
 	for i, a := range rules {
-		for _, j := range idx.candidates(a) {
+		for _, j := range idx.candidates(i, a) {
 			b := rules[j]
 			if i == j || !covers(b, a) || (covers(a, b) && j > i) || !report(a.p, b.p) {
 				continue
@@ -357,8 +357,8 @@ func newCoverIndex(rules []ruleRef) *coverIndex {
 	return x
 }
 
-// candidates are the rules that may cover a, in order.
-func (x *coverIndex) candidates(a ruleRef) []int {
+// candidates are the rules that may cover rule i, a, in order.
+func (x *coverIndex) candidates(i int, a ruleRef) []int {
 	skeys := selectorKeys(a.p.np.Spec.PodSelector)
 	bySelector, bySel := [][]int{}, 0
 	for _, k := range skeys {
@@ -368,7 +368,7 @@ func (x *coverIndex) candidates(a ruleRef) []int {
 	first, block := "", false
 	byPeer := [][]int{x.everyPeer}
 	if len(a.peers) > 0 {
-		first, block = peerKey(a.peers[0]), a.peers[0].IPBlock != nil
+		first, block = x.peerKeys[i][0], a.peers[0].IPBlock != nil
 		byPeer = append(byPeer, x.byPeer[first])
 		if block {
 			byPeer = append(byPeer, x.blocks)
